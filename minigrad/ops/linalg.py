@@ -1,0 +1,34 @@
+"""Matrix products.
+
+For C = A @ B the gradients are dA = G @ B^T and dB = A^T @ G (transposing the last two
+axes), summed over any batch axes that broadcasting added. A 1-D operand is treated as a
+row (left) or column (right) vector and that axis is removed from the result, as in NumPy.
+"""
+import numpy as np
+
+from ..tensor import apply, operands
+from .shape import swap_last_axes, unbroadcast
+
+
+def matmul(a, b):
+    a, b = operands(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul needs tensors with at least one axis, got shapes {a.shape} "
+                         f"and {b.shape}; use * for scalars")
+    if a.ndim == 1:
+        out = matmul(a.reshape(1, -1), b)
+        return out.reshape(out.shape[:-2] + out.shape[-1:])
+    if b.ndim == 1:
+        out = matmul(a, b.reshape(-1, 1))
+        return out.reshape(out.shape[:-1])
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of "
+                         f"the first ({a.shape[-1]}) must equal the second-to-last of the "
+                         f"second ({b.shape[-2]})")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch axes of {a.shape} and {b.shape} do not broadcast") from None
+    return apply(a.data @ b.data, (a, b),
+                 (lambda g, out: unbroadcast(g @ swap_last_axes(b), a.shape),
+                  lambda g, out: unbroadcast(swap_last_axes(a) @ g, b.shape)), "matmul")

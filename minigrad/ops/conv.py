@@ -1,6 +1,6 @@
 """2-D convolution and transposed convolution, from two linear primitives and matmul.
 
-``unfold`` (im2col) copies every kernel-sized patch of a padded NCHW image into a column:
+``unfold`` (im2col) copies every kernel-sized patch of a padded image into a column:
 
     cols[c, i, j, n, oh, ow] = x_padded[n, c, oh * sh + i, ow * sw + j]
 
@@ -15,7 +15,8 @@ convolution built from them differentiates to any order with no rule of its own:
                      dx = W @ unfold(dy),  dW = x @ unfold(dy)^T
 
 The loops run over the kh x kw kernel offsets, each moving one strided slab of the whole
-batch; never over pixels or batch items.
+batch; never over pixels or batch items. The padded image is kept channel-major
+(C, N, H, W) so that each slab lines up with its block of columns.
 """
 from .. import backend
 from ..tensor import apply, operands
@@ -45,11 +46,12 @@ def unfold(x, kernel_size, stride=1, padding=0):
     n, c, h, w = x.shape
     out_hw = (_out_size(h, kh, stride[0], ph), _out_size(w, kw, stride[1], pw))
     xp = backend.xp_of(x.data)
-    padded = xp.pad(x.data, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x.data
+    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x.data.transpose(1, 0, 2, 3)
     cols = xp.empty((c, kh, kw, n) + out_hw, dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[:, i, j] = padded[_windows(i, j, out_hw, stride)].transpose(1, 0, 2, 3)
+            cols[:, i, j] = padded[_windows(i, j, out_hw, stride)]
     return apply(cols, (x,), (lambda g, out: fold(g, (h, w), stride, (ph, pw)),), "unfold")
 
 
@@ -59,11 +61,11 @@ def fold(cols, image_hw, stride=1, padding=0):
     c, kh, kw, n, oh, ow = cols.shape
     h, w = image_hw
     xp = backend.xp_of(cols.data)
-    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            padded[_windows(i, j, (oh, ow), stride)] += cols.data[:, i, j].transpose(1, 0, 2, 3)
-    image = padded[:, :, ph:ph + h, pw:pw + w]
+            padded[_windows(i, j, (oh, ow), stride)] += cols.data[:, i, j]
+    image = padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
     return apply(image, (cols,), (lambda g, out: unfold(g, (kh, kw), stride, (ph, pw)),), "fold")
 
 

@@ -1,0 +1,1 @@
+"""wgan: Wasserstein GANs on MNIST, built on minigrad."""

@@ -480,7 +480,7 @@ def test_download_with_no_working_mirror_lists_every_attempt(mirror_server, cach
 
 
 # ---------------------------------------------------------------------------------------------
-# iterate_batches
+# BatchSampler
 
 
 def take(iterator, count):
@@ -489,7 +489,7 @@ def take(iterator, count):
 
 def test_batches_cover_each_epoch_once_and_drop_the_remainder():
     x = np.arange(10)
-    batches = take(data.iterate_batches(x, 3, np.random.default_rng(0)), 6)  # two epochs of 3
+    batches = take(data.BatchSampler(x, 3, np.random.default_rng(0)), 6)  # two epochs of 3
     assert all(batch.shape == (3,) for batch in batches)
     for epoch in (batches[:3], batches[3:]):
         seen = np.concatenate(epoch)
@@ -499,26 +499,31 @@ def test_batches_cover_each_epoch_once_and_drop_the_remainder():
 
 def test_batches_keep_the_sample_axes():
     x = np.zeros((7, 1, 28, 28), np.float32)
-    batch = next(data.iterate_batches(x, 4, np.random.default_rng(0)))
+    batch = next(data.BatchSampler(x, 4, np.random.default_rng(0)))
     assert batch.shape == (4, 1, 28, 28) and batch.dtype == np.float32
 
 
-def test_batches_are_reproducible_from_the_generator_state():
+def test_batches_are_reproducible_from_the_seed():
     x = np.arange(100)
-    rng = np.random.default_rng(42)
-    first = take(data.iterate_batches(x, 8, rng), 3)
-    again = take(data.iterate_batches(x, 8, np.random.default_rng(42)), 3)
+    first = take(data.BatchSampler(x, 8, np.random.default_rng(42)), 3)
+    again = take(data.BatchSampler(x, 8, np.random.default_rng(42)), 3)
     np.testing.assert_array_equal(first, again)
 
-    saved = rng.bit_generator.state
-    continued = take(data.iterate_batches(x, 8, rng), 3)
-    resumed_rng = np.random.default_rng(0)
-    resumed_rng.bit_generator.state = saved
-    resumed = take(data.iterate_batches(x, 8, resumed_rng), 3)
-    np.testing.assert_array_equal(continued, resumed)
+
+@pytest.mark.parametrize("consumed", [0, 1, 4, 5, 12])
+def test_a_resumed_sampler_continues_mid_epoch_exactly(consumed):
+    """Batches after load_state_dict equal those an uninterrupted sampler gives (5 per epoch)."""
+    x = np.arange(43)
+    straight = data.BatchSampler(x, 8, np.random.default_rng(7))
+    take(straight, consumed)
+    saved = straight.state_dict()
+    expected = take(straight, 9)
+    resumed = data.BatchSampler(x, 8, np.random.default_rng(123))
+    resumed.load_state_dict(saved)
+    np.testing.assert_array_equal(take(resumed, 9), expected)
 
 
 @pytest.mark.parametrize("batch_size", [0, 11])
 def test_batches_reject_impossible_sizes_at_once(batch_size):
     with pytest.raises(ValueError, match="batch_size"):
-        data.iterate_batches(np.arange(10), batch_size, np.random.default_rng(0))
+        data.BatchSampler(np.arange(10), batch_size, np.random.default_rng(0))

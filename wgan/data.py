@@ -363,27 +363,42 @@ def _keep_classes(images, labels, classes, source):
 # Batches
 
 
-def iterate_batches(x, batch_size, rng):
-    """An endless iterator of random batches of x (taken along axis 0).
+class BatchSampler:
+    """Random batches of ``x`` (along axis 0), epoch after epoch, resumable exactly.
 
-    Each epoch is a fresh permutation drawn from rng, cut into batches of batch_size; the last
-    incomplete batch of an epoch is dropped, so every batch has the same shape.
-
-    The iterator has no random state of its own: all randomness comes from rng, a
-    numpy.random.Generator, drawn lazily (one permutation when an epoch's first batch is asked
-    for). So the same seed and the same sequence of calls give the same batches, and a checkpoint
-    only needs rng.bit_generator.state. Restoring that state and making a new iterator continues
-    reproducibly, starting a new epoch; it does not replay the rest of the interrupted epoch.
+    Each epoch is a fresh permutation drawn from ``rng`` (a numpy.random.Generator), cut
+    into batches of ``batch_size``; the last incomplete batch is dropped, so every batch has
+    the same shape. ``state_dict()`` records the generator's state at the start of the
+    current epoch and how far into the epoch the sampler is; ``load_state_dict()`` redraws
+    that epoch's permutation and continues from the same place, so a resumed training run
+    sees exactly the batches an uninterrupted one would.
     """
-    n = len(x)
-    # Checked now rather than at the first next(): that is why the generator is an inner function.
-    if not 0 < batch_size <= n:
-        raise ValueError(f"batch_size must be from 1 to len(x) = {n}, got {batch_size}")
 
-    def batches():
-        while True:
-            order = rng.permutation(n)
-            for start in range(0, n - batch_size + 1, batch_size):
-                yield x[order[start : start + batch_size]]
+    def __init__(self, x, batch_size, rng):
+        if not 0 < batch_size <= len(x):
+            raise ValueError(f"batch_size must be from 1 to len(x) = {len(x)}, got {batch_size}")
+        self.x, self.batch_size, self.rng = x, batch_size, rng
+        self._new_epoch()
 
-    return batches()
+    def _new_epoch(self):
+        self._epoch_start = self.rng.bit_generator.state
+        self._order = self.rng.permutation(len(self.x))
+        self._position = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._position + self.batch_size > len(self.x):
+            self._new_epoch()
+        batch = self.x[self._order[self._position:self._position + self.batch_size]]
+        self._position += self.batch_size
+        return batch
+
+    def state_dict(self):
+        return {"epoch_start": self._epoch_start, "position": self._position}
+
+    def load_state_dict(self, state):
+        self.rng.bit_generator.state = state["epoch_start"]
+        self._new_epoch()
+        self._position = state["position"]

@@ -5,3 +5,5 @@ from .ops import (abs, clip, concat, exp, log, matmul, maximum, minimum, pad, si
                   stack, tanh, where)
 from .tensor import (Tensor, enable_grad, full, grad, is_grad_enabled, no_grad, ones, rand, randn,
                      tensor, zeros)
+from . import nn, optim
+from .serialization import load, save

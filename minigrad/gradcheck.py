@@ -73,7 +73,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_entries=400, direc
     checked = [(k, x) for k, x in enumerate(inputs) if x.requires_grad]
     for (k, x), g in zip(checked, analytic):
         if x.size <= max_entries:
-            probes = [(f"entry {np.unravel_index(e, x.shape)}", np.eye(1, x.size, e)[0])
+            probes = [(f"entry {tuple(int(i) for i in np.unravel_index(e, x.shape))}",
+                       np.eye(1, x.size, e)[0])
                       for e in range(x.size)]
         else:
             probes = []

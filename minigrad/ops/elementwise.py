@@ -58,6 +58,7 @@ def pow(a, b):
 def maximum(a, b):
     """Elementwise max; where a == b the gradient goes to a."""
     a, b = operands(a, b)
+    _check_broadcast("maximum", a, b)
     a_wins = constant((a.data >= b.data).astype(a.dtype))
     return _binary("maximum", a, b, backend.xp_of(a.data).maximum,
                    lambda g, out, a, b: g * a_wins, lambda g, out, a, b: g * (1 - a_wins))
@@ -66,6 +67,7 @@ def maximum(a, b):
 def minimum(a, b):
     """Elementwise min; where a == b the gradient goes to a."""
     a, b = operands(a, b)
+    _check_broadcast("minimum", a, b)
     a_wins = constant((a.data <= b.data).astype(a.dtype))
     return _binary("minimum", a, b, backend.xp_of(a.data).minimum,
                    lambda g, out, a, b: g * a_wins, lambda g, out, a, b: g * (1 - a_wins))
@@ -168,10 +170,11 @@ def leaky_relu(x, negative_slope=0.01):
 
 def dropout(x, p=0.5, training=True):
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
-    if not 0 <= p < 1:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
     if not training or p == 0:
         return x
     keep = backend.rng().random(x.shape, dtype=np.float32) >= p
-    scale = constant(backend.to_device((keep / (1 - p)).astype(x.dtype), x.device))
+    scale = keep / (1 - p) if p < 1 else np.zeros(x.shape)
+    scale = constant(backend.to_device(scale.astype(x.dtype), x.device))
     return _unary("dropout", x, lambda d: d * scale.data, lambda g, out, x: g * scale)

@@ -15,12 +15,11 @@ def matmul(a, b):
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul needs tensors with at least one axis, got shapes {a.shape} "
                          f"and {b.shape}; use * for scalars")
-    if a.ndim == 1:
-        out = matmul(a.reshape(1, -1), b)
-        return out.reshape(out.shape[:-2] + out.shape[-1:])
-    if b.ndim == 1:
-        out = matmul(a, b.reshape(-1, 1))
-        return out.reshape(out.shape[:-1])
+    if a.ndim == 1 or b.ndim == 1:
+        out = matmul(a.reshape(1, -1) if a.ndim == 1 else a, b.reshape(-1, 1) if b.ndim == 1 else b)
+        dropped = {out.ndim - 2} if a.ndim == 1 else set()
+        dropped |= {out.ndim - 1} if b.ndim == 1 else set()
+        return out.reshape([n for i, n in enumerate(out.shape) if i not in dropped])
     if a.shape[-1] != b.shape[-2]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of "
                          f"the first ({a.shape[-1]}) must equal the second-to-last of the "

@@ -135,6 +135,8 @@ def upsample_nearest(x, scale_factor=2):
     if x.ndim != 4:
         raise ValueError(f"upsample_nearest needs an NCHW tensor, got shape {x.shape}")
     s = int(scale_factor)
+    if s != scale_factor or s < 1:
+        raise ValueError(f"upsample_nearest needs a positive whole scale factor, got {scale_factor}")
     n, c, h, w = x.shape
     grid = broadcast_to(x.reshape(n, c, h, 1, w, 1), (n, c, h, s, w, s))
     return grid.reshape(n, c, h * s, w * s)

@@ -1,0 +1,5 @@
+"""Optimizers with PyTorch's constructor arguments, defaults and update formulas."""
+from .adam import Adam
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD

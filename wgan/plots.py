@@ -1,0 +1,103 @@
+"""Pictures of a run: sample grids, the loss plot and the progress animation."""
+import csv
+import math
+import os
+
+import numpy as np
+from PIL import Image
+
+# matplotlib is imported inside plot_losses, with the non-interactive Agg backend, so that
+# training never needs a display and pays for matplotlib only when it plots.
+
+
+def grid(images, pixel_range, columns=None, pad=2):
+    """Tile N x 1 x H x W images in ``pixel_range`` into one uint8 H' x W' picture."""
+    images = np.asarray(images, dtype=np.float32).reshape(len(images), *np.shape(images)[-2:])
+    low, high = pixel_range
+    images = np.clip((images - low) / (high - low), 0, 1)
+    n, h, w = images.shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    canvas = np.ones((rows * (h + pad) + pad, columns * (w + pad) + pad), np.float32)
+    for k, image in enumerate(images):
+        top, left = pad + (k // columns) * (h + pad), pad + (k % columns) * (w + pad)
+        canvas[top:top + h, left:left + w] = image
+    return (canvas * 255).round().astype(np.uint8)
+
+
+def save_png(picture, path, scale=2):
+    """Save a uint8 grey picture, enlarged ``scale`` times, atomically."""
+    image = Image.fromarray(picture, mode="L")
+    image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    _atomic(path, lambda tmp: image.save(tmp, format="PNG"))
+
+
+def save_gif(png_paths, path, seconds_per_frame=0.25):
+    """An animation of the sample grids, the last frame held longer."""
+    if not png_paths:
+        return
+    frames = [Image.open(p).convert("L") for p in png_paths]
+    durations = [int(seconds_per_frame * 1000)] * (len(frames) - 1) + [2000]
+    _atomic(path, lambda tmp: frames[0].save(tmp, format="GIF", save_all=True,
+                                             append_images=frames[1:], duration=durations,
+                                             loop=0))
+
+
+def read_log(path):
+    """log.csv as {column: float array}."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    columns = rows[0].keys() if rows else []
+    return {c: np.array([float(r[c]) if r[c] != "" else np.nan for r in rows]) for c in columns}
+
+
+def smooth(values, window):
+    """Moving average over the last ``window`` finite values (shorter at the start)."""
+    finite = np.isfinite(values)
+    sums = np.concatenate([[0.0], np.cumsum(np.where(finite, values, 0.0))])
+    counts = np.concatenate([[0], np.cumsum(finite)])
+    end = np.arange(1, len(values) + 1)
+    start = np.maximum(end - window, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (sums[end] - sums[start]) / (counts[end] - counts[start])
+
+
+def plot_losses(log_path, path):
+    """The Wasserstein estimate (or GAN losses) over generator iterations, raw and smoothed."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = read_log(log_path)
+    if not log or len(log["iteration"]) == 0:
+        return
+    it = log["iteration"]
+    window = max(1, len(it) // 50)
+    panels = [("wasserstein", "Wasserstein estimate  E[D(real)] - E[D(fake)]"),
+              ("critic_loss", "critic loss"), ("generator_loss", "generator loss"),
+              ("gradient_penalty", "gradient penalty")]
+    panels = [(k, title) for k, title in panels if k in log and np.isfinite(log[k]).any()]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.4 * len(panels)), sharex=True,
+                             squeeze=False)
+    for ax, (key, title) in zip(axes[:, 0], panels):
+        ax.plot(it, log[key], color="0.75", linewidth=0.8, label="raw")
+        ax.plot(it, smooth(log[key], window), color="C0", linewidth=1.5,
+                label=f"mean of {window}")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("generator iteration")
+    fig.tight_layout()
+    _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+
+
+def _atomic(path, write):
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

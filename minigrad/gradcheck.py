@@ -107,8 +107,9 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
 
     def first_derivatives(*args):
         xs, us = args[:n], args[n:]
-        outs = _outputs(fn, xs)
-        grads = grad(outs, [xs[i] for i in wanted], list(us), create_graph=True, allow_unused=True)
+        pairs = [(o, u) for o, u in zip(_outputs(fn, xs), us) if o.requires_grad]
+        grads = grad([o for o, _ in pairs], [xs[i] for i in wanted], [u for _, u in pairs],
+                     create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(first_derivatives, inputs + grad_outputs, eps, atol, rtol, **kwargs)

@@ -124,7 +124,10 @@ class Tensor:
         grads = _backpropagate([self], [_as_gradient(grad, self, "grad")], None,
                                create_graph, retain_graph)
         for leaf, g in grads.items():
-            leaf.grad = g if leaf.grad is None else _accumulate(leaf.grad, g, create_graph)
+            if leaf.grad is not None:
+                leaf.grad = _accumulate(leaf.grad, g, create_graph)
+            else:  # a gradient may be a view shared with other tensors: give the leaf its own
+                leaf.grad = g if create_graph else Tensor(g.data.copy())
 
     # ---- operators (defined in minigrad.ops) ----
     def __add__(self, other): return ops.add(self, other)
@@ -140,6 +143,7 @@ class Tensor:
     def __matmul__(self, other): return ops.matmul(self, other)
     def __rmatmul__(self, other): return ops.matmul(other, self)
     def __neg__(self): return ops.neg(self)
+    def __abs__(self): return ops.abs(self)
     def __getitem__(self, index): return ops.getitem(self, index)
 
     # comparisons give constant boolean tensors
@@ -230,14 +234,18 @@ def constant(array):
 
 
 def lift(value, like):
-    """``value`` as a Tensor on ``like``'s device. Python numbers take ``like``'s dtype."""
+    """``value`` as a Tensor on ``like``'s device.
+
+    A Python number takes the dtype NumPy 2 would give it next to ``like`` (NEP 50): it
+    never widens a float32 tensor, and a float next to an integer tensor is a float.
+    """
     if isinstance(value, Tensor):
         if value.device != like.device:
             raise RuntimeError(f"tensors on different devices: {like.device} and {value.device}; "
                                "move one with .to(device)")
         return value
     if isinstance(value, (int, float, bool)):
-        return Tensor(backend.xp_of(like.data).asarray(value, dtype=like.dtype))
+        return Tensor(backend.xp_of(like.data).asarray(value, dtype=np.result_type(like.dtype, value)))
     return Tensor(backend.to_device(value, like.device))
 
 
@@ -254,7 +262,8 @@ def apply(data, parents, vjps, op):
 
     ``vjps`` holds one function per parent, ``vjp(g, out) -> gradient for that parent``.
     """
-    requires_grad = _GradMode.enabled and any(p.requires_grad for p in parents)
+    requires_grad = (_GradMode.enabled and data.dtype.kind in "fc"
+                     and any(p.requires_grad for p in parents))
     out = Tensor(data, requires_grad)
     if requires_grad:
         out._parents, out._vjps, out._op = parents, vjps, op

@@ -160,7 +160,7 @@ def softplus(x):
 
 def relu(x):
     mask = constant((x.data > 0).astype(x.dtype))
-    return _unary("relu", x, lambda d: d * mask.data, lambda g, out, x: g * mask)
+    return _unary("relu", x, lambda d: _xp(x).maximum(d, 0), lambda g, out, x: g * mask)
 
 
 def leaky_relu(x, negative_slope=0.01):

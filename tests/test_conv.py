@@ -1,0 +1,228 @@
+"""conv2d and conv_transpose2d: gradient checks to first and second order in float64 over
+odd spatial sizes, stride 1 and 2, padding 0..2, kernels 1..5, output_padding 0/1, batch 1,
+with and without bias; forward values against naive loop implementations written here; the
+adjoint identity <conv2d(x, w), y> == <x, conv_transpose2d(y, w)>; non-contiguous inputs.
+"""
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad import ops
+
+
+def leaf(array):
+    """A float64 leaf tensor that requires grad."""
+    return mg.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+def check(fn, *inputs):
+    """First- and second-order finite-difference checks of ``fn`` at ``inputs``."""
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# ---- independent references: one multiply-add per (output pixel, kernel tap) ----
+
+def naive_conv2d(x, w, b=None, stride=1, padding=0):
+    """Cross-correlation, PyTorch's conv2d, as explicit loops over every output pixel."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    xp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw))
+    xp[:, :, ph:ph + h, pw:pw + wd] = x
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+    y = np.zeros((n, o, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            patch = xp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]       # (n, c, kh, kw)
+            y[:, :, i, j] = np.einsum("nckl,ockl->no", patch, w)
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
+def naive_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0):
+    """PyTorch's conv_transpose2d: every input pixel scatters w-weighted copies into the output,
+    which is then cropped by padding on each side (output_padding extends the bottom/right)."""
+    (sh, sw), (ph, pw), (oph, opw) = pair(stride), pair(padding), pair(output_padding)
+    n, c, h, wd = x.shape
+    _, o, kh, kw = w.shape
+    full = np.zeros((n, o, (h - 1) * sh + kh + oph, (wd - 1) * sw + kw + opw))
+    for i in range(h):
+        for j in range(wd):
+            full[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += np.einsum("nc,cokl->nokl", x[:, :, i, j], w)
+    out_h, out_w = full.shape[2] - 2 * ph, full.shape[3] - 2 * pw
+    y = full[:, :, ph:ph + out_h, pw:pw + out_w]
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
+def test_naive_references_agree_with_scipy():
+    """The loop reference itself is right: stride 1, no padding, one channel equals
+    scipy.signal.correlate2d(mode="valid"), and full padding gives convolve2d(mode="full")."""
+    scipy_signal = pytest.importorskip("scipy.signal")
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((5, 6)), rng.standard_normal((3, 2))
+    np.testing.assert_allclose(naive_conv2d(x[None, None], w[None, None])[0, 0],
+                               scipy_signal.correlate2d(x, w, mode="valid"), rtol=1e-12)
+    np.testing.assert_allclose(naive_conv_transpose2d(x[None, None], w[None, None])[0, 0],
+                               scipy_signal.convolve2d(x, w, mode="full"), rtol=1e-12)
+
+
+# (batch, in channels, out channels, (H, W), kernel (kh, kw), stride, padding, bias)
+CONV2D_CASES = [
+    (2, 2, 3, (5, 5), (1, 1), 1, 0, True),      # 1x1 kernel
+    (1, 2, 2, (5, 7), (3, 3), 1, 1, False),     # batch 1, 'same' padding, non-square image
+    (1, 1, 2, (7, 7), (3, 3), 2, 0, True),      # stride 2, last row/column not reached
+    (2, 2, 2, (7, 7), (5, 5), 2, 2, True),      # the WGAN critic's 5x5 / stride 2 / padding 2
+    (1, 2, 1, (5, 5), (2, 2), 2, 1, False),     # even kernel, stride 2, padding 1
+    (1, 1, 2, (3, 3), (4, 4), 1, 2, True),      # kernel larger than the image, padding makes room
+    (1, 2, 2, (5, 5), (5, 5), 1, 0, False),     # 1x1 output
+    (2, 1, 2, (7, 5), (3, 2), (2, 1), (1, 0), True),  # per-axis kernel, stride and padding
+    (1, 3, 1, (9, 9), (5, 5), 2, 1, False),
+    (1, 1, 1, (3, 3), (1, 1), 2, 2, True),      # padding larger than the kernel: a border of bias
+]
+
+
+def conv2d_inputs(case, rng):
+    n, c, o, (h, wd), (kh, kw), stride, padding, bias = case
+    x, w = leaf(rng.standard_normal((n, c, h, wd))), leaf(rng.standard_normal((o, c, kh, kw)))
+    b = leaf(rng.standard_normal(o)) if bias else None
+    return x, w, b, stride, padding
+
+
+@pytest.mark.parametrize("case", CONV2D_CASES, ids=str)
+def test_conv2d_forward_matches_naive_loops(case):
+    """conv2d values equal the loop reference (catches flipped kernels, wrong strides/offsets)."""
+    x, w, b, stride, padding = conv2d_inputs(case, np.random.default_rng(1))
+    expected = naive_conv2d(x.numpy(), w.numpy(), None if b is None else b.numpy(), stride, padding)
+    out = F.conv2d(x, w, b, stride=stride, padding=padding)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CONV2D_CASES, ids=str)
+def test_conv2d_gradients(case):
+    """conv2d gradients with respect to input, weight and bias, first and second order."""
+    x, w, b, stride, padding = conv2d_inputs(case, np.random.default_rng(2))
+    if b is None:
+        check(lambda x, w: F.conv2d(x, w, stride=stride, padding=padding), x, w)
+    else:
+        check(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding), x, w, b)
+
+
+# (batch, in channels, out channels, (H, W), kernel, stride, padding, output_padding, bias)
+CONV_T_CASES = [
+    (2, 2, 3, (3, 3), (1, 1), 1, 0, 0, True),    # 1x1 kernel
+    (1, 2, 2, (3, 5), (3, 3), 1, 1, 0, False),   # batch 1, non-square
+    (1, 2, 1, (3, 3), (3, 3), 2, 1, 1, True),    # stride 2 with output_padding 1
+    (2, 2, 1, (3, 3), (5, 5), 2, 2, 1, True),    # the WGAN generator's 5x5 / 2 / 2 / 1
+    (1, 1, 2, (3, 3), (4, 4), 2, 0, 0, False),   # even kernel
+    (1, 2, 2, (3, 3), (3, 3), 2, 2, 0, True),    # padding 2
+    (1, 1, 1, (3, 3), (5, 5), 1, 2, 0, False),   # padding 2, stride 1
+    (1, 2, 2, (2, 3), (2, 3), 3, 0, 2, True),    # stride 3, output_padding 2
+    (2, 1, 2, (3, 2), (3, 2), (2, 1), (1, 0), (1, 0), False),  # per-axis everything
+    (1, 1, 1, (1, 1), (5, 5), 1, 2, 0, True),    # a single input pixel
+    (1, 2, 1, (3, 3), (1, 1), 2, 1, 1, False),   # padding as large as the kernel
+]
+
+
+def conv_t_inputs(case, rng):
+    n, c, o, (h, wd), (kh, kw), stride, padding, output_padding, bias = case
+    x, w = leaf(rng.standard_normal((n, c, h, wd))), leaf(rng.standard_normal((c, o, kh, kw)))
+    b = leaf(rng.standard_normal(o)) if bias else None
+    return x, w, b, stride, padding, output_padding
+
+
+@pytest.mark.parametrize("case", CONV_T_CASES, ids=str)
+def test_conv_transpose2d_forward_matches_naive_loops(case):
+    """conv_transpose2d values and output size equal the scatter reference, output_padding included."""
+    x, w, b, stride, padding, output_padding = conv_t_inputs(case, np.random.default_rng(3))
+    expected = naive_conv_transpose2d(x.numpy(), w.numpy(), None if b is None else b.numpy(),
+                                      stride, padding, output_padding)
+    out = F.conv_transpose2d(x, w, b, stride=stride, padding=padding, output_padding=output_padding)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CONV_T_CASES, ids=str)
+def test_conv_transpose2d_gradients(case):
+    """conv_transpose2d gradients with respect to input, weight and bias, first and second order."""
+    x, w, b, stride, padding, output_padding = conv_t_inputs(case, np.random.default_rng(4))
+    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding)
+    if b is None:
+        check(lambda x, w: F.conv_transpose2d(x, w, **kwargs), x, w)
+    else:
+        check(lambda x, w, b: F.conv_transpose2d(x, w, b, **kwargs), x, w, b)
+
+
+@pytest.mark.parametrize("hw, k, stride, padding", [((7, 7), 5, 2, 2), ((5, 6), 3, 2, 1), ((6, 5), 3, 1, 0),
+                                                    ((8, 8), 4, 2, 1), ((9, 7), 5, 3, 2), ((4, 4), 1, 2, 0)],
+                         ids=str)
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(hw, k, stride, padding):
+    """<conv2d(x, w), y> == <x, conv_transpose2d(y, w)>, with the output_padding that gives back
+    x's size; also conv2d's input gradient is exactly conv_transpose2d of the output gradient."""
+    rng = np.random.default_rng(5)
+    h, wd = hw
+    x = leaf(rng.standard_normal((2, 3, h, wd)))
+    w = mg.tensor(rng.standard_normal((4, 3, k, k)))
+    output_padding = tuple((s + 2 * padding - k) % stride for s in hw)
+    y_np = naive_conv2d(x.numpy(), w.numpy(), stride=stride, padding=padding)
+    y = mg.tensor(rng.standard_normal(y_np.shape))
+    forward = np.sum(F.conv2d(x, w, stride=stride, padding=padding).numpy() * y.numpy())
+    back = F.conv_transpose2d(y, w, stride=stride, padding=padding, output_padding=output_padding)
+    assert back.shape == x.shape
+    np.testing.assert_allclose(forward, np.sum(x.numpy() * back.numpy()), rtol=1e-10)
+    (gx,) = mg.grad(F.conv2d(x, w, stride=stride, padding=padding), x, y)
+    np.testing.assert_allclose(gx.numpy(), back.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_unfold_and_fold_are_adjoint():
+    """<unfold(x), c> == <x, fold(c)>: the two primitives conv is built from are each other's adjoints."""
+    rng = np.random.default_rng(6)
+    x = mg.tensor(rng.standard_normal((2, 3, 7, 6)))
+    cols = ops.unfold(x, (3, 2), stride=2, padding=1)
+    c = mg.tensor(rng.standard_normal(cols.shape))
+    folded = ops.fold(c, (7, 6), stride=2, padding=1)
+    assert folded.shape == x.shape
+    np.testing.assert_allclose(np.sum(cols.numpy() * c.numpy()), np.sum(x.numpy() * folded.numpy()),
+                               rtol=1e-12)
+
+
+def test_unfold_fold_gradients():
+    """unfold and fold on their own, first and second order (each is the other's backward)."""
+    rng = np.random.default_rng(7)
+    x = leaf(rng.standard_normal((1, 2, 5, 5)))
+    check(lambda x: ops.unfold(x, (3, 3), stride=2, padding=1) ** 2, x)
+    c = leaf(rng.standard_normal((2, 3, 3, 1, 3, 3)))
+    check(lambda c: ops.fold(c, (5, 5), stride=2, padding=1) ** 2, c)
+
+
+def test_non_contiguous_conv():
+    """Transposed (non-contiguous) input and weight: same output as contiguous copies, and gradients check."""
+    rng = np.random.default_rng(8)
+    x_data = rng.standard_normal((1, 2, 7, 5)).transpose(0, 1, 3, 2)     # (1, 2, 5, 7) view
+    w_data = rng.standard_normal((3, 2, 3, 3)).transpose(0, 1, 3, 2)
+    x, w = mg.Tensor(x_data, requires_grad=True), mg.Tensor(w_data, requires_grad=True)
+    assert not x.data.flags.c_contiguous and not w.data.flags.c_contiguous
+    expected = naive_conv2d(x_data, w_data, stride=2, padding=1)
+    np.testing.assert_allclose(F.conv2d(x, w, stride=2, padding=1).numpy(), expected, rtol=1e-10, atol=1e-12)
+    check(lambda x, w: F.conv2d(x, w, stride=2, padding=1), x, w)
+    wt = mg.Tensor(rng.standard_normal((3, 2, 3, 3)).transpose(1, 0, 3, 2), requires_grad=True)  # (2, 3, 3, 3)
+    expected = naive_conv_transpose2d(x_data, wt.numpy(), stride=2, padding=1, output_padding=1)
+    np.testing.assert_allclose(F.conv_transpose2d(x, wt, stride=2, padding=1, output_padding=1).numpy(),
+                               expected, rtol=1e-10, atol=1e-12)
+    check(lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1), x, wt)
+    # a view made inside the graph
+    check(lambda x, w: F.conv2d(x.transpose(0, 1, 3, 2), w, padding=1), x, w)
+
+
+def test_conv_chain_second_order():
+    """conv -> tanh -> conv_transpose: second derivatives that mix both ops' rules."""
+    rng = np.random.default_rng(9)
+    x = leaf(rng.standard_normal((1, 1, 5, 5)))
+    w1, w2 = leaf(0.5 * rng.standard_normal((2, 1, 3, 3))), leaf(0.5 * rng.standard_normal((2, 1, 3, 3)))
+    check(lambda x, w1, w2: F.conv_transpose2d(F.conv2d(x, w1, stride=2, padding=1).tanh(), w2,
+                                               stride=2, padding=1), x, w1, w2)

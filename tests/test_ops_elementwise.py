@@ -1,0 +1,428 @@
+"""Gradient checks of the elementwise operations and activations.
+
+Every op is checked to first order (``mg.gradcheck``) and second order (``mg.gradgradcheck``)
+against central finite differences in float64, with the default tolerances. Binary ops are
+checked under NumPy broadcasting and with Python scalars on either side; inputs are kept away
+from the kinks of abs / relu / clip / maximum, where finite differences mean nothing.
+"""
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad import ops
+
+
+def leaf(array):
+    """A float64 leaf tensor that requires grad."""
+    return mg.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+def check(fn, *inputs):
+    """First- and second-order finite-difference checks of ``fn`` at ``inputs``."""
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+def away_from(x, points, margin=0.1):
+    """``x`` with every value closer than ``margin`` to a kink in ``points`` pushed past it."""
+    x = np.array(x, dtype=np.float64)
+    for p in points:
+        near = np.abs(x - p) < margin
+        x[near] = p + np.where(x[near] >= p, margin, -margin) * 1.5
+    return x
+
+
+def nonzero(rng, shape, low=0.5, high=2.0):
+    """Random values with |x| in [low, high]: safe divisors, away from 0."""
+    return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(low, high, size=shape)
+
+
+# Shape pairs on which every binary op is checked: equal, NumPy broadcasting in both
+# directions, a scalar-shaped operand, and an odd-sized batch.
+BROADCAST_SHAPES = [
+    ((3, 4), (3, 4)),
+    ((3, 1), (4,)),
+    ((2, 1, 5), (3, 1)),
+    ((5,), (2, 3, 1)),
+    ((), (2, 3)),
+    ((1, 3), (1, 1)),
+]
+
+BINARY = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("shapes", BROADCAST_SHAPES, ids=str)
+def test_binary_op_with_broadcasting(name, shapes):
+    """+ - * / : gradients summed back to each operand's own shape (catches a missed unbroadcast)."""
+    rng = np.random.default_rng(0)
+    a, b = leaf(nonzero(rng, shapes[0])), leaf(nonzero(rng, shapes[1]))
+    out = BINARY[name](a, b)
+    np.testing.assert_allclose(out.numpy(), BINARY[name](a.numpy(), b.numpy()), rtol=1e-12)
+    check(BINARY[name], a, b)
+
+
+@pytest.mark.parametrize("shapes", BROADCAST_SHAPES, ids=str)
+def test_pow_tensor_exponent_with_broadcasting(shapes):
+    """a ** b with both a tensor: d/da = b a^(b-1) and d/db = a^b log a, broadcast."""
+    rng = np.random.default_rng(1)
+    a = leaf(rng.uniform(0.5, 2.0, shapes[0]))
+    b = leaf(rng.uniform(-2.0, 2.0, shapes[1]))
+    np.testing.assert_allclose((a ** b).numpy(), a.numpy() ** b.numpy(), rtol=1e-12)
+    check(lambda a, b: a ** b, a, b)
+
+
+SCALAR_SIDES = {
+    "x + 2": lambda x: x + 2,
+    "2 + x": lambda x: 2 + x,
+    "x - 2.5": lambda x: x - 2.5,
+    "2.5 - x": lambda x: 2.5 - x,
+    "x * 3": lambda x: x * 3,
+    "3 * x": lambda x: 3 * x,
+    "x / 3": lambda x: x / 3,
+    "3 / x": lambda x: 3 / x,
+    "x ** 2": lambda x: x ** 2,
+    "x ** 3 (negative base)": lambda x: x ** 3,
+    "x ** -1.5 (x > 0)": lambda x: x ** -1.5,
+    "x ** 0.5 (x > 0)": lambda x: x ** 0.5,
+    "2 ** x": lambda x: 2 ** x,
+    "0.5 ** x": lambda x: 0.5 ** x,
+    "np.float64(2) - x": lambda x: np.float64(2.0) - x,
+    "np.float64(2) * x": lambda x: np.float64(2.0) * x,
+    "np.float64(2) / x": lambda x: np.float64(2.0) / x,
+}
+
+
+@pytest.mark.parametrize("name", list(SCALAR_SIDES))
+def test_python_scalar_on_either_side(name):
+    """Reflected operators and scalar exponents: a scalar operand is a constant of the tensor's dtype."""
+    rng = np.random.default_rng(2)
+    x = leaf(rng.uniform(0.5, 2.0, (3, 5)) if "x > 0" in name else nonzero(rng, (3, 5)))
+    fn = SCALAR_SIDES[name]
+    out = fn(x)
+    assert out.dtype == np.float64 and out.shape == (3, 5)
+    np.testing.assert_allclose(out.numpy(), fn(x.numpy()), rtol=1e-12)
+    check(fn, x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
+def test_python_scalar_follows_numpy_promotion(dtype):
+    """A Python scalar combines with a tensor as with a NumPy array of the tensor's dtype (NumPy 2's
+    rule): it never widens a float tensor, and is never truncated to an integer dtype, so
+    int_tensor * 0.5 is not 0 and uint8_images * (1 / 255) is not all zeros."""
+    array = np.array([0, 1, 2, 3, 255], dtype=dtype)
+    x = mg.tensor(array)
+    cases = {
+        "x * 0.5": lambda x: x * 0.5, "0.5 * x": lambda x: 0.5 * x, "x * (1 / 255)": lambda x: x * (1 / 255),
+        "x + 0.25": lambda x: x + 0.25, "x - 0.5": lambda x: x - 0.5, "x / 2": lambda x: x / 2,
+        "x >= 1.5": lambda x: x >= 1.5, "x == 2.5": lambda x: x == 2.5, "x < 0.5": lambda x: x < 0.5,
+        "maximum(x, 1.5)": lambda x: mg.maximum(x, 1.5) if isinstance(x, mg.Tensor) else np.maximum(x, 1.5),
+    }
+    for name, fn in cases.items():
+        expected, out = fn(array), fn(x)
+        assert out.dtype == expected.dtype, f"{name}: dtype {out.dtype}, NumPy gives {expected.dtype}"
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, err_msg=name)
+
+
+def test_numpy_array_on_the_left():
+    """ndarray (op) Tensor defers to the Tensor's reflected operators and stays in the graph."""
+    rng = np.random.default_rng(19)
+    m, x = rng.uniform(0.5, 2.0, (2, 3)), leaf(rng.uniform(0.5, 2.0, (2, 3)))
+    for fn in (lambda x: m + x, lambda x: m - x, lambda x: m * x, lambda x: m / x, lambda x: m ** x):
+        out = fn(x)
+        assert isinstance(out, mg.Tensor) and out.requires_grad
+        np.testing.assert_allclose(out.numpy(), fn(x.numpy()), rtol=1e-12)
+        check(fn, x)
+
+
+def test_neg():
+    """Unary minus."""
+    check(lambda x: -x, leaf(np.random.default_rng(3).standard_normal((3, 5))))
+
+
+UNARY = {
+    # name: (function, numpy reference, input maker)
+    "exp": (mg.exp, np.exp, lambda r: r.standard_normal((3, 5))),
+    "log": (mg.log, np.log, lambda r: r.uniform(0.3, 3.0, (3, 5))),
+    "sqrt": (mg.sqrt, np.sqrt, lambda r: r.uniform(0.3, 3.0, (3, 5))),
+    "abs": (mg.abs, np.abs, lambda r: nonzero(r, (3, 5), 0.1, 2.0)),
+    "tanh": (mg.tanh, np.tanh, lambda r: 2 * r.standard_normal((3, 5))),
+    "sigmoid": (mg.sigmoid, lambda x: 1 / (1 + np.exp(-x)), lambda r: 3 * r.standard_normal((3, 5))),
+    "softplus": (F.softplus, lambda x: np.log1p(np.exp(x)), lambda r: 3 * r.standard_normal((3, 5))),
+    "relu": (F.relu, lambda x: np.maximum(x, 0), lambda r: nonzero(r, (3, 5), 0.1, 2.0)),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x),
+                   lambda r: nonzero(r, (3, 5), 0.1, 2.0)),
+    "leaky_relu default slope": (F.leaky_relu, lambda x: np.where(x > 0, x, 0.01 * x),
+                                 lambda r: nonzero(r, (3, 5), 0.1, 2.0)),
+    "F.tanh": (F.tanh, np.tanh, lambda r: r.standard_normal((3, 5))),
+    "F.sigmoid": (F.sigmoid, lambda x: 1 / (1 + np.exp(-x)), lambda r: r.standard_normal((3, 5))),
+}
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary(name):
+    """exp, log, sqrt, abs and the activations: forward against NumPy, first and second order."""
+    fn, reference, make = UNARY[name]
+    x = leaf(make(np.random.default_rng(4)))
+    np.testing.assert_allclose(fn(x).numpy(), reference(x.numpy()), rtol=1e-12, atol=1e-15)
+    check(fn, x)
+
+
+def test_relu_of_infinities():
+    """relu(-inf) is 0 and relu(inf) is inf, as np.maximum(x, 0) (not NaN from -inf * 0)."""
+    x = mg.tensor(np.array([-np.inf, -1.0, 2.0, np.inf]))
+    np.testing.assert_array_equal(F.relu(x).numpy(), [0.0, 0.0, 2.0, np.inf])
+
+
+def test_tensor_methods_match_functions():
+    """x.exp() etc. are the same ops as mg.exp(x) (the methods are part of the public API)."""
+    rng = np.random.default_rng(5)
+    x = leaf(rng.uniform(0.5, 2.0, (2, 3)))
+    check(lambda x: x.exp() * x.log() + x.sqrt() * x.tanh() - x.sigmoid() + x.abs() * x.relu(), x)
+
+
+def test_sigmoid_and_softplus_do_not_overflow():
+    """Large |x| gives finite values and gradients (no exp overflow in the forward or backward)."""
+    x = leaf([-800.0, -40.0, 0.5, 40.0, 800.0])
+    for fn in (mg.sigmoid, F.softplus):
+        y = fn(x)
+        (g,) = mg.grad(y.sum(), x)
+        assert np.all(np.isfinite(y.numpy())) and np.all(np.isfinite(g.numpy()))
+    np.testing.assert_allclose(F.softplus(x).numpy()[[0, 4]], [0.0, 800.0], atol=1e-300)
+
+
+def _separated_pair(rng, shape_a, shape_b):
+    """Two arrays whose broadcast differences are all at least 0.2: no ties for max/min."""
+    a = 0.4 * rng.integers(-4, 5, shape_a)
+    b = 0.4 * rng.integers(-4, 5, shape_b) + 0.2
+    return a, b
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+@pytest.mark.parametrize("shapes", BROADCAST_SHAPES, ids=str)
+def test_maximum_minimum(name, shapes):
+    """Elementwise max/min route the gradient to the winner, under broadcasting."""
+    rng = np.random.default_rng(6)
+    a, b = _separated_pair(rng, *shapes)
+    a, b = leaf(a), leaf(b)
+    fn = getattr(mg, name)
+    np.testing.assert_array_equal(fn(a, b).numpy(), getattr(np, name)(a.numpy(), b.numpy()))
+    check(fn, a, b)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_minimum_with_scalar(name):
+    """max(x, 0.3) and max(0.3, x): a Python scalar on either side."""
+    x = leaf(away_from(np.random.default_rng(7).standard_normal((3, 4)), [0.3]))
+    fn = getattr(mg, name)
+    check(lambda x: fn(x, 0.3), x)
+    check(lambda x: fn(0.3, x), x)
+
+
+def test_maximum_tie_sends_gradient_to_first_operand():
+    """The documented tie rule: where a == b, the whole gradient goes to a (none is lost or doubled)."""
+    a, b = leaf([1.0, 2.0, 3.0]), leaf([1.0, 5.0, 3.0])
+    ga, gb = mg.grad(mg.maximum(a, b).sum(), [a, b])
+    np.testing.assert_array_equal(ga.numpy(), [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(gb.numpy(), [0.0, 1.0, 0.0])
+    ga, gb = mg.grad(mg.minimum(a, b).sum(), [a, b])
+    np.testing.assert_array_equal(ga.numpy() + gb.numpy(), [1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4), (3, 4)), ((3, 4), (3, 1), (4,)),
+                                    ((2, 3, 1), (1, 4), (3, 1)), ((5,), (), (5,)),
+                                    ((2, 3, 4), (4,), ())], ids=str)
+def test_where(shapes):
+    """where(cond, a, b): a's gradient where cond holds, b's elsewhere, under broadcasting."""
+    rng = np.random.default_rng(8)
+    cond_shape, a_shape, b_shape = shapes
+    cond = rng.random(cond_shape) < 0.5
+    a, b = leaf(rng.standard_normal(a_shape)), leaf(rng.standard_normal(b_shape))
+    np.testing.assert_array_equal(mg.where(cond, a, b).numpy(), np.where(cond, a.numpy(), b.numpy()))
+    check(lambda a, b: mg.where(cond, a, b), a, b)
+
+
+def test_where_with_tensor_condition_and_scalar():
+    """A comparison tensor as the condition and a Python scalar as one branch."""
+    x = leaf(away_from(np.random.default_rng(9).standard_normal((4, 3)), [0.0]))
+    check(lambda x: mg.where(x > 0, x * x, 0.5), x)
+    check(lambda x: mg.where(x > 0, -1.0, x.exp()), x)
+
+
+@pytest.mark.parametrize("low, high", [(-0.5, 0.5), (None, 0.2), (-0.2, None)])
+def test_clip(low, high):
+    """clip passes the gradient only inside [low, high] (values kept off the bounds)."""
+    kinks = [v for v in (low, high) if v is not None]
+    x = leaf(away_from(np.random.default_rng(10).uniform(-1.5, 1.5, (4, 5)), kinks))
+    np.testing.assert_array_equal(mg.clip(x, low, high).numpy(), np.clip(x.numpy(), low, high))
+    check(lambda x: mg.clip(x, low, high) * x, x)
+
+
+def test_non_contiguous_elementwise():
+    """Transposed (non-contiguous) leaves: forward equals the contiguous result, gradients check."""
+    rng = np.random.default_rng(11)
+    a_data, b_data = rng.standard_normal((5, 3)).T, nonzero(rng, (5, 3)).T
+    a, b = mg.Tensor(a_data, requires_grad=True), mg.Tensor(b_data, requires_grad=True)
+    assert not a.data.flags.c_contiguous and not b.data.flags.c_contiguous
+
+    def fn(a, b):
+        return (a * b + a / b - b ** 2).exp() * mg.tanh(a) + mg.maximum(a, 0.05) * a.sum(axis=0)
+
+    contiguous = fn(leaf(np.ascontiguousarray(a_data)), leaf(np.ascontiguousarray(b_data)))
+    np.testing.assert_allclose(fn(a, b).numpy(), contiguous.numpy(), rtol=1e-13)
+    check(fn, a, b)
+
+
+def test_astype_roundtrip_through_longdouble():
+    """astype casts forward and casts the gradient back (checked through a wider float type)."""
+    x = leaf(np.random.default_rng(12).standard_normal((3, 4)))
+
+    def fn(x):
+        wide = x.astype(np.longdouble)
+        return (wide * wide.exp()).astype(np.float64)
+
+    y = fn(x)
+    assert y.dtype == np.float64
+    check(fn, x)
+
+
+def test_astype_to_integer_gives_a_constant():
+    """Casting a tensor that requires grad to an integer dtype gives plain integer values that are
+    not part of the graph (there is no integer gradient), as x.long() in PyTorch; it is no error."""
+    x = leaf([1.5, -2.5, 3.0])
+    i = x.astype(np.int64)
+    assert i.dtype == np.int64 and not i.requires_grad
+    np.testing.assert_array_equal(i.numpy(), [1, -2, 3])
+
+
+def test_astype_float32_gradient_comes_back_as_float64():
+    """The gradient of a float64 -> float32 cast is float64 (the leaf's dtype) with the right values."""
+    x = leaf([1.0, -2.0, 3.5])
+    y = x.astype(np.float32)
+    assert y.dtype == np.float32
+    (g,) = mg.grad((y * y).sum(), x)
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(g.numpy(), 2 * x.numpy(), rtol=1e-6)
+
+
+def test_to_same_device_is_differentiable():
+    """x.to("cpu") on a CPU tensor: same values, gradients pass through unchanged."""
+    x = leaf(np.random.default_rng(13).standard_normal((2, 3)))
+    np.testing.assert_array_equal(x.to("cpu").numpy(), x.numpy())
+    check(lambda x: x.to("cpu") * x, x)
+
+
+def test_dropout_gradcheck_with_fixed_mask():
+    """dropout with p=0.4: reseeding inside fn fixes the mask, so the op is a fixed linear map."""
+    x = leaf(np.random.default_rng(14).standard_normal((4, 5)))
+
+    def fn(x):
+        mg.manual_seed(1234)  # the same mask on every call
+        return F.dropout(x, 0.4, training=True) * x
+
+    check(fn, x)
+
+
+def test_dropout_mask_is_applied_consistently():
+    """Zeros where the mask drops, x / (1 - p) elsewhere, and the gradient is that same mask."""
+    p = 0.3
+    x = leaf(np.random.default_rng(15).uniform(0.5, 1.5, (100, 100)))
+    mg.manual_seed(7)
+    y = F.dropout(x, p, training=True)
+    scale = y.numpy() / x.numpy()
+    kept = scale != 0
+    np.testing.assert_allclose(scale[kept], 1 / (1 - p), rtol=1e-12)
+    assert abs((~kept).mean() - p) < 0.03  # 10,000 draws: the std of the fraction is 0.0046
+    (g,) = mg.grad(y.sum(), x)
+    np.testing.assert_allclose(g.numpy(), scale, rtol=1e-12)
+    mg.manual_seed(7)
+    np.testing.assert_array_equal(F.dropout(x, p, training=True).numpy(), y.numpy())
+    mg.manual_seed(8)
+    assert not np.array_equal(F.dropout(x, p, training=True).numpy() != 0, kept)
+
+
+def test_dropout_with_p_one_drops_everything():
+    """p=1 zeroes the whole tensor, with zero (finite) gradients."""
+    x = leaf(np.random.default_rng(20).standard_normal((3, 4)))
+    y = F.dropout(x, 1.0, training=True)
+    np.testing.assert_array_equal(y.numpy(), np.zeros((3, 4)))
+    (g,) = mg.grad(y.sum(), x)
+    np.testing.assert_array_equal(g.numpy(), np.zeros((3, 4)))
+
+
+def test_dropout_off_is_identity():
+    """training=False or p=0 leaves the input untouched."""
+    x = leaf(np.random.default_rng(16).standard_normal((3, 3)))
+    np.testing.assert_array_equal(F.dropout(x, 0.5, training=False).numpy(), x.numpy())
+    np.testing.assert_array_equal(F.dropout(x, 0.0, training=True).numpy(), x.numpy())
+    check(lambda x: F.dropout(x, 0.5, training=False) * x, x)
+
+
+def test_compare_gives_constant_boolean():
+    """Comparisons return boolean tensors that are never part of the graph."""
+    x = leaf([1.0, -1.0, 2.0])
+    for mask in (x > 0, x >= 1, x < 0, x <= -1, x == 2, x != 2):
+        assert mask.dtype == bool and not mask.requires_grad
+    np.testing.assert_array_equal((x > 0).numpy(), [True, False, True])
+
+
+def test_broadcast_to():
+    """broadcast_to sums the gradient back over the copied axes."""
+    x = leaf(np.random.default_rng(17).standard_normal((3, 1)))
+    check(lambda x: ops.broadcast_to(x, (2, 3, 4)) * ops.broadcast_to(x, (2, 3, 4)), x)
+
+
+class _HostBackedDeviceArray:
+    """Stand-in for a cupy.ndarray: NumPy data that is not an ndarray and comes home with .get()."""
+    __array_priority__ = 100
+
+    def __init__(self, array):
+        self.array = np.asarray(array)
+
+    shape = property(lambda self: self.array.shape)
+    dtype = property(lambda self: self.array.dtype)
+    ndim = property(lambda self: self.array.ndim)
+    size = property(lambda self: self.array.size)
+
+    def astype(self, dtype):
+        return _HostBackedDeviceArray(self.array.astype(dtype))
+
+    def get(self):
+        return self.array.copy()
+
+
+class _StandInCupy:
+    """Just enough of CuPy for Tensor.to(): asarray puts an array "on the device"."""
+
+    @staticmethod
+    def asarray(array, dtype=None):
+        return _HostBackedDeviceArray(np.asarray(array, dtype=dtype))
+
+
+@pytest.fixture
+def stand_in_cuda():
+    """Install the stand-in as minigrad's CuPy for one test, then remove it."""
+    from minigrad import backend
+    previous = backend._cupy  # None unless a real CuPy was already loaded
+    backend.set_cupy_module(_StandInCupy())
+    try:
+        yield
+    finally:
+        backend.set_cupy_module(previous)
+
+
+def test_to_other_device_and_back(stand_in_cuda):
+    """x.to("cuda").to("cpu"): the gradient is moved back across devices, to first and second order."""
+    x = leaf(np.random.default_rng(18).standard_normal((2, 3)))
+    on_device = x.to("cuda")
+    assert on_device.device == "cuda" and on_device.requires_grad
+    back = on_device.to("cpu")
+    assert back.device == "cpu"
+    np.testing.assert_array_equal(back.numpy(), x.numpy())
+    check(lambda x: x.to("cuda").to("cpu") ** 3, x)

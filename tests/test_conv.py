@@ -196,7 +196,7 @@ def test_unfold_fold_gradients():
     rng = np.random.default_rng(7)
     x = leaf(rng.standard_normal((1, 2, 5, 5)))
     check(lambda x: ops.unfold(x, (3, 3), stride=2, padding=1) ** 2, x)
-    c = leaf(rng.standard_normal((2, 3, 3, 1, 3, 3)))
+    c = leaf(rng.standard_normal((3, 3, 2, 3, 3, 1)))  # (kh, kw, C, Ho, Wo, N)
     check(lambda c: ops.fold(c, (5, 5), stride=2, padding=1) ** 2, c)
 
 

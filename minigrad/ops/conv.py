@@ -2,9 +2,9 @@
 
 ``unfold`` (im2col) copies every kernel-sized patch of a padded image into a column:
 
-    cols[c, i, j, n, oh, ow] = x_padded[n, c, oh * sh + i, ow * sw + j]
+    cols[i, j, c, oh, ow, n] = x_padded[n, c, oh * sh + i, ow * sw + j]
 
-so a convolution is one matrix product, W (O, C*kh*kw) @ cols (C*kh*kw, N*Ho*Wo).
+so that a convolution is one matrix product, W (O, kh*kw*C) @ cols (kh*kw*C, Ho*Wo*N).
 ``fold`` (col2im) is its adjoint: it adds every column entry back into the pixel it was
 read from. Each is therefore the other's backward rule, and both are linear, so a
 convolution built from them differentiates to any order with no rule of its own:
@@ -15,8 +15,9 @@ convolution built from them differentiates to any order with no rule of its own:
                      dx = W @ unfold(dy),  dW = x @ unfold(dy)^T
 
 The loops run over the kh x kw kernel offsets, each moving one strided slab of the whole
-batch; never over pixels or batch items. The padded image is kept channel-major
-(C, N, H, W) so that each slab lines up with its block of columns.
+batch; never over pixels or batch items. Inside, images are laid out (C, H, W, N), batch
+innermost: a slab then moves runs of N contiguous numbers, several times faster than
+runs of a few pixels. The results are handed out as NCHW views of that memory.
 """
 from .. import backend
 from ..tensor import apply, operands
@@ -33,39 +34,43 @@ def _out_size(size, kernel, stride, padding):
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def _windows(i, j, out_hw, stride):
-    """The strided slice of the padded image that kernel offset (i, j) reads."""
+def _window(i, j, out_hw, stride):
+    """The strided slice of a padded (C, H, W, N) image that kernel offset (i, j) reads."""
     (oh, ow), (sh, sw) = out_hw, stride
-    return (slice(None), slice(None), slice(i, i + sh * (oh - 1) + 1, sh),
-            slice(j, j + sw * (ow - 1) + 1, sw))
+    return (slice(None), slice(i, i + sh * (oh - 1) + 1, sh),
+            slice(j, j + sw * (ow - 1) + 1, sw), slice(None))
 
 
 def unfold(x, kernel_size, stride=1, padding=0):
-    """im2col: (N, C, H, W) -> (C, kh, kw, N, Ho, Wo). Backward: ``fold``."""
+    """im2col: (N, C, H, W) -> (kh, kw, C, Ho, Wo, N). Backward: ``fold``."""
     (kh, kw), stride, (ph, pw) = kernel_size, _pair(stride, "stride"), _pair(padding, "padding")
     n, c, h, w = x.shape
     out_hw = (_out_size(h, kh, stride[0], ph), _out_size(w, kw, stride[1], pw))
     xp = backend.xp_of(x.data)
-    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-    padded[:, :, ph:ph + h, pw:pw + w] = x.data.transpose(1, 0, 2, 3)
-    cols = xp.empty((c, kh, kw, n) + out_hw, dtype=x.dtype)
+    image = x.data.transpose(1, 2, 3, 0)
+    if ph or pw:
+        padded = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+        padded[:, ph:ph + h, pw:pw + w] = image
+    else:
+        padded = image
+    cols = xp.empty((kh, kw, c) + out_hw + (n,), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[:, i, j] = padded[_windows(i, j, out_hw, stride)]
+            cols[i, j] = padded[_window(i, j, out_hw, stride)]
     return apply(cols, (x,), (lambda g, out: fold(g, (h, w), stride, (ph, pw)),), "unfold")
 
 
 def fold(cols, image_hw, stride=1, padding=0):
-    """col2im: (C, kh, kw, N, Ho, Wo) -> (N, C, H, W), summing overlaps. Backward: ``unfold``."""
+    """col2im: (kh, kw, C, Ho, Wo, N) -> (N, C, H, W), summing overlaps. Backward: ``unfold``."""
     stride, (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
-    c, kh, kw, n, oh, ow = cols.shape
+    kh, kw, c, oh, ow, n = cols.shape
     h, w = image_hw
     xp = backend.xp_of(cols.data)
-    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    padded = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            padded[_windows(i, j, (oh, ow), stride)] += cols.data[:, i, j]
-    image = padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+            padded[_window(i, j, (oh, ow), stride)] += cols.data[i, j]
+    image = padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
     return apply(image, (cols,), (lambda g, out: unfold(g, (kh, kw), stride, (ph, pw)),), "fold")
 
 
@@ -95,9 +100,9 @@ def conv2d(x, w, b=None, stride=1, padding=0):
         raise ValueError(f"conv2d: kernel {kh}x{kw} is larger than the padded input {h}x{wd} "
                          f"(input shape {x.shape}, padding {padding}): the output would be empty")
     cols = unfold(x, (kh, kw), stride, padding)
-    n, oh, ow = cols.shape[3:]
-    y = (w.reshape(o, c * kh * kw) @ cols.reshape(c * kh * kw, n * oh * ow))
-    y = y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
+    oh, ow, n = cols.shape[3:]
+    y = w.transpose(0, 2, 3, 1).reshape(o, kh * kw * c) @ cols.reshape(kh * kw * c, oh * ow * n)
+    y = y.reshape(o, oh, ow, n).transpose(3, 0, 1, 2)
     return y if b is None else y + b.reshape(1, o, 1, 1)
 
 
@@ -121,6 +126,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0):
     if min(out_hw) <= 0:
         raise ValueError(f"conv_transpose2d: output would be empty ({out_hw}) for input shape "
                          f"{x.shape}, kernel {kh}x{kw}, stride {stride}, padding {padding}")
-    columns = w.reshape(c, o * kh * kw).T @ x.transpose(1, 0, 2, 3).reshape(c, n * h * wd)
-    y = fold(columns.reshape(o, kh, kw, n, h, wd), out_hw, stride, padding)
+    w_matrix = w.transpose(2, 3, 1, 0).reshape(kh * kw * o, c)
+    columns = w_matrix @ x.transpose(1, 2, 3, 0).reshape(c, h * wd * n)
+    y = fold(columns.reshape(kh, kw, o, h, wd, n), out_hw, stride, padding)
     return y if b is None else y + b.reshape(1, o, 1, 1)

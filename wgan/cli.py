@@ -39,8 +39,9 @@ def _add_train_arguments(p):
     p.add_argument("--z-dim", type=int, default=defaults.z_dim)
     p.add_argument("--critic-norm", choices=models.CRITIC_NORMS,
                    help="normalisation in the critic (batch is refused with the penalty)")
-    p.add_argument("--iters", type=int, default=QUICK_START["iters"],
-                   help="generator iterations (default: %(default)s)")
+    p.add_argument("--iters", type=int,
+                   help=f"generator iterations (default: {QUICK_START['iters']}; with --resume, "
+                        "the run's own, which --iters can extend)")
     p.add_argument("--batch-size", type=int, help="default: 50 for wgan-gp, 64 otherwise")
     p.add_argument("--n-critic", type=int, help="critic steps per generator step (default 5; gan 1)")
     p.add_argument("--critic-warmup", action=argparse.BooleanOptionalAction,
@@ -122,6 +123,8 @@ def main(argv=None):
     try:
         if args.command == "sample":
             return sample(args)
+        if args.iters is None:  # on --resume the saved length wins (the larger of the two)
+            args.iters = 1 if args.resume else QUICK_START["iters"]
         fields = {f.name for f in dataclasses.fields(Config)}
         config = Config(**{k: v for k, v in vars(args).items() if k in fields})
         train(config, resume=args.resume)

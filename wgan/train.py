@@ -197,7 +197,8 @@ class Trainer:
             numbers = self.critic_step()
         numbers["generator_loss"] = self.generator_step()
         self.iteration += 1
-        for name, value in numbers.items():
+        for name in ("critic_loss", "gradient_penalty", "generator_loss", "wasserstein"):
+            value = numbers.get(name, 0.0)
             if not math.isfinite(value):
                 raise TrainingDiverged(f"iteration {self.iteration}: {name.replace('_', ' ')} is "
                                        f"{value}; the run has diverged")
@@ -349,8 +350,9 @@ def train(config, resume=False, images=None, say=print):
                 return run_dir
     except TrainingDiverged as e:
         progress.close()
-        raise TrainingDiverged(f"{e}. The last good checkpoint is kept in {run_dir / CHECKPOINT}"
-                               " (if one was written)") from None
+        kept = (f"the last good checkpoint is kept in {run_dir / CHECKPOINT}"
+                if (run_dir / CHECKPOINT).exists() else "no checkpoint had been written yet")
+        raise TrainingDiverged(f"{e}; {kept}") from None
     finally:
         log.close()
     if trainer.iteration % config.sample_every:

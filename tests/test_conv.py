@@ -10,10 +10,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import ops
 
-
-def leaf(array):
-    """A float64 leaf tensor that requires grad."""
-    return mg.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+from devices import array_on_device, leaf, tensor
 
 
 def check(fn, *inputs):
@@ -167,10 +164,10 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(hw, k, stride, padding):
     rng = np.random.default_rng(5)
     h, wd = hw
     x = leaf(rng.standard_normal((2, 3, h, wd)))
-    w = mg.tensor(rng.standard_normal((4, 3, k, k)))
+    w = tensor(rng.standard_normal((4, 3, k, k)))
     output_padding = tuple((s + 2 * padding - k) % stride for s in hw)
     y_np = naive_conv2d(x.numpy(), w.numpy(), stride=stride, padding=padding)
-    y = mg.tensor(rng.standard_normal(y_np.shape))
+    y = tensor(rng.standard_normal(y_np.shape))
     forward = np.sum(F.conv2d(x, w, stride=stride, padding=padding).numpy() * y.numpy())
     back = F.conv_transpose2d(y, w, stride=stride, padding=padding, output_padding=output_padding)
     assert back.shape == x.shape
@@ -182,9 +179,9 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(hw, k, stride, padding):
 def test_unfold_and_fold_are_adjoint():
     """<unfold(x), c> == <x, fold(c)>: the two primitives conv is built from are each other's adjoints."""
     rng = np.random.default_rng(6)
-    x = mg.tensor(rng.standard_normal((2, 3, 7, 6)))
+    x = tensor(rng.standard_normal((2, 3, 7, 6)))
     cols = ops.unfold(x, (3, 2), stride=2, padding=1)
-    c = mg.tensor(rng.standard_normal(cols.shape))
+    c = tensor(rng.standard_normal(cols.shape))
     folded = ops.fold(c, (7, 6), stride=2, padding=1)
     assert folded.shape == x.shape
     np.testing.assert_allclose(np.sum(cols.numpy() * c.numpy()), np.sum(x.numpy() * folded.numpy()),
@@ -205,12 +202,16 @@ def test_non_contiguous_conv():
     rng = np.random.default_rng(8)
     x_data = rng.standard_normal((1, 2, 7, 5)).transpose(0, 1, 3, 2)     # (1, 2, 5, 7) view
     w_data = rng.standard_normal((3, 2, 3, 3)).transpose(0, 1, 3, 2)
-    x, w = mg.Tensor(x_data, requires_grad=True), mg.Tensor(w_data, requires_grad=True)
+    x = mg.Tensor(array_on_device(x_data.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2),
+                  requires_grad=True)  # the same views, made on the device
+    w = mg.Tensor(array_on_device(w_data.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2),
+                  requires_grad=True)
     assert not x.data.flags.c_contiguous and not w.data.flags.c_contiguous
     expected = naive_conv2d(x_data, w_data, stride=2, padding=1)
     np.testing.assert_allclose(F.conv2d(x, w, stride=2, padding=1).numpy(), expected, rtol=1e-10, atol=1e-12)
     check(lambda x, w: F.conv2d(x, w, stride=2, padding=1), x, w)
-    wt = mg.Tensor(rng.standard_normal((3, 2, 3, 3)).transpose(1, 0, 3, 2), requires_grad=True)  # (2, 3, 3, 3)
+    wt = mg.Tensor(array_on_device(rng.standard_normal((3, 2, 3, 3))).transpose(1, 0, 3, 2),
+                   requires_grad=True)  # (2, 3, 3, 3)
     expected = naive_conv_transpose2d(x_data, wt.numpy(), stride=2, padding=1, output_padding=1)
     np.testing.assert_allclose(F.conv_transpose2d(x, wt, stride=2, padding=1, output_padding=1).numpy(),
                                expected, rtol=1e-10, atol=1e-12)

@@ -13,10 +13,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.tensor import apply
 
-
-def leaf(array):
-    """A float64 leaf tensor that requires grad."""
-    return mg.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+from devices import leaf, tensor
 
 
 # ---- accumulation ----
@@ -44,14 +41,14 @@ def test_tensor_used_twice_gets_both_contributions():
 def test_backward_with_explicit_gradient():
     """backward(grad) on a non-scalar computes the vector-Jacobian product with that grad."""
     x = leaf([1.0, 2.0, 3.0])
-    (x * x).backward(mg.tensor(np.array([1.0, 0.5, -1.0])))
+    (x * x).backward(tensor(np.array([1.0, 0.5, -1.0])))
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, -6.0])
 
 
 def test_grad_leaves_dot_grad_alone():
     """mg.grad returns gradients without touching .grad, whether it was None or set."""
     x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
-    y.grad = mg.tensor(np.array([10.0, 10.0]))
+    y.grad = tensor(np.array([10.0, 10.0]))
     (gx, gy) = mg.grad((x * y).sum(), [x, y])
     np.testing.assert_allclose(gx.numpy(), [3.0, 4.0])
     np.testing.assert_allclose(gy.numpy(), [1.0, 2.0])
@@ -62,7 +59,7 @@ def test_grad_leaves_dot_grad_alone():
 def test_grad_of_several_outputs_with_grad_outputs():
     """grad(outputs, inputs, grad_outputs) is the gradient of sum_i <outputs_i, grad_outputs_i>."""
     x = leaf([1.0, 2.0])
-    u, v = mg.tensor(np.array([1.0, -1.0])), mg.tensor(np.array([2.0, 0.5]))
+    u, v = tensor(np.array([1.0, -1.0])), tensor(np.array([2.0, 0.5]))
     (g,) = mg.grad([x * x, x.exp()], x, [u, v])
     np.testing.assert_allclose(g.numpy(), 2 * x.numpy() * u.numpy() + np.exp(x.numpy()) * v.numpy())
 
@@ -243,8 +240,8 @@ def test_grad_of_unused_input_raises_unless_allow_unused():
 def test_integer_tensors_cannot_require_grad():
     """Only floating tensors join the graph; integer leaves are plain constants."""
     with pytest.raises(TypeError):
-        mg.tensor([1, 2], requires_grad=True)
-    i = mg.tensor(np.array([1, 2]))
+        tensor([1, 2], requires_grad=True)
+    i = tensor(np.array([1, 2]))
     x = leaf([0.5, 0.5])
     (g,) = mg.grad((x * i).sum(), x)
     np.testing.assert_allclose(g.numpy(), [1.0, 2.0])
@@ -252,7 +249,7 @@ def test_integer_tensors_cannot_require_grad():
 
 def test_gradient_dtype_matches_the_leaf():
     """A float32 leaf gets a float32 gradient even when combined with float64 constants."""
-    x = mg.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    x = tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
     (g,) = mg.grad((x * np.float64(3.0)).sum(), x)
     assert g.dtype == np.float32
 
@@ -271,12 +268,12 @@ def test_gradient_penalty_passes_do_not_leak():
     inner grad with create_graph, penalty, backward into the weights) do not grow the RSS by more
     than a few MB after a warm-up: nothing keeps old graphs alive."""
     rng = np.random.default_rng(0)
-    w1 = mg.tensor(0.3 * rng.standard_normal((4, 1, 3, 3)), requires_grad=True)
-    w2 = mg.tensor(0.3 * rng.standard_normal((1, 4 * 3 * 3)), requires_grad=True)
+    w1 = tensor(0.3 * rng.standard_normal((4, 1, 3, 3)), requires_grad=True)
+    w2 = tensor(0.3 * rng.standard_normal((1, 4 * 3 * 3)), requires_grad=True)
     x_hat = rng.uniform(0, 1, (2, 1, 6, 6))
 
     def step():
-        x = mg.tensor(x_hat, requires_grad=True)
+        x = tensor(x_hat, requires_grad=True)
         h = F.leaky_relu(F.conv2d(x, w1, stride=2, padding=1), 0.2)
         out = F.linear(h.flatten(1), w2).sum()
         (gx,) = mg.grad(out, x, create_graph=True)

@@ -11,16 +11,15 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import backend
-from minigrad.tensor import apply, constant
+from minigrad.tensor import apply
 
-
-def leaf(array):
-    """A float64 leaf tensor that requires grad."""
-    return mg.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+import cupy_standin
+import devices
+from devices import leaf, other_device, tensor
 
 
 def zeros(*shape):
-    return mg.tensor(np.zeros(shape))
+    return tensor(np.zeros(shape))
 
 
 # ---- shapes ----
@@ -152,7 +151,7 @@ def test_backward_on_a_non_scalar_needs_a_gradient():
 def test_backward_with_a_gradient_of_the_wrong_shape():
     y = leaf(np.ones((2, 3))) * 2
     with pytest.raises(ValueError, match=re.escape("(3, 2)")):
-        y.backward(mg.tensor(np.ones((3, 2))))
+        y.backward(tensor(np.ones((3, 2))))
 
 
 def test_backward_on_a_tensor_that_does_not_require_grad():
@@ -177,18 +176,18 @@ def test_grad_outputs_of_the_wrong_shape_or_number():
     x = leaf([1.0, 2.0])
     y = x * 2
     with pytest.raises(ValueError, match=re.escape("(3,)")) as e:
-        mg.grad(y, x, mg.tensor(np.ones(3)))
+        mg.grad(y, x, tensor(np.ones(3)))
     assert "(2,)" in str(e.value)
     with pytest.raises(ValueError, match="2 grad_outputs"):
-        mg.grad(y, x, [mg.tensor(np.ones(2)), mg.tensor(np.ones(2))])
+        mg.grad(y, x, [tensor(np.ones(2)), tensor(np.ones(2))])
 
 
 def test_requires_grad_on_an_integer_tensor():
     """Only floating tensors can require grad; the message names the dtype."""
     with pytest.raises(TypeError, match="int64"):
-        mg.tensor(np.array([1, 2], dtype=np.int64), requires_grad=True)
+        tensor(np.array([1, 2], dtype=np.int64), requires_grad=True)
     with pytest.raises(TypeError, match="floating"):
-        mg.tensor(np.array([1, 2], dtype=np.int32)).requires_grad_()
+        tensor(np.array([1, 2], dtype=np.int32)).requires_grad_()
 
 
 def test_advanced_indexing_is_refused():
@@ -236,59 +235,25 @@ def test_layer_norm_shape_mismatch():
 
 # ---- devices ----
 
-class _DeviceArray:
-    """Stand-in for a cupy.ndarray: NumPy data that is not an ndarray (so its device is "cuda")."""
-    __array_priority__ = 100
-
-    def __init__(self, array):
-        self.array = np.asarray(array)
-
-    shape = property(lambda self: self.array.shape)
-    dtype = property(lambda self: self.array.dtype)
-    ndim = property(lambda self: self.array.ndim)
-    size = property(lambda self: self.array.size)
-
-    def astype(self, dtype):
-        return _DeviceArray(self.array.astype(dtype))
-
-    def get(self):
-        return self.array.copy()
-
-
-class _StandInCupy:
-    @staticmethod
-    def asarray(array, dtype=None):
-        return _DeviceArray(np.asarray(array, dtype=dtype))
-
-
-@pytest.fixture
-def stand_in_cuda():
-    """Install a minimal CuPy stand-in for one test (so "cuda" tensors can be made), then remove it."""
-    previous = backend._cupy  # None unless a real CuPy was already loaded
-    backend.set_cupy_module(_StandInCupy())
-    try:
-        yield
-    finally:
-        backend.set_cupy_module(previous)
-
-
 @pytest.mark.parametrize("op", [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a @ b,
                                 lambda a, b: mg.concat([a, b]),
                                 lambda a, b: F.conv2d(a, b), lambda a, b: F.conv_transpose2d(a, b)])
-def test_mixed_devices_name_both_devices(stand_in_cuda, op):
+def test_mixed_devices_name_both_devices(cuda, op):
     """An op between a CPU and a "cuda" tensor fails with a message naming both devices."""
-    cpu = mg.tensor(np.ones((1, 1, 2, 2)))
-    gpu = mg.tensor(np.ones((1, 1, 2, 2)), device="cuda")
-    assert gpu.device == "cuda"
-    for a, b in ((cpu, gpu), (gpu, cpu)):
+    here = tensor(np.ones((1, 1, 2, 2)))
+    there = mg.tensor(np.ones((1, 1, 2, 2)), device=other_device())
+    assert {here.device, there.device} == {"cpu", "cuda"}
+    for a, b in ((here, there), (there, here)):
         with pytest.raises(RuntimeError, match="different devices") as e:
             op(a, b)
         assert "cpu" in str(e.value) and "cuda" in str(e.value)
 
 
-def test_stand_in_is_removed_after_the_test():
-    """The fixture above leaves no stand-in behind (this test runs after those that use it)."""
-    assert not isinstance(backend._cupy, _StandInCupy)
+@pytest.mark.cpu_only("a device run keeps its CuPy for the whole session")
+def test_the_cuda_fixture_of_a_cpu_run_leaves_no_stand_in_behind():
+    """In a CPU run, the stand-in installed by the ``cuda`` fixture is gone after the test
+    (this test runs after those that use it)."""
+    assert backend._cupy is not cupy_standin
 
 
 def test_cuda_without_cupy_says_how_to_install_it(monkeypatch):
@@ -298,6 +263,7 @@ def test_cuda_without_cupy_says_how_to_install_it(monkeypatch):
     with pytest.raises(RuntimeError, match="CuPy") as e:
         mg.tensor([1.0], device="cuda")
     assert "pip install" in str(e.value) and "gpu" in str(e.value)
+    assert "cupy-cuda11x" in str(e.value)
     with pytest.raises(RuntimeError, match="pip install"):
         mg.zeros(2, device="cuda")
 
@@ -313,7 +279,7 @@ def square_with_wrong_rule(x):
     """x ** 2 whose vjp is off by 1 at flat entry 5 only (entry (1, 1) of a (2, 4) input)."""
     bump = np.zeros(x.shape)
     bump.flat[5] = 1.0
-    return apply(x.data ** 2, (x,), (lambda g, out: g * 2 * x + constant(bump),), "wrong_square")
+    return apply(x.data ** 2, (x,), (lambda g, out: g * 2 * x + devices.constant(bump),), "wrong_square")
 
 
 def test_gradcheck_names_the_input_and_entry_of_a_wrong_rule():

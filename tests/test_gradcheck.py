@@ -9,10 +9,8 @@ import pytest
 import minigrad as mg
 from minigrad.tensor import apply, constant
 
-
-def leaf(array):
-    """A float64 leaf tensor that requires grad."""
-    return mg.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+import devices
+from devices import leaf, tensor
 
 
 def square(x, rule):
@@ -87,7 +85,7 @@ def test_error_in_a_single_entry_is_found():
     bump[4, 6] = 1e-3
 
     with pytest.raises(mg.GradcheckError):
-        mg.gradcheck(lambda x: square(x, lambda g, x: g * 2 * x + constant(bump)), [x])
+        mg.gradcheck(lambda x: square(x, lambda g, x: g * 2 * x + devices.constant(bump)), [x])
 
 
 def test_several_outputs_are_all_checked():
@@ -101,7 +99,7 @@ def test_several_outputs_are_all_checked():
 def test_inputs_that_do_not_require_grad_are_not_checked():
     """A constant input is passed through unchanged; only the others are differentiated."""
     rng = np.random.default_rng(8)
-    x, c = leaf(rng.standard_normal(3)), mg.tensor(rng.standard_normal(3))
+    x, c = leaf(rng.standard_normal(3)), tensor(rng.standard_normal(3))
     assert mg.gradcheck(lambda x, c: x * c.exp(), [x, c])
     assert mg.gradgradcheck(lambda x, c: x * x * c, [x, c])
 
@@ -124,7 +122,7 @@ def test_inputs_are_restored():
 
 def test_float32_is_refused():
     """float32 finite differences are too noisy to trust: gradcheck refuses them by name."""
-    x = mg.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    x = tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     with pytest.raises(TypeError, match="float64.*float32"):
         mg.gradcheck(lambda x: x * x, [x])
 
@@ -142,6 +140,6 @@ def test_constant_outputs_are_ignored_by_both_checks():
     """gradcheck and gradgradcheck accept the same functions: an output that does not depend on
     any input (a constant returned next to the real result) has no derivatives to check."""
     x = leaf(np.random.default_rng(12).standard_normal(3))
-    fn = lambda x: (x * x, mg.tensor(np.ones(2)))  # noqa: E731
+    fn = lambda x: (x * x, tensor(np.ones(2)))  # noqa: E731
     assert mg.gradcheck(fn, [x])
     assert mg.gradgradcheck(fn, [x])

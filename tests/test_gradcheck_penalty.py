@@ -13,12 +13,9 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 
+from devices import leaf, tensor
+
 EPS = 1e-12  # inside the sqrt: the norm of a zero gradient is 1e-6, not NaN
-
-
-def leaf(array):
-    """A float64 leaf tensor that requires grad."""
-    return mg.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
 
 
 def critic(x, w1, b1, w2, b2, w3, b3):
@@ -46,7 +43,7 @@ def layer_norm_critic(x, w1, b1, w2, b2, w3, b3):
 def gradient_penalty(D, x_hat, params):
     """mean((||grad_x sum(D(x))|| - 1)^2), the norm over all non-batch axes, differentiable in
     params (and in x_hat when it is a tensor that requires grad)."""
-    x = x_hat * 1.0 if isinstance(x_hat, mg.Tensor) else mg.tensor(x_hat, requires_grad=True)
+    x = x_hat * 1.0 if isinstance(x_hat, mg.Tensor) else tensor(x_hat, requires_grad=True)
     (gx,) = mg.grad(D(x, *params).sum(), x, create_graph=True)
     norm = ((gx * gx).sum(axis=(1, 2, 3)) + EPS).sqrt()
     return ((norm - 1) ** 2).mean()

@@ -7,6 +7,9 @@ import pytest
 import minigrad as mg
 from minigrad import nn
 
+import devices
+from devices import on_device, to_device
+
 
 class Block(nn.Module):
     def __init__(self):
@@ -99,29 +102,29 @@ def test_shared_parameters_and_modules_are_listed_once():
 
 
 def test_train_and_eval_reach_every_module_and_change_behaviour():
-    net = Net()
+    net = to_device(Net())
     assert all(m.training for m in net.modules())
     assert net.eval() is net
     assert not any(m.training for m in net.modules())
-    x = mg.randn(4, 1, 4, 4)
+    x = devices.randn(4, 1, 4, 4)
     assert np.array_equal(net(x).numpy(), net(x).numpy())  # eval: no dropout, running stats
     net.train()
     assert all(m.training for m in net.modules())
     dropout = net.head[1]
-    y = dropout(mg.ones(1000))
+    y = dropout(devices.ones(1000))
     assert set(np.unique(y.numpy())) == {0.0, 2.0}
 
 
 def test_zero_grad_forgets_every_gradient():
-    net = Net()
-    net(mg.randn(4, 1, 4, 4)).sum().backward()
+    net = to_device(Net())
+    net(devices.randn(4, 1, 4, 4)).sum().backward()
     assert all(p.grad is not None for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
 
 
 def test_state_dict_has_parameters_then_buffers_per_module_sharing_memory():
-    net = Net()
+    net = to_device(Net())
     state = net.state_dict()
     assert list(state) == [
         "block.scale", "block.calls", "block.conv.weight", "block.conv.bias",
@@ -135,8 +138,8 @@ def test_state_dict_has_parameters_then_buffers_per_module_sharing_memory():
 
 def test_load_state_dict_copies_values_in_place_and_reproduces_outputs():
     mg.manual_seed(1)
-    source, target = Net(), Net()
-    source(mg.randn(4, 1, 4, 4))  # moves the running statistics and counters away from init
+    source, target = to_device(Net()), to_device(Net())
+    source(devices.randn(4, 1, 4, 4))  # moves the running statistics and counters away from init
     source.eval(), target.eval()
     params_before = [(p, p.data) for p in target.parameters()]
     result = target.load_state_dict(source.state_dict())
@@ -145,21 +148,22 @@ def test_load_state_dict_copies_values_in_place_and_reproduces_outputs():
         assert p.data is array
     for (name, a), (_, b) in zip(source.state_dict().items(), target.state_dict().items()):
         assert np.array_equal(a.numpy(), b.numpy()), name
-    x = mg.randn(2, 1, 4, 4)
+    x = devices.randn(2, 1, 4, 4)
     assert np.array_equal(source(x).numpy(), target(x).numpy())
 
 
 def test_load_state_dict_accepts_arrays():
-    layer = nn.Linear(2, 2)
+    layer = to_device(nn.Linear(2, 2))
     state = {k: v.numpy() * 0 + 7 for k, v in layer.state_dict().items()}
     layer.load_state_dict(state)
     assert np.all(layer.weight.numpy() == 7) and np.all(layer.bias.numpy() == 7)
+    assert on_device(layer.weight, layer.bias)
 
 
 def test_strict_loading_names_missing_and_unexpected_keys_and_copies_nothing():
-    net = Net()
+    net = to_device(Net())
     before = net.block.conv.weight.numpy()
-    state = {k: v.numpy() + 1 for k, v in Net().state_dict().items()}
+    state = {k: v.numpy() + 1 for k, v in to_device(Net()).state_dict().items()}
     del state["head.2.bias"], state["block.norm.running_var"]
     state["head.3.weight"] = np.zeros(3, np.float32)
     with pytest.raises(RuntimeError) as info:
@@ -175,11 +179,11 @@ def test_strict_loading_names_missing_and_unexpected_keys_and_copies_nothing():
 
 
 def test_loading_names_every_shape_and_dtype_mismatch():
-    net = Net()
+    net = to_device(Net())
     state = net.state_dict()
-    state["head.2.weight"] = mg.zeros(3, 31)
-    state["block.conv.bias"] = mg.zeros(5)
-    state["block.norm.running_mean"] = mg.zeros(2, dtype=np.float64)
+    state["head.2.weight"] = devices.zeros(3, 31)
+    state["block.conv.bias"] = devices.zeros(5)
+    state["block.norm.running_mean"] = devices.zeros(2, dtype=np.float64)
     with pytest.raises(RuntimeError) as info:
         net.load_state_dict(state, strict=False)  # mismatches are errors even when not strict
     message = str(info.value)
@@ -189,20 +193,20 @@ def test_loading_names_every_shape_and_dtype_mismatch():
 
 
 def test_to_casts_floating_tensors_in_place_and_keeps_identities():
-    net = Net()
-    net(mg.randn(2, 1, 4, 4)).sum().backward()
+    net = to_device(Net())
+    net(devices.randn(2, 1, 4, 4)).sum().backward()
     params = net.parameters()
-    assert net.to("cpu") is net
+    assert net.to(devices.DEVICE) is net and on_device(*params)
     net.to(dtype=np.float64)
-    assert all(a is b for a, b in zip(params, net.parameters()))
+    assert all(a is b for a, b in zip(params, net.parameters())) and on_device(*params)
     assert all(p.dtype == np.float64 and p.grad.dtype == np.float64 for p in params)
     assert net.block.norm.running_var.dtype == np.float64
     assert net.block.norm.num_batches_tracked.dtype == np.int64
-    assert net(mg.randn(2, 1, 4, 4, dtype=np.float64)).dtype == np.float64
+    assert net(devices.randn(2, 1, 4, 4, dtype=np.float64)).dtype == np.float64
 
 
 def test_apply_visits_every_module():
-    net = Net()
+    net = to_device(Net())
     net.apply(lambda m: nn.init.zeros_(m.weight) if isinstance(m, (nn.Conv2d, nn.Linear)) else None)
     assert not net.block.conv.weight.numpy().any() and not net.head[2].weight.numpy().any()
 
@@ -226,12 +230,12 @@ def test_repr_prints_the_tree_with_parameter_counts():
 
 
 def test_sequential_indexing_length_iteration_and_slicing():
-    layers = [nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)]
+    layers = [to_device(nn.Linear(2, 3)), nn.Tanh(), to_device(nn.Linear(3, 1))]
     seq = nn.Sequential(*layers)
     assert len(seq) == 3 and list(seq) == layers and seq[1] is layers[1] and seq[-1] is layers[2]
     head = seq[:2]
     assert isinstance(head, nn.Sequential) and list(head) == layers[:2]
-    x = mg.randn(5, 2)
+    x = devices.randn(5, 2)
     assert np.allclose(seq(x).numpy(), layers[2](layers[1](layers[0](x))).numpy())
     with pytest.raises(TypeError, match="argument 1"):
         nn.Sequential(nn.ReLU(), lambda x: x)
@@ -243,14 +247,14 @@ def test_a_module_without_forward_says_so():
 
 
 def test_clip_parameters_clamps_a_module_or_a_list_in_place():
-    net = nn.Sequential(nn.Linear(10, 10), nn.Linear(10, 1))
+    net = to_device(nn.Sequential(nn.Linear(10, 10), nn.Linear(10, 1)))
     for p in net.parameters():
         nn.init.normal_(p, 0, 1)
     arrays = [p.data for p in net.parameters()]
     expected = [np.clip(p.numpy(), -0.01, 0.01) for p in net.parameters()]
     nn.utils.clip_parameters_(net, 0.01)
     for p, array, want in zip(net.parameters(), arrays, expected):
-        assert p.data is array and np.array_equal(p.numpy(), want)
-    w = nn.Parameter(mg.tensor([-3.0, 0.5, 2.0]))
+        assert p.data is array and np.array_equal(p.numpy(), want) and on_device(p)
+    w = nn.Parameter(devices.tensor([-3.0, 0.5, 2.0]))
     nn.utils.clip_parameters_([w], 1.0)
     assert w.numpy().tolist() == [-1.0, 0.5, 1.0]

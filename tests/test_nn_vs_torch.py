@@ -7,6 +7,7 @@ import pytest
 import minigrad as mg
 from minigrad import nn
 
+pytestmark = pytest.mark.cpu_only("compares with PyTorch's CPU layers")
 torch = pytest.importorskip("torch")
 
 

@@ -8,10 +8,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 
-
-def leaf(array):
-    """A float64 leaf tensor that requires grad."""
-    return mg.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+from devices import leaf, tensor
 
 
 def check(fn, *inputs):
@@ -43,7 +40,7 @@ def test_batch_norm_training(shape, affine):
     c = shape[1]
     x = leaf(2 * rng.standard_normal(shape) + 1)
     params = [leaf(rng.uniform(0.5, 1.5, c)), leaf(rng.standard_normal(c))] if affine else []
-    running = [mg.tensor(np.zeros(c)), mg.tensor(np.ones(c))]
+    running = [tensor(np.zeros(c)), tensor(np.ones(c))]
     axes = (0,) + tuple(range(2, len(shape)))
     bshape = (1, c) + (1,) * (len(shape) - 2)
 
@@ -70,7 +67,7 @@ def test_batch_norm_eval(shape):
     x = leaf(rng.standard_normal(shape))
     weight, bias = leaf(rng.uniform(0.5, 1.5, c)), leaf(rng.standard_normal(c))
     rm, rv = rng.standard_normal(c), rng.uniform(0.5, 2.0, c)
-    running = [mg.tensor(rm), mg.tensor(rv)]
+    running = [tensor(rm), tensor(rv)]
     bshape = (1, c) + (1,) * (len(shape) - 2)
     out = F.batch_norm(x, *running, weight, bias, training=False)
     expected = (x.numpy() - rm.reshape(bshape)) / np.sqrt(rv.reshape(bshape) + 1e-5) \
@@ -86,11 +83,11 @@ def test_batch_norm_running_statistics():
     (n - 1), over three steps with different batches."""
     rng = np.random.default_rng(3)
     c, momentum = 3, 0.3
-    rm, rv = mg.tensor(np.zeros(c)), mg.tensor(np.ones(c))
+    rm, rv = tensor(np.zeros(c)), tensor(np.ones(c))
     expected_m, expected_v = np.zeros(c), np.ones(c)
     for step in range(3):
         x = rng.standard_normal((4, c, 2, 3)) * (step + 1) + step
-        F.batch_norm(mg.tensor(x), rm, rv, training=True, momentum=momentum)
+        F.batch_norm(tensor(x), rm, rv, training=True, momentum=momentum)
         expected_m = (1 - momentum) * expected_m + momentum * x.mean(axis=(0, 2, 3))
         expected_v = (1 - momentum) * expected_v + momentum * x.var(axis=(0, 2, 3), ddof=1)
         np.testing.assert_allclose(rm.numpy(), expected_m, rtol=1e-12)
@@ -99,7 +96,7 @@ def test_batch_norm_running_statistics():
 
 def test_batch_norm_running_statistics_are_not_in_the_graph():
     """Updating the running statistics records nothing and leaves them non-differentiable."""
-    rm, rv = mg.tensor(np.zeros(2)), mg.tensor(np.ones(2))
+    rm, rv = tensor(np.zeros(2)), tensor(np.ones(2))
     x = leaf(np.random.default_rng(4).standard_normal((3, 2)))
     F.batch_norm(x, rm, rv, training=True).sum().backward()
     assert not rm.requires_grad and not rv.requires_grad and rm.grad is None and rv.grad is None

@@ -8,10 +8,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 
-
-def leaf(array):
-    """A float64 leaf tensor that requires grad."""
-    return mg.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+from devices import leaf
 
 
 def check(fn, *inputs):

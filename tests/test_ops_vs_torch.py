@@ -9,6 +9,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 
+pytestmark = pytest.mark.cpu_only("compares with PyTorch on the CPU")
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 

@@ -8,7 +8,10 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad import nn, optim
+from minigrad import backend, nn, optim
+
+import devices
+from devices import to_device
 
 STEPS = 8
 
@@ -104,14 +107,14 @@ def start_values(seed=0):
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_trajectory_matches_the_published_formulas(case):
     kind, kwargs = case
-    params = [mg.tensor(v, requires_grad=True) for v in start_values()]
+    params = [devices.tensor(v, requires_grad=True) for v in start_values()]
     arrays = [p.data for p in params]
     optimizer = kind(params, **kwargs)
     reference = REFERENCES[kind](**kwargs)
     expected, states = start_values(), [{}, {}]
     for t in range(1, STEPS + 1):
         for p in params:
-            p.grad = mg.tensor(gradient(p.numpy()))
+            p.grad = devices.tensor(gradient(p.numpy()))
         optimizer.step()
         expected = [reference(e, gradient(e), s, t) for e, s in zip(expected, states)]
         for p, e in zip(params, expected):
@@ -119,6 +122,16 @@ def test_trajectory_matches_the_published_formulas(case):
     assert all(p.data is a for p, a in zip(params, arrays))  # updated in place
     assert all(p.is_leaf and p.dtype == np.float64 for p in params)
     assert not np.allclose(expected[0], start_values()[0])  # the parameters did move
+    assert_state_on_the_parameters_device(optimizer)
+
+
+def assert_state_on_the_parameters_device(optimizer):
+    """Every array of the optimizer's state lives where its parameter lives, with its dtype."""
+    for p, state in optimizer.state.items():
+        for name, value in state.items():
+            if hasattr(value, "shape"):
+                assert backend.device_of(value) == p.device == devices.DEVICE, name
+                assert value.dtype == p.dtype and value.shape == p.shape, name
 
 
 @pytest.mark.parametrize("kind", [optim.SGD, optim.RMSprop, optim.Adam])
@@ -137,8 +150,8 @@ def test_defaults_are_pytorchs(kind):
 
 @pytest.mark.parametrize("kind", [optim.SGD, optim.RMSprop, optim.Adam])
 def test_float32_parameters_stay_float32_and_params_without_grad_are_skipped(kind):
-    used = mg.randn(4, requires_grad=True)
-    unused = mg.randn(4, requires_grad=True)
+    used = devices.randn(4, requires_grad=True)
+    unused = devices.randn(4, requires_grad=True)
     before = unused.numpy()
     optimizer = kind([used, unused], lr=0.1, momentum=0.5) if kind is not optim.Adam \
         else kind([used, unused], lr=0.1)
@@ -148,12 +161,13 @@ def test_float32_parameters_stay_float32_and_params_without_grad_are_skipped(kin
     assert unused not in optimizer.state and all(
         a.dtype == np.float32 for a in optimizer.state[used].values() if hasattr(a, "dtype"))
     assert used.grad is not None
+    assert_state_on_the_parameters_device(optimizer)
     optimizer.zero_grad()
     assert used.grad is None
 
 
 def test_parameter_groups_have_their_own_hyperparameters():
-    a, b = (mg.tensor(v, requires_grad=True) for v in start_values())
+    a, b = (devices.tensor(v, requires_grad=True) for v in start_values())
     optimizer = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5, "momentum": 0.9}],
                           lr=0.1)
     assert optimizer.param_groups[0]["lr"] == 0.1 and optimizer.param_groups[0]["momentum"] == 0
@@ -161,7 +175,7 @@ def test_parameter_groups_have_their_own_hyperparameters():
     expected, states = start_values(), [{}, {}]
     for t in range(1, 4):
         for p in (a, b):
-            p.grad = mg.tensor(gradient(p.numpy()))
+            p.grad = devices.tensor(gradient(p.numpy()))
         optimizer.step()
         expected = [r(e, gradient(e), s, t) for r, e, s in zip(refs, expected, states)]
     np.testing.assert_allclose(a.numpy(), expected[0], rtol=1e-12)
@@ -169,7 +183,7 @@ def test_parameter_groups_have_their_own_hyperparameters():
 
 
 def test_bad_arguments_are_rejected():
-    p = mg.zeros(2, requires_grad=True)
+    p = devices.zeros(2, requires_grad=True)
     with pytest.raises(ValueError, match="empty"):
         optim.Adam([])
     with pytest.raises(ValueError, match="lr"):
@@ -189,7 +203,7 @@ def test_bad_arguments_are_rejected():
 # ---- resuming from a checkpoint ----
 
 def tiny_model():
-    return nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
+    return to_device(nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2)))
 
 
 def train(model, optimizer, steps, data):
@@ -207,7 +221,7 @@ def train(model, optimizer, steps, data):
 ])
 def test_a_saved_state_dict_resumes_training_bit_for_bit(kind, kwargs, tmp_path):
     mg.manual_seed(0)
-    data = (mg.randn(16, 3), mg.randn(16, 2))
+    data = (devices.randn(16, 3), devices.randn(16, 2))
     initial = {k: v.numpy() for k, v in tiny_model().state_dict().items()}
 
     straight = tiny_model()
@@ -222,12 +236,13 @@ def test_a_saved_state_dict_resumes_training_bit_for_bit(kind, kwargs, tmp_path)
             tmp_path / "checkpoint.npz")
     del first, optimizer
 
-    checkpoint = mg.load(tmp_path / "checkpoint.npz")
+    checkpoint = mg.load(tmp_path / "checkpoint.npz")  # on the host: copied onto the device below
     resumed = tiny_model()
     resumed.load_state_dict(checkpoint["model"])
     optimizer = kind(resumed.parameters(), lr=123.0)  # hyperparameters come from the checkpoint
     optimizer.load_state_dict(checkpoint["optimizer"])
     assert optimizer.param_groups[0]["lr"] == kwargs["lr"]
+    assert_state_on_the_parameters_device(optimizer)
     train(resumed, optimizer, 3, data)
 
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
@@ -236,13 +251,13 @@ def test_a_saved_state_dict_resumes_training_bit_for_bit(kind, kwargs, tmp_path)
 
 def test_loading_an_optimizer_state_into_a_different_model_is_refused():
     model = tiny_model()
-    small = optim.Adam(nn.Linear(3, 8).parameters())
+    small = optim.Adam(to_device(nn.Linear(3, 8)).parameters())
     with pytest.raises(ValueError, match=r"sizes \[4\], this optimizer \[2\]"):
         small.load_state_dict(optim.Adam(model.parameters()).state_dict())
     opt = optim.Adam(model.parameters())
-    model(mg.randn(2, 3)).sum().backward()
+    model(devices.randn(2, 3)).sum().backward()
     opt.step()
-    other = optim.Adam(nn.Sequential(nn.Linear(3, 9), nn.Tanh(), nn.Linear(9, 2)).parameters())
+    other = optim.Adam(to_device(nn.Sequential(nn.Linear(3, 9), nn.Tanh(), nn.Linear(9, 2))).parameters())
     with pytest.raises(ValueError, match=r"state 'exp_avg' of parameter 0 has shape \(8, 3\), "
                                          r"the parameter \(9, 3\)"):
         other.load_state_dict(opt.state_dict())
@@ -258,7 +273,7 @@ def two_class_images(n, rng):
     stripes = ((np.arange(8)[None, :] + phase) % 2).astype(np.float32)  # (n, 8)
     images = np.where(labels[:, None, None] == 0, stripes[:, :, None], stripes[:, None, :])
     images = images + 0.5 * rng.standard_normal((n, 8, 8))
-    return mg.tensor(images[:, None].astype(np.float32)), mg.tensor(labels)
+    return devices.tensor(images[:, None].astype(np.float32)), devices.tensor(labels)
 
 
 @pytest.mark.parametrize("kind, kwargs", [
@@ -270,8 +285,9 @@ def test_a_small_conv_net_learns_two_classes(kind, kwargs):
     mg.manual_seed(0)
     rng = np.random.default_rng(0)
     x, y = two_class_images(64, rng)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2),
-                          nn.ReLU(), nn.Flatten(), nn.Linear(4 * 3 * 3, 2))
+    model = to_device(nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+                                    nn.Conv2d(4, 4, 3, stride=2), nn.ReLU(), nn.Flatten(),
+                                    nn.Linear(4 * 3 * 3, 2)))
     optimizer = kind(model.parameters(), **kwargs)
     losses = []
     for _ in range(60):

@@ -7,6 +7,7 @@ from minigrad import optim
 
 from test_optim import CASES, STEPS, case_id, gradient, start_values
 
+pytestmark = pytest.mark.cpu_only("compares with PyTorch's CPU optimizers")
 torch = pytest.importorskip("torch")
 
 

@@ -2,13 +2,17 @@
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import nn, serialization
+from minigrad import backend, nn, serialization
 from minigrad.serialization import CheckpointError
+
+import devices
+from devices import to_device
 
 
 def same(a, b):
@@ -24,7 +28,8 @@ def same(a, b):
             same(x, y)
     elif isinstance(a, mg.Tensor):
         assert a.requires_grad == b.requires_grad and a.device == b.device
-        same(a.data, b.data)
+        assert backend.device_of(a.data) == backend.device_of(b.data) == a.device
+        same(a.numpy(), b.numpy())
     elif isinstance(a, (np.ndarray, np.generic)):
         assert a.dtype == b.dtype and a.shape == b.shape
         assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
@@ -46,39 +51,43 @@ def test_nested_values_round_trip_exactly(tmp_path):
         "arrays": [np.arange(6, dtype=np.int64).reshape(2, 3), np.array(2.5),
                    np.array([True, False]), np.zeros((0, 4), np.float32),
                    np.array([1, 2], dtype=np.uint8), np.float32(1.5), np.int64(-3)],
-        "tensors": [mg.randn(3, 2), mg.randn(2, requires_grad=True),
-                    mg.tensor([1, 2, 3]), mg.zeros(4, dtype=np.float64)],
+        "tensors": [devices.randn(3, 2), devices.randn(2, requires_grad=True),
+                    devices.tensor([1, 2, 3]), devices.zeros(4, dtype=np.float64),
+                    devices.tensor(np.float32(2.5))],
         "empty": {"list": [], "dict": {}, "tuple": ()},
     }
     mg.save(obj, tmp_path / "all.npz")
-    same(obj, mg.load(tmp_path / "all.npz"))
+    same(obj, mg.load(tmp_path / "all.npz", device=devices.DEVICE))
 
 
 def test_the_rng_state_round_trips_and_the_stream_continues(tmp_path):
     mg.manual_seed(7)
-    mg.randn(5)
+    devices.randn(5)
     saved_state = mg.get_rng_state()
     mg.save({"rng": saved_state}, tmp_path / "rng.npz")
-    expected = mg.randn(10).numpy()
+    expected = devices.randn(10).numpy()
     mg.manual_seed(0)
     state = mg.load(tmp_path / "rng.npz")["rng"]
     same(state, saved_state)
     assert state["state"]["state"] > 2 ** 64  # a 128-bit integer survived
     mg.set_rng_state(state)
-    assert np.array_equal(mg.randn(10).numpy(), expected)
+    assert np.array_equal(devices.randn(10).numpy(), expected)
 
 
 def test_a_model_state_dict_round_trips_through_a_file(tmp_path):
-    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(8, 1))
-    model(mg.randn(4, 1, 4, 4))
+    model = to_device(nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(),
+                                    nn.Linear(8, 1)))
+    model(devices.randn(4, 1, 4, 4))
     mg.save(model.state_dict(), tmp_path / "model.ckpt")  # the path is used as given
     assert os.listdir(tmp_path) == ["model.ckpt"]
     loaded = mg.load(tmp_path / "model.ckpt")
     assert all(isinstance(v, mg.Tensor) and v.device == "cpu" for v in loaded.values())
-    copy = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(8, 1))
-    copy.load_state_dict(loaded)
+    copy = to_device(nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(),
+                                   nn.Linear(8, 1)))
+    copy.load_state_dict(loaded)  # host tensors copied into the module's arrays, on its device
+    assert devices.on_device(*copy.parameters(), *copy.buffers())
     model.eval(), copy.eval()
-    x = mg.randn(2, 1, 4, 4)
+    x = devices.randn(2, 1, 4, 4)
     assert np.array_equal(model(x).numpy(), copy(x).numpy())
     assert copy[1].num_batches_tracked.item() == 1
 
@@ -94,57 +103,18 @@ def test_unsupported_objects_are_named(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_loading_devices(tmp_path):
+def test_loading_devices(tmp_path, monkeypatch):
     mg.save({"w": mg.ones(2)}, tmp_path / "w.npz")
     with pytest.raises(ValueError, match="unknown device 'gpu'"):
         mg.load(tmp_path / "w.npz", device="gpu")
-    try:
-        import cupy  # noqa: F401
-    except ImportError:
-        with pytest.raises(RuntimeError, match="CuPy"):
-            mg.load(tmp_path / "w.npz", device="cuda")
-
-
-class DeviceArray:
-    """Stand-in for a cupy.ndarray: host data that is not a numpy.ndarray, fetched with .get()
-    and written only from other device arrays (no implicit host-to-device copy)."""
-    __array_priority__ = 100
-
-    def __init__(self, array):
-        self.array = np.array(array)
-
-    shape = property(lambda self: self.array.shape)
-    dtype = property(lambda self: self.array.dtype)
-
-    def astype(self, dtype):
-        return DeviceArray(self.array.astype(dtype))
-
-    def get(self):
-        return self.array.copy()
-
-    def __setitem__(self, index, value):
-        assert isinstance(value, DeviceArray), "host array written into device memory"
-        self.array[index] = value.array
-
-
-class StandInCupy:
-    @staticmethod
-    def asarray(array, dtype=None):
-        return DeviceArray(np.asarray(array, dtype=dtype))
-
-
-@pytest.fixture
-def stand_in_cuda():
-    from minigrad import backend
-    backend.set_cupy_module(StandInCupy())
-    try:
-        yield
-    finally:
-        backend.set_cupy_module(None)
+    monkeypatch.setattr(backend, "_cupy", None)
+    monkeypatch.setitem(sys.modules, "cupy", None)  # makes `import cupy` raise ImportError
+    with pytest.raises(RuntimeError, match="CuPy"):
+        mg.load(tmp_path / "w.npz", device="cuda")
 
 
 def test_device_tensors_are_saved_from_the_host_and_loaded_onto_the_modules_device(
-        tmp_path, stand_in_cuda):
+        tmp_path, cuda):
     model = nn.Linear(3, 2)
     weight = model.weight
     expected = {k: v.numpy() for k, v in model.state_dict().items()}
@@ -154,23 +124,25 @@ def test_device_tensors_are_saved_from_the_host_and_loaded_onto_the_modules_devi
     on_device = mg.load(tmp_path / "model.npz", device="cuda")
     for name, value in expected.items():
         assert on_host[name].device == "cpu" and on_device[name].device == "cuda"
+        assert backend.device_of(on_device[name].data) == "cuda"
         assert np.array_equal(on_host[name].numpy(), value)
         assert np.array_equal(on_device[name].numpy(), value)
-    other = nn.Linear(3, 2).to("cuda")
-    arrays = [p.data for p in other.parameters()]
-    other.load_state_dict(on_host)  # host values are copied into the device arrays
-    assert all(p.data is a and p.device == "cuda" for p, a in zip(other.parameters(), arrays))
-    other.to("cpu")
-    assert all(isinstance(p.data, np.ndarray) for p in other.parameters())
-    for name, value in other.state_dict().items():
-        assert np.array_equal(value.numpy(), expected[name])
+    for state in (on_host, on_device):
+        other = nn.Linear(3, 2).to("cuda")
+        arrays = [p.data for p in other.parameters()]
+        other.load_state_dict(state)  # values are copied into the device arrays
+        assert all(p.data is a and p.device == "cuda" for p, a in zip(other.parameters(), arrays))
+        other.to("cpu")
+        assert all(isinstance(p.data, np.ndarray) for p in other.parameters())
+        for name, value in other.state_dict().items():
+            assert np.array_equal(value.numpy(), expected[name])
 
 
 # ---- atomic writes ----
 
 def test_a_save_interrupted_half_way_leaves_the_old_file_loadable(tmp_path, monkeypatch):
     path = tmp_path / "checkpoint.npz"
-    mg.save({"step": 1, "w": mg.ones(1000)}, path)
+    mg.save({"step": 1, "w": devices.ones(1000)}, path)
     real_savez = np.savez
 
     def crash_half_way(file, **arrays):
@@ -180,7 +152,7 @@ def test_a_save_interrupted_half_way_leaves_the_old_file_loadable(tmp_path, monk
 
     monkeypatch.setattr(np, "savez", crash_half_way)
     with pytest.raises(OSError, match="No space left"):
-        mg.save({"step": 2, "w": mg.zeros(1000)}, path)
+        mg.save({"step": 2, "w": devices.zeros(1000)}, path)
     monkeypatch.undo()
     old = mg.load(path)
     assert old["step"] == 1 and np.all(old["w"].numpy() == 1)

@@ -236,7 +236,8 @@ def test_step_runs_the_scheduled_number_of_critic_steps():
     trainer = Trainer(tiny("wgan", critic_warmup=True, n_critic=5).resolved(),
                       images_for("dcgan"))
     calls = []
-    trainer.critic_step = lambda: calls.append("d") or {"critic_loss": 0.0, "wasserstein": 0.0}
+    trainer.critic_step = lambda: calls.append("d") or {"critic_loss": mg.tensor(0.0),
+                                                         "wasserstein": mg.tensor(0.0)}
     trainer.generator_step = lambda: calls.append("g") or 0.0
     for start, steps in ((0, 100), (24, 100), (25, 5), (500, 100), (501, 5)):
         calls.clear()

@@ -157,6 +157,8 @@ class Trainer:
         return c.n_critic
 
     def critic_step(self):
+        """One critic update; returns its numbers as one-element tensors, left on the device
+        (reading them costs a device-to-host sync, so ``step`` reads only the last step's)."""
         c = self.config
         real = mg.tensor(next(self.sampler), device=c.device)
         with mg.no_grad():
@@ -167,19 +169,19 @@ class Trainer:
             loss = losses.discriminator_loss_gan(d_real, d_fake)
         else:
             loss = losses.critic_loss(d_real, d_fake)
-            numbers["wasserstein"] = -loss
+            numbers["wasserstein"] = -loss.detach()
         total = loss
         if c.mode == "wgan-gp":
             penalty = losses.gradient_penalty(self.critic, real, fake)
-            numbers["gradient_penalty"] = penalty
+            numbers["gradient_penalty"] = penalty.detach()
             total = loss + c.gp_lambda * penalty
         self.opt_d.zero_grad()
         total.backward()
         self.opt_d.step()
         if c.mode == "wgan":
             clip_parameters_(self.critic.parameters(), c.clip)
-        numbers["critic_loss"] = loss
-        return {k: v.item() for k, v in numbers.items()}
+        numbers["critic_loss"] = loss.detach()
+        return numbers
 
     def generator_step(self):
         with frozen(self.critic):
@@ -195,6 +197,7 @@ class Trainer:
         """One generator iteration; returns the numbers for the log."""
         for _ in range(self.critic_steps()):
             numbers = self.critic_step()
+        numbers = {name: value.item() for name, value in numbers.items()}
         numbers["generator_loss"] = self.generator_step()
         self.iteration += 1
         for name in ("critic_loss", "gradient_penalty", "generator_loss", "wasserstein"):

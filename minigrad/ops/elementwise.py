@@ -175,7 +175,7 @@ def dropout(x, p=0.5, training=True):
         raise ValueError(f"dropout probability must be in [0, 1], got {p}")
     if not training or p == 0:
         return x
-    keep = backend.rng().random(x.shape, dtype=np.float32) >= p
-    scale = keep / (1 - p) if p < 1 else np.zeros(x.shape)
-    scale = constant(backend.to_device(scale.astype(x.dtype), x.device))
+    keep = backend.rng().random(x.shape, dtype=np.float32) >= p  # drawn on the host (design)
+    keep = backend.to_device(keep, x.device)  # one byte per element crosses, not a float
+    scale = constant(keep.astype(x.dtype) * (1 / (1 - p) if p < 1 else 0))
     return _unary("dropout", x, lambda d: d * scale.data, lambda g, out, x: g * scale)

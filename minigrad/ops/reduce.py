@@ -4,7 +4,7 @@ sum's backward broadcasts the gradient back over the reduced axes; mean and var 
 divided by a count. max sends the gradient to the maxima (split evenly between ties).
 """
 from .. import backend
-from ..tensor import apply, constant
+from ..tensor import Tensor, apply, constant
 from .shape import broadcast_to
 
 
@@ -81,17 +81,22 @@ def softmax(x, axis=-1):
 
 
 def cross_entropy(logits, targets):
-    """Mean over the batch of -log softmax(logits)[target]; ``targets`` are class indices."""
+    """Mean over the batch of -log softmax(logits)[target]; ``targets`` are class indices
+    (a Tensor, or an array or list on either device)."""
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy needs logits of shape (batch, classes), got {logits.shape}")
     xp = backend.xp_of(logits.data)
-    labels = backend.to_device(targets.data if hasattr(targets, "data") else targets, logits.device)
+    labels = targets.data if isinstance(targets, Tensor) else targets
+    if not backend.is_device_array(labels):
+        labels = backend.to_host(labels)  # host labels are checked on the host, then moved
     if labels.dtype.kind not in "iu" or labels.shape != logits.shape[:1]:
         raise ValueError(f"cross_entropy needs integer targets of shape {logits.shape[:1]}, "
                          f"got {labels.dtype} of shape {labels.shape}")
     classes = logits.shape[1]
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+    # one boolean crosses back for device labels; the range is fetched only for the message
+    if labels.size and bool(((labels < 0) | (labels >= classes)).any()):
         raise ValueError(f"cross_entropy targets must be in [0, {classes}), "
                          f"got values from {int(labels.min())} to {int(labels.max())}")
+    labels = backend.to_device(labels, logits.device)
     one_hot = constant((labels[:, None] == xp.arange(classes)).astype(logits.dtype))
     return -(one_hot * log_softmax(logits, axis=1)).sum(axis=1).mean()

@@ -7,3 +7,4 @@ from .tensor import (Tensor, enable_grad, full, grad, is_grad_enabled, no_grad, 
                      tensor, zeros)
 from . import nn, optim
 from .serialization import load, save
+from . import viz

@@ -5,6 +5,7 @@
     python examples/mnist_wgan.py --mode wgan --iters 5000
     python examples/mnist_wgan.py --resume --out runs/wgan-gp-20261123-101500
     python examples/mnist_wgan.py sample --run RUN_DIR --n 64 --out samples.png
+    python examples/mnist_wgan.py evaluate --run RUN_DIR                 # FID, score, coverage
 
 `python examples/mnist_wgan.py train --help` lists every setting.
 """

@@ -2,7 +2,8 @@
 
 - ``gp``: the WGAN-GP authors' MNIST model (Gulrajani et al., gan_mnist.py): transposed
   convolutions up from 4x4, a crop from 8x8 to 7x7, sigmoid output in [0, 1]; critic of
-  three 5x5 stride-2 convolutions with LeakyReLU(0.2) and a linear score.
+  three 5x5 stride-2 convolutions with LeakyReLU(0.2) and a linear score; initialised as
+  the authors' code does (``authors_init``).
 - ``dcgan``: the DCGAN-style pair of the Keras WGAN tutorial: Dense -> 7x7x(2*dim), two 4x4
   stride-2 transposed convolutions with batch norm and LeakyReLU, a 7x7 convolution with tanh;
   critic of two 4x4 stride-2 convolutions with batch norm and LeakyReLU, then Dense.
@@ -37,25 +38,51 @@ def _layers(*layers):
     return nn.Sequential(*[layer for layer in layers if layer is not None])
 
 
+def authors_init(model):
+    """The initialisation of the WGAN-GP authors' code (tflib), which PyTorch's defaults
+    do not match: weights uniform with standard deviation sqrt(4 / (fan_in + fan_out)) for
+    convolutions (the stride divides the fan on the downsampled side: fan_out for a
+    convolution, fan_in for a transposed one) and sqrt(1 / fan_in) for linear layers;
+    biases zero. Its larger weights let the generator leave its flat start sooner."""
+    for layer in model.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+            taps = layer.kernel_size[0] * layer.kernel_size[1]
+            fan_in, fan_out = layer.in_channels * taps, layer.out_channels * taps
+            stride = layer.stride[0] * layer.stride[1]
+            if isinstance(layer, nn.Conv2d):
+                fan_out /= stride
+            else:
+                fan_in /= stride
+            std = math.sqrt(4 / (fan_in + fan_out))
+        elif isinstance(layer, nn.Linear):
+            std = math.sqrt(1 / layer.in_features)
+        else:
+            continue
+        nn.init.uniform_(layer.weight, -std * math.sqrt(3), std * math.sqrt(3))
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+    return model
+
+
 def gp_generator(dim=64, z_dim=128):
-    return _layers(
+    return authors_init(_layers(
         nn.Linear(z_dim, 4 * 4 * 4 * dim), nn.ReLU(), nn.Unflatten(1, (4 * dim, 4, 4)),
         nn.ConvTranspose2d(4 * dim, 2 * dim, 5, stride=2, padding=2, output_padding=1),  # 8x8
         nn.ReLU(), nn.Crop2d(0, 1, 0, 1),                                                 # 7x7
         nn.ConvTranspose2d(2 * dim, dim, 5, stride=2, padding=2, output_padding=1),      # 14x14
         nn.ReLU(),
         nn.ConvTranspose2d(dim, 1, 5, stride=2, padding=2, output_padding=1),            # 28x28
-        nn.Sigmoid())
+        nn.Sigmoid()))
 
 
 def gp_critic(dim=64, norm="none"):
-    return _layers(
+    return authors_init(_layers(
         nn.Conv2d(1, dim, 5, stride=2, padding=2), nn.LeakyReLU(0.2),                    # 14x14
         nn.Conv2d(dim, 2 * dim, 5, stride=2, padding=2), _norm(norm, 2 * dim, 7),
         nn.LeakyReLU(0.2),                                                                 # 7x7
         nn.Conv2d(2 * dim, 4 * dim, 5, stride=2, padding=2), _norm(norm, 4 * dim, 4),
         nn.LeakyReLU(0.2),                                                                 # 4x4
-        nn.Flatten(), nn.Linear(4 * 4 * 4 * dim, 1))
+        nn.Flatten(), nn.Linear(4 * 4 * 4 * dim, 1)))
 
 
 def dcgan_generator(dim=64, z_dim=128):

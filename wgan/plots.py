@@ -92,6 +92,52 @@ def plot_losses(log_path, path):
     plt.close(fig)
 
 
+def plot_wasserstein_vs_fid(log_path, path):
+    """The Wasserstein estimate against FID over training, from a log with evaluations.
+
+    Left: both over generator iterations (the Wasserstein estimate averaged over the
+    iterations since the previous evaluation). Right: one against the other, with their
+    Spearman rank correlation in the title. Returns (rho, p-value, number of evaluations
+    with both numbers), or None (and draws nothing) when the log has no FID.
+    """
+    from . import metrics
+
+    log = read_log(log_path)
+    if not log or "fid" not in log or not np.isfinite(log["fid"]).any():
+        return None
+    iterations, fid, wasserstein = metrics.wasserstein_at_evaluations(log)
+    rho, p, n = metrics.spearman(wasserstein, fid)
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.plot(iterations, fid, "o-", color="C3", markersize=3, label="FID")
+    left.set_xlabel("generator iteration")
+    left.set_ylabel("FID (classifier features)", color="C3")
+    left.grid(alpha=0.3)
+    twin = left.twinx()
+    twin.plot(iterations, wasserstein, "s-", color="C0", markersize=3,
+              label="Wasserstein estimate")
+    twin.set_ylabel("Wasserstein estimate (mean since last evaluation)", color="C0")
+    left.set_title("over training", fontsize=10)
+    ok = np.isfinite(wasserstein) & np.isfinite(fid)
+    points = right.scatter(wasserstein[ok], fid[ok], c=iterations[ok], cmap="viridis", s=18)
+    if ok.any():
+        fig.colorbar(points, ax=right, label="generator iteration")
+    right.set_xlabel("Wasserstein estimate")
+    right.set_ylabel("FID")
+    right.grid(alpha=0.3)
+    title = (f"Spearman rank correlation {rho:+.3f} (p = {p:.2g}, {n} evaluations)"
+             if np.isfinite(rho) else f"{n} evaluations: too few for a rank correlation")
+    right.set_title(title, fontsize=10)
+    fig.tight_layout()
+    _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+    return rho, p, n
+
+
 def _atomic(path, write):
     """Write through a temporary file in the same folder, then rename over ``path``."""
     tmp = f"{path}.tmp-{os.getpid()}"

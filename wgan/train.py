@@ -26,7 +26,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.nn.utils import clip_parameters_
 
-from . import data, losses, models, plots
+from . import data, losses, metrics, models, plots
 from .progress import Progress
 
 MODES = ("wgan-gp", "wgan", "gan")
@@ -72,6 +72,8 @@ class Config:
     sample_every: int = 100
     checkpoint_every: int = 500
     n_samples: int = 64
+    eval_every: int = 0             # evaluate sample quality every N iterations (0: never)
+    eval_samples: int = 1000        # generated samples per evaluation
 
     def resolved(self):
         """A copy with every mode default filled in and the settings checked."""
@@ -87,6 +89,10 @@ class Config:
                     "checkpoint_every", "n_samples"):
             if values[key] < 1:
                 raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {values[key]}")
+        if values["eval_every"] < 0:
+            raise ValueError(f"--every must be 0 (never) or more, got {values['eval_every']}")
+        if values["eval_samples"] < 2:
+            raise ValueError(f"--eval-samples must be at least 2, got {values['eval_samples']}")
         return Config(**values)
 
 
@@ -264,16 +270,19 @@ def _write_json(path, obj):
 
 
 class Log:
-    """log.csv: one row per generator iteration. On resume, rows after the checkpoint go."""
+    """log.csv: one row per generator iteration. On resume, rows after the checkpoint go.
 
-    def __init__(self, path, keep_until):
+    With evaluation (--every), the metric columns follow LOG_COLUMNS; they are filled in
+    the rows of evaluated iterations (and a row for iteration 0, before training)."""
+
+    def __init__(self, path, keep_until, columns=LOG_COLUMNS):
         self.path = Path(path)
         rows = []
         if keep_until and self.path.exists():
             with open(self.path, newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["iteration"]) <= keep_until]
         self.file = open(self.path, "w", newline="")
-        self.writer = csv.DictWriter(self.file, LOG_COLUMNS, extrasaction="ignore")
+        self.writer = csv.DictWriter(self.file, columns, extrasaction="ignore")
         self.writer.writeheader()
         self.writer.writerows(rows)
 
@@ -305,8 +314,13 @@ class _StopRequest:
         signal.signal(signal.SIGINT, self.previous)
 
 
-def train(config, resume=False, images=None, say=print):
-    """Run (or resume) training; returns the run folder. ``images`` overrides the data."""
+def train(config, resume=False, images=None, say=print, evaluator=None):
+    """Run (or resume) training; returns the run folder. ``images`` overrides the data.
+
+    With ``config.eval_every`` > 0, sample quality is measured before training and every
+    ``eval_every`` iterations (``evaluator``, default: metrics.Evaluator.for_data of the
+    run's data) and logged in log.csv; the evaluation draws its noise from its own generator
+    and leaves the models as they were, so the run itself is unchanged."""
     config = config.resolved()
     run_dir = Path(config.out or default_run_dir(config))
     config = prepare_run_dir(run_dir, dataclasses.replace(config, out=str(run_dir)), resume)
@@ -319,9 +333,21 @@ def train(config, resume=False, images=None, say=print):
         say(f"resuming {run_dir} at iteration {trainer.iteration}")
     say(f"training {config.mode} ({config.arch}, dim {config.dim}) on {len(images)} images "
         f"for {config.iters} generator iterations; outputs in {run_dir}/")
-    log = Log(run_dir / "log.csv", keep_until=trainer.iteration)
+    columns = LOG_COLUMNS
+    if config.eval_every:
+        columns = LOG_COLUMNS + metrics.METRIC_COLUMNS
+        if evaluator is None:
+            evaluator = metrics.Evaluator.for_data(config.data, config.classes,
+                                                   n_samples=config.eval_samples, say=say)
+    log = Log(run_dir / "log.csv", keep_until=trainer.iteration, columns=columns)
     progress = Progress(trainer.iteration, config.iters)
     pixel_range = models.pixel_range(config.arch)
+
+    def evaluate():
+        results = evaluator.evaluate_generator(trainer.generator, config.z_dim, pixel_range,
+                                               n=config.eval_samples, seed=config.seed,
+                                               device=config.device)
+        return {k: results[k] for k in metrics.METRIC_COLUMNS}
 
     def save_samples():
         plots.save_png(plots.grid(trainer.samples(), pixel_range),
@@ -332,15 +358,25 @@ def train(config, resume=False, images=None, say=print):
 
     try:
         with _StopRequest() as stop:
+            latest_fid = {}  # shown by the progress line until the next evaluation
             if trainer.iteration == 0:
                 save_samples()
+                if config.eval_every:
+                    row = {"iteration": 0, "wall_time": 0.0, **evaluate()}
+                    latest_fid["fid"] = row["fid"]
+                    log.write(row)
             while trainer.iteration < config.iters and not stop.requested:
                 started = time.perf_counter()
                 numbers = trainer.step()
                 trainer.elapsed += time.perf_counter() - started
-                log.write({"iteration": trainer.iteration, "wall_time": trainer.elapsed, **numbers})
-                progress.update(trainer.iteration, {k: v for k, v in numbers.items()
-                                                    if k in ("critic_loss", "wasserstein")})
+                row = {"iteration": trainer.iteration, "wall_time": trainer.elapsed, **numbers}
+                if config.eval_every and trainer.iteration % config.eval_every == 0:
+                    row.update(evaluate())
+                    latest_fid["fid"] = row["fid"]
+                log.write(row)
+                progress.update(trainer.iteration, {**{k: v for k, v in numbers.items()
+                                                       if k in ("critic_loss", "wasserstein")},
+                                                    **latest_fid})
                 if trainer.iteration % config.sample_every == 0:
                     save_samples()
                 if trainer.iteration % config.checkpoint_every == 0:
@@ -365,6 +401,8 @@ def train(config, resume=False, images=None, say=print):
     say(f"done: {trainer.iteration} iterations in {trainer.elapsed:.0f} s. Samples: "
         f"{run_dir / 'samples'}/, loss plot: {run_dir / 'losses.png'}, "
         f"animation: {run_dir / 'progress.gif'}")
+    if config.eval_every:
+        report_wasserstein_vs_fid(run_dir, say)
     return run_dir
 
 
@@ -372,3 +410,28 @@ def finish_pictures(run_dir):
     run_dir = Path(run_dir)
     plots.plot_losses(run_dir / "log.csv", run_dir / "losses.png")
     plots.save_gif(sorted((run_dir / "samples").glob("iter_*.png")), run_dir / "progress.gif")
+
+
+WASSERSTEIN_FID_PLOT = "wasserstein_fid.png"
+
+
+def report_wasserstein_vs_fid(run_dir, say=print):
+    """Plot the Wasserstein estimate against FID from log.csv (wasserstein_fid.png) and say
+    their Spearman rank correlation. Returns (rho, p-value, number of evaluations), or None
+    when the log has no FID."""
+    run_dir = Path(run_dir)
+    result = plots.plot_wasserstein_vs_fid(run_dir / "log.csv", run_dir / WASSERSTEIN_FID_PLOT)
+    if result is None:
+        return None
+    rho, p, n = result
+    log = plots.read_log(run_dir / "log.csv")
+    if "wasserstein" not in log or not np.isfinite(log["wasserstein"]).any():
+        say(f"FID over training: {run_dir / WASSERSTEIN_FID_PLOT} (no Wasserstein estimate "
+            "in this run's log to compare it with)")
+    elif n < 3 or not math.isfinite(rho):
+        say(f"Wasserstein estimate vs FID: {n} evaluation(s) with both, too few for a rank "
+            f"correlation; plot: {run_dir / WASSERSTEIN_FID_PLOT}")
+    else:
+        say(f"Wasserstein estimate vs FID over {n} evaluations: Spearman rank correlation "
+            f"{rho:+.3f} (p = {p:.2g}); plot: {run_dir / WASSERSTEIN_FID_PLOT}")
+    return result

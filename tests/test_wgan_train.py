@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from devices import assert_same_state
 from wgan import losses, models
 from wgan import train as wtrain
 from wgan.train import CHECKPOINT, Config, RunFolderInUse, Trainer, TrainingDiverged, train
@@ -58,35 +59,6 @@ def read_log(run_dir):
 
 def load_checkpoint(run_dir):
     return mg.load(run_dir / CHECKPOINT)
-
-
-def flatten(state, prefix=""):
-    """{path: numpy array or scalar} of a nested checkpoint."""
-    out = {}
-    if isinstance(state, dict):
-        for key, value in state.items():
-            out.update(flatten(value, f"{prefix}/{key}"))
-    elif isinstance(state, (list, tuple)):
-        for k, value in enumerate(state):
-            out.update(flatten(value, f"{prefix}/{k}"))
-    elif isinstance(state, mg.Tensor):
-        out[prefix] = state.numpy()
-    else:
-        out[prefix] = state
-    return out
-
-
-def assert_same_state(a, b, skip=("/elapsed",)):
-    fa, fb = flatten(a), flatten(b)
-    assert fa.keys() == fb.keys()
-    for key in fa:
-        if key in skip:
-            continue
-        va, vb = fa[key], fb[key]
-        if isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
-            np.testing.assert_array_equal(np.asarray(va), np.asarray(vb), err_msg=key)
-        else:
-            assert va == vb, key
 
 
 # ---------------------------------------------------------------------------------------------

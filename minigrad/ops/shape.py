@@ -7,15 +7,11 @@ padding or concatenation added.
 import numbers
 
 from .. import backend
-from ..tensor import apply, operands
-
-
-def _shape_arg(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+from ..tensor import apply, operands, sizes
 
 
 def reshape(x, *shape):
-    shape = _shape_arg(shape)
+    shape = sizes(shape)
     try:
         data = x.data.reshape(shape)
     except ValueError:
@@ -35,7 +31,7 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 def transpose(x, *axes):
     """Permute the axes (reverse them if none are given), as ``numpy.transpose``."""
-    axes = _shape_arg(axes) or tuple(reversed(range(x.ndim)))
+    axes = sizes(axes) or tuple(reversed(range(x.ndim)))
     if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
         raise ValueError(f"transpose axes {axes} are not a permutation of the {x.ndim} axes "
                          f"of a tensor of shape {x.shape}")

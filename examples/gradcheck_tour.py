@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import minigrad as mg  # noqa: E402
 import minigrad.nn.functional as F  # noqa: E402
-from minigrad.tensor import apply, constant  # noqa: E402
+from minigrad.autograd import apply
+from minigrad.tensor import constant  # noqa: E402
 
 RNG = np.random.default_rng(0)
 

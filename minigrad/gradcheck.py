@@ -16,7 +16,8 @@ penalty of WGAN-GP relies on.
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, grad
+from .autograd import grad
+from .tensor import Tensor
 
 
 class GradcheckError(AssertionError):

@@ -1,64 +1,34 @@
-"""Tensor, the recorded graph, and reverse-mode differentiation.
+"""Tensor, and the functions that make tensors.
 
-A Tensor made by an operation remembers its parents and one vector-Jacobian product per
-parent: ``vjp(g, out)`` maps the gradient ``g`` of a scalar with respect to ``out`` to the
-gradient with respect to that parent. ``backward()`` and ``grad()`` visit the graph in
-reverse topological order, so each node's rules run once, after all its consumers have
-added their contributions to its gradient.
-
-Every vjp is written with Tensor operations. When ``create_graph`` is False they run with
-recording off and produce plain arrays wrapped in Tensors; when it is True the backward pass
-records a graph of its own, which can be differentiated again, to any order.
+A Tensor holds one array (``.data``: NumPy on "cpu", CuPy on "cuda"), whether it requires
+grad, its accumulated ``.grad``, and ``grad_fn``: the node of the recorded graph that made it
+(None for a leaf). The graph and backward live in ``minigrad.autograd``; the operations in
+``minigrad.ops``, which the operators and methods here call.
 """
-import contextlib
-
 import numpy as np
 
-from . import backend
+from . import autograd, backend
 
 
-class _GradMode:
-    enabled = True
-
-
-@contextlib.contextmanager
-def _grad_mode(enabled):
-    previous, _GradMode.enabled = _GradMode.enabled, enabled
-    try:
-        yield
-    finally:
-        _GradMode.enabled = previous
-
-
-def no_grad():
-    """Context manager: operations inside record nothing."""
-    return _grad_mode(False)
-
-
-def enable_grad():
-    """Context manager: record operations even inside ``no_grad``."""
-    return _grad_mode(True)
-
-
-def is_grad_enabled():
-    return _GradMode.enabled
+def _check_can_require_grad(dtype):
+    if dtype.kind not in "fc":
+        raise TypeError(f"only floating-point tensors can require grad, not {dtype}")
 
 
 class Tensor:
     """An array (NumPy on "cpu", CuPy on "cuda") and, if made by a recorded op, its place in the graph."""
 
-    __slots__ = ("data", "requires_grad", "grad", "_parents", "_vjps", "_op")
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_version")
     __array_priority__ = 1000  # NumPy scalars and arrays defer to Tensor's operators
 
     def __init__(self, data, requires_grad=False):
+        if requires_grad:
+            _check_can_require_grad(data.dtype)
         self.data = data
-        self.requires_grad = requires_grad
+        self._requires_grad = requires_grad
         self.grad = None
-        self._parents = ()
-        self._vjps = None
-        self._op = None
-        if requires_grad and data.dtype.kind not in "fc":
-            raise TypeError(f"only floating-point tensors can require grad, not {data.dtype}")
+        self.grad_fn = None
+        self._version = 0  # bumped by every in-place change (see minigrad.autograd)
 
     # ---- what a tensor is ----
     shape = property(lambda self: self.data.shape)
@@ -66,7 +36,21 @@ class Tensor:
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: self.data.size)
     device = property(lambda self: backend.device_of(self.data))
-    is_leaf = property(lambda self: self._vjps is None)
+    is_leaf = property(lambda self: self.grad_fn is None)
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value:
+            _check_can_require_grad(self.dtype)
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
 
     def __len__(self):
         return len(self.data)
@@ -74,12 +58,12 @@ class Tensor:
     def __bool__(self):
         if self.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                             "use .any() or .all() on .numpy()")
+                               "use .any() or .all() on .numpy()")
         return bool(self.item())
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
-        op = f", op={self._op}" if self._op else ""
+        op = f", op={self.grad_fn.op}" if self.grad_fn is not None else ""
         device = ', device="cuda"' if self.device == "cuda" else ""
         return f"tensor({self.numpy()!r}{device}{grad}{op})"
 
@@ -101,33 +85,62 @@ class Tensor:
         if backend.check_device(device) == self.device:
             return self
         source = self.device
-        return apply(backend.to_device(self.data, device), (self,),
-                     (lambda g, out: g.to(source),), "to")
-
-    def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.dtype.kind not in "fc":
-            raise TypeError(f"only floating-point tensors can require grad, not {self.dtype}")
-        self.requires_grad = requires_grad
-        return self
+        return autograd.apply(backend.to_device(self.data, device), (self,),
+                              (lambda g, out: g.to(source),), "to", saved=())
 
     def backward(self, grad=None, create_graph=False, retain_graph=None):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
-        if not self.requires_grad:
-            raise RuntimeError("backward() on a tensor that does not require grad: "
-                               "no input of the computation has requires_grad=True")
-        if grad is None:
-            if self.size != 1:
-                raise RuntimeError(
-                    f"backward() on a tensor of shape {self.shape} needs grad= (a tensor of that "
-                    "shape); only a one-element tensor has an implicit gradient of 1")
-            grad = Tensor(backend.xp_of(self.data).ones_like(self.data))
-        grads = _backpropagate([self], [_as_gradient(grad, self, "grad")], None,
-                               create_graph, retain_graph)
-        for leaf, g in grads.items():
-            if leaf.grad is not None:
-                leaf.grad = _accumulate(leaf.grad, g, create_graph)
-            else:  # a gradient may be a view shared with other tensors: give the leaf its own
-                leaf.grad = g if create_graph else Tensor(g.data.copy())
+        autograd.backward(self, grad, create_graph, retain_graph)
+
+    # ---- in-place changes: each bumps the version that autograd checks ----
+    def _changed_in_place(self):
+        self._version += 1
+
+    def _assign(self, value, op):
+        """Write ``value`` (an array broadcastable to this shape) into this tensor's array."""
+        if autograd.is_grad_enabled() and self.requires_grad:
+            raise RuntimeError(
+                f"{op} changes a tensor that requires grad in place while operations are "
+                "recorded; do it inside mg.no_grad() (an update of weights), or write "
+                "x = x + y instead (a new tensor in the graph)")
+        if not np.can_cast(value.dtype, self.dtype, "same_kind"):
+            raise TypeError(f"{op}: the result has dtype {value.dtype}, which cannot be stored "
+                            f"in place in a tensor of dtype {self.dtype}")
+        try:
+            fits = np.broadcast_shapes(value.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{op}: a result of shape {value.shape} does not fit in place "
+                             f"into a tensor of shape {self.shape}")
+        self.data[...] = value
+        self._changed_in_place()
+        return self
+
+    def _in_place(self, op, other, symbol):
+        with autograd.no_grad():
+            result = op(self, other).data
+        return self._assign(result, f"x {symbol} y")
+
+    def __iadd__(self, other): return self._in_place(ops.add, other, "+=")
+    def __isub__(self, other): return self._in_place(ops.sub, other, "-=")
+    def __imul__(self, other): return self._in_place(ops.mul, other, "*=")
+    def __itruediv__(self, other): return self._in_place(ops.div, other, "/=")
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        return self._assign(backend.xp_of(self.data).full((), value, self.dtype), "fill_")
+
+    def copy_(self, source):
+        """Copy ``source`` (a Tensor or array, broadcastable to this shape) into this tensor."""
+        return self._assign(lift(source, self).data, "copy_")
+
+    def clamp_(self, min=None, max=None):
+        with autograd.no_grad():
+            result = ops.clip(self, min, max).data
+        return self._assign(result, "clamp_")
 
     # ---- operators (defined in minigrad.ops) ----
     def __add__(self, other): return ops.add(self, other)
@@ -235,6 +248,20 @@ def rand(*shape, dtype=np.float32, device="cpu", requires_grad=False):
         backend.rng().random(s, dtype=d), device), shape, dtype, device, requires_grad)
 
 
+def zeros_like(x, dtype=None, requires_grad=False):
+    return full_like(x, 0, dtype, requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False):
+    return full_like(x, 1, dtype, requires_grad)
+
+
+def full_like(x, value, dtype=None, requires_grad=False):
+    """A tensor of ``x``'s shape, device and (unless given) dtype, filled with ``value``."""
+    dtype = x.dtype if dtype is None else np.dtype(dtype)
+    return Tensor(backend.xp_of(x.data).full(x.shape, value, dtype), requires_grad)
+
+
 def constant(array):
     """Wrap an array made by an op's own arithmetic (a mask, a count) as a Tensor."""
     return Tensor(array)
@@ -263,149 +290,6 @@ def operands(*values):
     if like is None:
         raise TypeError("expected at least one Tensor")
     return tuple(lift(v, like) for v in values)
-
-
-def apply(data, parents, vjps, op):
-    """The result of an operation: recorded in the graph if any parent requires grad.
-
-    ``vjps`` holds one function per parent, ``vjp(g, out) -> gradient for that parent``.
-    """
-    requires_grad = (_GradMode.enabled and data.dtype.kind in "fc"
-                     and any(p.requires_grad for p in parents))
-    out = Tensor(data, requires_grad)
-    if requires_grad:
-        out._parents, out._vjps, out._op = parents, vjps, op
-    return out
-
-
-# ---- differentiation ----
-
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
-         allow_unused=False):
-    """The gradients of ``sum(outputs * grad_outputs)`` with respect to each input, as a tuple.
-
-    ``.grad`` attributes are left alone. With ``create_graph=True`` the result is itself
-    recorded and can be differentiated again.
-    """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs]
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad(): {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
-    for i, x in enumerate(inputs):
-        if not x.requires_grad:
-            raise RuntimeError(f"grad(): input {i} (shape {x.shape}) does not require grad; "
-                               "create it with requires_grad=True")
-    for i, y in enumerate(outputs):
-        if not y.requires_grad:
-            raise RuntimeError(f"grad(): output {i} (shape {y.shape}) does not depend on any "
-                               "tensor that requires grad")
-    seeds = []
-    for i, (y, g) in enumerate(zip(outputs, grad_outputs)):
-        if g is None:
-            if y.size != 1:
-                raise RuntimeError(f"grad(): output {i} has shape {y.shape}; pass grad_outputs "
-                                   "for outputs with more than one element")
-            g = Tensor(backend.xp_of(y.data).ones_like(y.data))
-        seeds.append(_as_gradient(g, y, f"grad_outputs[{i}]"))
-    found = _backpropagate(outputs, seeds, inputs, create_graph, retain_graph)
-    result = []
-    for i, x in enumerate(inputs):
-        if x not in found and not allow_unused:
-            raise RuntimeError(f"grad(): input {i} (shape {x.shape}) was not used to compute "
-                               "the outputs; pass allow_unused=True to get None for it")
-        result.append(found.get(x))
-    return tuple(result)
-
-
-def _as_gradient(g, y, name):
-    g = lift(g, y)
-    if g.shape != y.shape:
-        raise ValueError(f"{name} has shape {g.shape} but the tensor it is the gradient of "
-                         f"has shape {y.shape}")
-    return g
-
-
-def _accumulate(total, g, create_graph):
-    with _grad_mode(create_graph):
-        return total + g
-
-
-def _backpropagate(roots, seeds, inputs, create_graph, retain_graph):
-    """Run every vjp between ``roots`` and the tensors asked for.
-
-    Returns {tensor: gradient} for ``inputs``, or for every leaf that requires grad when
-    ``inputs`` is None. Nodes that lead to none of them are skipped.
-    """
-    retain_graph = create_graph if retain_graph is None else retain_graph
-    order = _topological_order(roots)
-    wanted = set(inputs) if inputs is not None else None
-    needed = _needed(order, wanted)
-    grads = {}
-    for root, seed in zip(roots, seeds):
-        grads[root] = _accumulate(grads[root], seed, create_graph) if root in grads else seed
-    found = {}
-    with _grad_mode(create_graph):
-        for node in reversed(order):
-            g = grads.pop(node, None)
-            if g is None:
-                continue
-            if (node in wanted) if wanted is not None else node.is_leaf:
-                found[node] = g if create_graph else g.detach()
-            if node.is_leaf:
-                continue
-            if node._vjps == ():
-                raise RuntimeError(f"backward through the graph of {node._op!r} a second time: "
-                                   "its buffers were freed; pass retain_graph=True the first time")
-            for parent, vjp in zip(node._parents, node._vjps):
-                if parent in needed:
-                    pg = _checked(vjp(g, node), parent, node)
-                    grads[parent] = grads[parent] + pg if parent in grads else pg
-            if not retain_graph:
-                node._parents, node._vjps = (), ()
-    return found
-
-
-def _checked(g, parent, node):
-    """A vjp's result, cast to the parent's dtype; a wrong shape is a bug in that rule."""
-    if g.shape != parent.shape:
-        raise AssertionError(f"vjp of {node._op!r} returned shape {g.shape} for a parent of "
-                             f"shape {parent.shape}")
-    return g if g.dtype == parent.dtype else g.astype(parent.dtype)
-
-
-def _topological_order(roots):
-    """Every node that requires grad and that the roots depend on, each after all its parents.
-
-    Iterative depth-first search, so a graph of any depth fits within Python's stack.
-    """
-    order, visited = [], set()
-    stack = [(root, False) for root in roots]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        stack.extend((p, False) for p in node._parents if p.requires_grad and p not in visited)
-    return order
-
-
-def _needed(order, wanted):
-    """The nodes whose gradient must be computed: those on a path to a wanted tensor."""
-    if wanted is None:
-        return set(order)
-    needed = set()
-    for node in order:
-        if node in wanted or any(p in needed for p in node._parents):
-            needed.add(node)
-    return needed
 
 
 from . import ops  # noqa: E402  (ops build on Tensor, and Tensor's methods call ops)

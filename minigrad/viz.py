@@ -11,8 +11,8 @@
     viz.draw(y, "graph.png", names={w: "w", x: "x"})   # graph.png, or graph.dot and a warning
 
 What is drawn is exactly what ``backward()`` walks: starting from the given tensors, every
-tensor reachable through ``_parents``. A tensor made by an operation is one node labelled with
-its op (``_op``) and its shape; a leaf is a box. Colours say what requires grad:
+tensor reachable through the parents of its ``grad_fn``. A tensor made by an operation is one
+node labelled with its op (``grad_fn.op``) and its shape; a leaf is a box. Colours say what requires grad:
 
 - blue box: a parameter (an ``nn.Parameter``, the weights a module owns);
 - green box: any other leaf that requires grad (an input you differentiate with respect to,
@@ -96,7 +96,7 @@ def _walk(roots, show_constants, max_nodes):
         t = queue[head]
         head += 1
         nodes.append(t)
-        for p in t._parents:
+        for p in (() if t.grad_fn is None else t.grad_fn.parents):
             if not show_constants and not p.requires_grad:
                 continue
             edges.append((p, t))
@@ -115,7 +115,7 @@ def _is_parameter(t):
 
 
 def _kind(t):
-    if t._op is not None:
+    if t.grad_fn is not None:
         return "op"
     if not t.requires_grad:
         return "constant"
@@ -139,8 +139,8 @@ def _label(t, kind, name, show_dtype):
     if name is not None:
         lines.append(name)
     if kind == "op":
-        freed = t._vjps == ()  # backward() ran through it without retain_graph
-        lines.append(f"{t._op} (freed)" if freed else t._op)
+        node = t.grad_fn  # freed: backward() ran through it without retain_graph
+        lines.append(f"{node.op} (freed)" if node.freed else node.op)
     elif kind == "constant" and name is None:
         if t.size == 1 and t.ndim == 0:  # a number: show it
             return f"{t.item():.4g}" + (f" {t.dtype}" if show_dtype else "")

@@ -2,7 +2,7 @@
 
     python -m pytest -q                               # NumPy, device "cpu"
     python -m pytest -q --device cuda                 # device "cuda" against the CuPy stand-in
-                                                      # (tests/cupy_standin.py): no GPU needed
+                                                      # (tests/support/cupy_standin.py): no GPU needed
     python -m pytest -q --device cuda --real-cupy     # device "cuda" against the installed CuPy
                                                       # (skipped, with the reason, without a GPU)
 
@@ -10,7 +10,7 @@ The environment variable MINIGRAD_TEST_DEVICE gives the default of ``--device``.
 
 With ``--device cuda`` the stand-in (or the real CuPy) is installed for the whole session and
 ``devices.DEVICE`` is "cuda", so every test that makes its tensors with the helpers in
-``tests/devices.py`` runs on the device. Tests that are inherently about the host declare it:
+``tests/support/devices.py`` runs on the device. Tests that are inherently about the host declare it:
 
     @pytest.mark.cpu_only("compares with PyTorch on the CPU")
 
@@ -34,12 +34,17 @@ from minigrad import backend
 
 # Test modules that make no tensors (host-side data handling, or suites owned elsewhere that
 # do not take a device): run in the CPU run, skipped in a device run with this reason.
+# Paths relative to tests/.
+_WGAN_ON_CPU = ("wgan tests run on the CPU; the device run trains with device='cuda' in "
+                "wgan/test_device_training.py")
 HOST_MODULES = {
-    "test_data.py": "host-side data loading: makes no tensors",
-    "test_wgan_*.py": "wgan tests run on the CPU; the device run trains with device='cuda' "
-                      "in test_device_training.py",
-    "test_cupy_standin.py": "tests the stand-in module itself, not a device",
-    "test_backend_rule.py": "static check of the source, not a device",
+    "wgan/test_data.py": "host-side data loading: makes no tensors",
+    "wgan/test_losses.py": _WGAN_ON_CPU,
+    "wgan/test_models.py": _WGAN_ON_CPU,
+    "wgan/test_train.py": _WGAN_ON_CPU,
+    "wgan/test_cli.py": _WGAN_ON_CPU,
+    "support/test_cupy_standin.py": "tests the stand-in module itself, not a device",
+    "minigrad/test_backend_rule.py": "static check of the source, not a device",
 }
 
 
@@ -94,7 +99,7 @@ def pytest_unconfigure(config):
 
 
 def _host_module_reason(item):
-    name = os.path.basename(str(item.fspath))
+    name = os.path.relpath(str(item.fspath), os.path.dirname(__file__)).replace(os.sep, "/")
     for pattern, reason in HOST_MODULES.items():
         if fnmatch.fnmatch(name, pattern):
             return reason
@@ -163,7 +168,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for report in stats.get("skipped", []):
         if isinstance(report.longrepr, tuple):
             reasons[report.longrepr[2].removeprefix("Skipped: ")] += 1
-    cupy = {"stand-in": "the CuPy stand-in tests/cupy_standin.py",
+    cupy = {"stand-in": "the CuPy stand-in tests/support/cupy_standin.py",
             "cupy": "the installed CuPy"}[devices.BACKEND]
     terminalreporter.write_sep("-", "device suite")
     terminalreporter.write_line(f'device "cuda" against {cupy}: {passed} passed, '

@@ -49,6 +49,7 @@ def calculate_gain(nonlinearity, param=None):
 def _write(tensor, host_values):
     """Copy float32 values drawn on the host into the tensor's array, on its device."""
     tensor.data[...] = backend.to_device(host_values, tensor.device)
+    tensor._changed_in_place()
     return tensor
 
 

@@ -180,7 +180,10 @@ class Module:
             return array if device is None else backend.to_device(array, device)
 
         for t in self.parameters() + self.buffers():
-            t.data = convert(t.data)
+            converted = convert(t.data)
+            if converted is not t.data:
+                t.data = converted
+                t._changed_in_place()
             if t.grad is not None:
                 t.grad.data = convert(t.grad.data)
         return self
@@ -241,6 +244,7 @@ class Module:
                                + "\n  ".join(problems))
         for name, array in arrays.items():
             own[name].data[...] = backend.to_device(array, own[name].device)
+            own[name]._changed_in_place()
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing ----

@@ -17,3 +17,4 @@ def clip_parameters_(parameters, clip_value):
         parameters = [parameters]
     for p in parameters:
         backend.xp_of(p.data).clip(p.data, -clip_value, clip_value, out=p.data)
+        p._changed_in_place()

@@ -20,7 +20,8 @@ innermost: a slab then moves runs of N contiguous numbers, several times faster 
 runs of a few pixels. The results are handed out as NCHW views of that memory.
 """
 from .. import backend
-from ..tensor import apply, operands
+from ..autograd import apply
+from ..tensor import operands
 
 
 def _pair(value, name):
@@ -57,7 +58,8 @@ def unfold(x, kernel_size, stride=1, padding=0):
     for i in range(kh):
         for j in range(kw):
             cols[i, j] = padded[_window(i, j, out_hw, stride)]
-    return apply(cols, (x,), (lambda g, out: fold(g, (h, w), stride, (ph, pw)),), "unfold")
+    return apply(cols, (x,), (lambda g, out: fold(g, (h, w), stride, (ph, pw)),), "unfold",
+                 saved=())
 
 
 def fold(cols, image_hw, stride=1, padding=0):
@@ -71,7 +73,8 @@ def fold(cols, image_hw, stride=1, padding=0):
         for j in range(kw):
             padded[_window(i, j, (oh, ow), stride)] += cols.data[i, j]
     image = padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
-    return apply(image, (cols,), (lambda g, out: unfold(g, (kh, kw), stride, (ph, pw)),), "fold")
+    return apply(image, (cols,), (lambda g, out: unfold(g, (kh, kw), stride, (ph, pw)),),
+                 "fold", saved=())
 
 
 def _check(op, x, w, b, in_channels_axis):

@@ -8,7 +8,8 @@ Masks (relu, abs, clip, maximum) are constants: their derivative is zero almost 
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor, apply, constant, operands
+from ..autograd import OUTPUT, apply
+from ..tensor import Tensor, constant, operands
 from .shape import unbroadcast
 
 
@@ -20,39 +21,42 @@ def _check_broadcast(op, a, b):
                          "(trailing axes must match or be 1)") from None
 
 
-def _binary(op, a, b, forward, vjp_a, vjp_b):
+def _binary(op, a, b, forward, vjp_a, vjp_b, saved):
+    """A broadcasting binary op; ``saved`` names what its rules read: "a", "b", "out"."""
     a, b = operands(a, b)
     _check_broadcast(op, a, b)
     return apply(forward(a.data, b.data), (a, b),
                  (lambda g, out: unbroadcast(vjp_a(g, out, a, b), a.shape),
-                  lambda g, out: unbroadcast(vjp_b(g, out, a, b), b.shape)), op)
+                  lambda g, out: unbroadcast(vjp_b(g, out, a, b), b.shape)), op,
+                 saved=tuple({"a": a, "b": b, "out": OUTPUT}[name] for name in saved))
 
 
 def add(a, b):
     return _binary("add", a, b, lambda x, y: x + y,
-                   lambda g, out, a, b: g, lambda g, out, a, b: g)
+                   lambda g, out, a, b: g, lambda g, out, a, b: g, saved=())
 
 
 def sub(a, b):
     return _binary("sub", a, b, lambda x, y: x - y,
-                   lambda g, out, a, b: g, lambda g, out, a, b: -g)
+                   lambda g, out, a, b: g, lambda g, out, a, b: -g, saved=())
 
 
 def mul(a, b):
     return _binary("mul", a, b, lambda x, y: x * y,
-                   lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
+                   lambda g, out, a, b: g * b, lambda g, out, a, b: g * a, saved="ab")
 
 
 def div(a, b):
     return _binary("div", a, b, lambda x, y: x / y,
-                   lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b)
+                   lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b,
+                   saved=("b", "out"))
 
 
 def pow(a, b):
     """a ** b; d/da = b a^(b-1), d/db = a^b log a (only computed when b requires grad)."""
     return _binary("pow", a, b, lambda x, y: x ** y,
                    lambda g, out, a, b: g * b * a ** (b - 1),
-                   lambda g, out, a, b: g * out * log(a))
+                   lambda g, out, a, b: g * out * log(a), saved=("a", "b", "out"))
 
 
 def maximum(a, b):
@@ -61,7 +65,8 @@ def maximum(a, b):
     _check_broadcast("maximum", a, b)
     a_wins = constant((a.data >= b.data).astype(a.dtype))
     return _binary("maximum", a, b, backend.xp_of(a.data).maximum,
-                   lambda g, out, a, b: g * a_wins, lambda g, out, a, b: g * (1 - a_wins))
+                   lambda g, out, a, b: g * a_wins, lambda g, out, a, b: g * (1 - a_wins),
+                   saved=())
 
 
 def minimum(a, b):
@@ -70,7 +75,8 @@ def minimum(a, b):
     _check_broadcast("minimum", a, b)
     a_wins = constant((a.data <= b.data).astype(a.dtype))
     return _binary("minimum", a, b, backend.xp_of(a.data).minimum,
-                   lambda g, out, a, b: g * a_wins, lambda g, out, a, b: g * (1 - a_wins))
+                   lambda g, out, a, b: g * a_wins, lambda g, out, a, b: g * (1 - a_wins),
+                   saved=())
 
 
 def where(condition, a, b):
@@ -83,7 +89,7 @@ def where(condition, a, b):
     zero = constant(xp.zeros((), dtype=a.dtype))
     return apply(xp.where(cond, a.data, b.data), (a, b),
                  (lambda g, out: unbroadcast(where(mask, g, zero), a.shape),
-                  lambda g, out: unbroadcast(where(mask, zero, g), b.shape)), "where")
+                  lambda g, out: unbroadcast(where(mask, zero, g), b.shape)), "where", saved=())
 
 
 def compare(name, a, b):
@@ -93,8 +99,10 @@ def compare(name, a, b):
     return Tensor(getattr(backend.xp_of(a.data), name)(a.data, b.data))
 
 
-def _unary(op, x, forward, vjp):
-    return apply(forward(x.data), (x,), (lambda g, out: vjp(g, out, x),), op)
+def _unary(op, x, forward, vjp, saved=()):
+    """A unary op; ``saved`` names what its rule reads: "x", "out" (masks are constants)."""
+    return apply(forward(x.data), (x,), (lambda g, out: vjp(g, out, x),), op,
+                 saved=tuple({"x": x, "out": OUTPUT}[name] for name in saved))
 
 
 def _xp(x):
@@ -106,15 +114,15 @@ def neg(x):
 
 
 def exp(x):
-    return _unary("exp", x, _xp(x).exp, lambda g, out, x: g * out)
+    return _unary("exp", x, _xp(x).exp, lambda g, out, x: g * out, saved=("out",))
 
 
 def log(x):
-    return _unary("log", x, _xp(x).log, lambda g, out, x: g / x)
+    return _unary("log", x, _xp(x).log, lambda g, out, x: g / x, saved=("x",))
 
 
 def sqrt(x):
-    return _unary("sqrt", x, _xp(x).sqrt, lambda g, out, x: g / (2 * out))
+    return _unary("sqrt", x, _xp(x).sqrt, lambda g, out, x: g / (2 * out), saved=("out",))
 
 
 def abs(x):
@@ -141,21 +149,22 @@ def astype(x, dtype):
 
 
 def tanh(x):
-    return _unary("tanh", x, _xp(x).tanh, lambda g, out, x: g * (1 - out * out))
+    return _unary("tanh", x, _xp(x).tanh, lambda g, out, x: g * (1 - out * out),
+                  saved=("out",))
 
 
 def sigmoid(x):
     """1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
     xp = _xp(x)
     return _unary("sigmoid", x, lambda d: 0.5 * (xp.tanh(0.5 * d) + 1),
-                  lambda g, out, x: g * out * (1 - out))
+                  lambda g, out, x: g * out * (1 - out), saved=("out",))
 
 
 def softplus(x):
     """log(1 + e^x), whose derivative is sigmoid(x)."""
     xp = _xp(x)
     return _unary("softplus", x, lambda d: xp.logaddexp(d.dtype.type(0), d),
-                  lambda g, out, x: g * sigmoid(x))
+                  lambda g, out, x: g * sigmoid(x), saved=("x",))
 
 
 def relu(x):

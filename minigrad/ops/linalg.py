@@ -6,7 +6,8 @@ row (left) or column (right) vector and that axis is removed from the result, as
 """
 import numpy as np
 
-from ..tensor import apply, operands
+from ..autograd import apply
+from ..tensor import operands
 from .shape import swap_last_axes, unbroadcast
 
 

@@ -5,7 +5,8 @@ differ in the axes the statistics are taken over: every axis but the channel axi
 batch norm, the trailing ``normalized_shape`` axes for layer norm. Because they are built
 from recorded ops, their first and second derivatives come from those ops' rules.
 """
-from ..tensor import Tensor, no_grad
+from ..autograd import no_grad
+from ..tensor import Tensor
 
 
 def _normalise(x, axes, eps):
@@ -51,6 +52,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                 if running is not None:
                     running.data *= 1 - momentum
                     running.data += momentum * batch.data.reshape(channels).astype(running.dtype)
+                    running._changed_in_place()
         return _affine(x_hat, weight, bias, shape)
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm in evaluation mode needs running_mean and running_var")

@@ -4,7 +4,8 @@ sum's backward broadcasts the gradient back over the reduced axes; mean and var 
 divided by a count. max sends the gradient to the maxima (split evenly between ties).
 """
 from .. import backend
-from ..tensor import Tensor, apply, constant
+from ..autograd import apply
+from ..tensor import Tensor, constant
 from .shape import broadcast_to
 
 
@@ -28,7 +29,7 @@ def sum(x, axis=None, keepdims=False):
     axes = _axes(axis, x.ndim)
     kept = _kept_shape(x.shape, axes)
     return apply(x.data.sum(axis=axes, keepdims=keepdims), (x,),
-                 (lambda g, out: broadcast_to(g.reshape(kept), x.shape),), "sum")
+                 (lambda g, out: broadcast_to(g.reshape(kept), x.shape),), "sum", saved=())
 
 
 def _count(shape, axes):
@@ -57,7 +58,8 @@ def max(x, axis=None, keepdims=False):
     is_top = x.data == top
     share = constant((is_top / is_top.sum(axis=axes, keepdims=True)).astype(x.dtype))
     data = top if keepdims else top.reshape([n for i, n in enumerate(x.shape) if i not in axes])
-    return apply(data, (x,), (lambda g, out: broadcast_to(g.reshape(kept), x.shape) * share,), "max")
+    return apply(data, (x,), (lambda g, out: broadcast_to(g.reshape(kept), x.shape) * share,),
+                 "max", saved=())
 
 
 def min(x, axis=None, keepdims=False):

@@ -7,7 +7,8 @@ padding or concatenation added.
 import numbers
 
 from .. import backend
-from ..tensor import apply, operands, sizes
+from ..autograd import apply
+from ..tensor import operands, sizes
 
 
 def reshape(x, *shape):
@@ -17,7 +18,7 @@ def reshape(x, *shape):
     except ValueError:
         raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
                          f"into {tuple(shape)}") from None
-    return apply(data, (x,), (lambda g, out: g.reshape(x.shape),), "reshape")
+    return apply(data, (x,), (lambda g, out: g.reshape(x.shape),), "reshape", saved=())
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -36,7 +37,8 @@ def transpose(x, *axes):
         raise ValueError(f"transpose axes {axes} are not a permutation of the {x.ndim} axes "
                          f"of a tensor of shape {x.shape}")
     inverse = tuple(sorted(range(x.ndim), key=lambda i: axes[i] % x.ndim))
-    return apply(x.data.transpose(axes), (x,), (lambda g, out: g.transpose(inverse),), "transpose")
+    return apply(x.data.transpose(axes), (x,), (lambda g, out: g.transpose(inverse),), "transpose",
+                 saved=())
 
 
 def swap_last_axes(x):
@@ -49,7 +51,8 @@ def swap_last_axes(x):
 def broadcast_to(x, shape):
     """A read-only view of ``x`` repeated along broadcast axes; backward sums them back."""
     data = backend.xp_of(x.data).broadcast_to(x.data, shape)
-    return apply(data, (x,), (lambda g, out: unbroadcast(g, x.shape),), "broadcast_to")
+    return apply(data, (x,), (lambda g, out: unbroadcast(g, x.shape),), "broadcast_to",
+                 saved=())
 
 
 def unbroadcast(g, shape):
@@ -76,7 +79,8 @@ def getitem(x, index):
         data = x.data[index]
     except IndexError as e:
         raise IndexError(f"index {index!r} out of range for a tensor of shape {x.shape}: {e}") from None
-    return apply(data, (x,), (lambda g, out: place(g, x.shape, index),), "getitem")
+    return apply(data, (x,), (lambda g, out: place(g, x.shape, index),), "getitem",
+                 saved=())
 
 
 def place(x, shape, index):
@@ -84,7 +88,7 @@ def place(x, shape, index):
     xp = backend.xp_of(x.data)
     data = xp.zeros(shape, dtype=x.dtype)
     data[index] = x.data
-    return apply(data, (x,), (lambda g, out: g[index],), "place")
+    return apply(data, (x,), (lambda g, out: g[index],), "place", saved=())
 
 
 def pad(x, pad_width):
@@ -113,7 +117,7 @@ def concat(tensors, axis=0):
         index = (slice(None),) * axis + (slice(start, start + t.shape[axis]),)
         vjps.append(lambda g, out, index=index: g[index])
         start += t.shape[axis]
-    return apply(data, tensors, tuple(vjps), "concat")
+    return apply(data, tensors, tuple(vjps), "concat", saved=())
 
 
 def stack(tensors, axis=0):

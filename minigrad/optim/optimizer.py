@@ -65,6 +65,7 @@ class Optimizer:
                 if group["weight_decay"]:
                     grad = grad + group["weight_decay"] * p.data
                 self._update(p.data, grad, self.state.setdefault(p, {}), group)
+                p._changed_in_place()
 
     def _update(self, param, grad, state, group):
         """Change the array ``param`` in place, given its gradient ``grad`` (never modified),

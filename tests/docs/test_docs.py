@@ -3,8 +3,8 @@ namespace, as a reader would paste them; its links to the source and its picture
 
 A failing block is reported with its number and the line of the document it failed on.
 
-    python -m pytest -q tests/test_docs.py        # check the document
-    python tests/test_docs.py                     # run the blocks from the repository root,
+    python -m pytest -q tests/docs/test_docs.py        # check the document
+    python tests/docs/test_docs.py                     # run the blocks from the repository root,
                                                   # which redraws docs/images/*.png (needs Graphviz)
 """
 import contextlib
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "how-it-works.md"
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 

@@ -2,13 +2,15 @@
 order in float64, forward values against NumPy formulas, and batch norm's running statistics
 (momentum update, unbiased variance, as PyTorch).
 """
+import re
+
 import numpy as np
 import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
 
-from devices import leaf, tensor
+from devices import leaf, tensor, zeros
 
 
 def check(fn, *inputs):
@@ -125,3 +127,19 @@ def test_layer_norm_eps():
     np.testing.assert_array_equal(out.numpy(), np.zeros((2, 4)))
     (g,) = mg.grad((out * out).sum() + out.sum(), x)
     assert np.all(np.isfinite(g.numpy()))
+
+
+# ---- bad inputs: clear errors naming what was wrong ----
+
+
+def test_batch_norm_running_stat_of_the_wrong_size():
+    with pytest.raises(ValueError, match="running_mean"):
+        F.batch_norm(zeros(4, 3), zeros(2), zeros(3), training=True)
+
+def test_batch_norm_training_needs_two_values_per_channel():
+    with pytest.raises(ValueError, match=re.escape("(1, 3)")):
+        F.batch_norm(zeros(1, 3), None, None, training=True)
+
+def test_layer_norm_shape_mismatch():
+    with pytest.raises(ValueError, match=re.escape("(2, 3)")):
+        F.layer_norm(zeros(4, 3), (2, 3))

@@ -20,7 +20,7 @@ from wgan import cli, data, models
 from wgan import train as wtrain
 from wgan.train import CHECKPOINT, Config, Trainer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "examples" / "mnist_wgan.py"
 TINY = ["--dim", "4", "--z-dim", "8", "--batch-size", "8"]
 

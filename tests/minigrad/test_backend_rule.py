@@ -26,7 +26,7 @@ parsed, never imported):
 4. Nothing outside backend.py calls ``.get()`` with no arguments: that is CuPy's device-to-host
    copy (``dict.get`` always takes a key), which belongs in ``backend.to_host``.
 
-Rules 2-4 are about the source; the CuPy stand-in (tests/cupy_standin.py) enforces the same at
+Rules 2-4 are about the source; the CuPy stand-in (tests/support/cupy_standin.py) enforces the same at
 run time in the device suite, where any NumPy function applied to device data raises.
 """
 import ast
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BACKEND = "minigrad/backend.py"
 DEVICE_MODULES = ("minigrad/tensor.py", "minigrad/ops/", "minigrad/nn/", "minigrad/optim/")
 METADATA_FUNCTIONS = {"broadcast_shapes", "result_type", "promote_types", "can_cast", "dtype",

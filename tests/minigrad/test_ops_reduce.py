@@ -9,7 +9,7 @@ import scipy.special
 import minigrad as mg
 import minigrad.nn.functional as F
 
-from devices import leaf, tensor
+from devices import leaf, tensor, zeros
 
 
 def check(fn, *inputs):
@@ -112,3 +112,15 @@ def test_cross_entropy(batch):
     np.testing.assert_allclose(F.cross_entropy(logits, targets).item(), expected, rtol=1e-12)
     check(lambda z: F.cross_entropy(z, targets), logits)
     check(lambda z: F.cross_entropy(z, tensor(targets)), logits)
+
+
+# ---- bad inputs: clear errors naming what was wrong ----
+
+
+def test_reduction_axis_out_of_range():
+    with pytest.raises(ValueError, match="axis 3"):
+        zeros(2, 3).sum(axis=3)
+
+def test_cross_entropy_targets_out_of_range():
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        F.cross_entropy(zeros(2, 3), np.array([0, 3]))

@@ -20,7 +20,7 @@ import pytest
 from wgan import data
 from wgan.data import DataError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------------------------------------

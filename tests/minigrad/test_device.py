@@ -9,6 +9,7 @@ Tests that count transfers need the stand-in's counter and are skipped against r
 """
 import math
 
+import sys
 import numpy as np
 import pytest
 
@@ -17,8 +18,9 @@ import minigrad.nn.functional as F
 from minigrad import backend, nn, optim
 from wgan import losses
 
+import cupy_standin
 import devices
-from devices import assert_close
+from devices import assert_close, other_device, tensor
 
 
 def is_cuda(*tensors):
@@ -264,3 +266,41 @@ def test_python_numbers_do_not_cross_to_the_device(standin_transfers):
         y = ((x * 2 + 0.5) ** 2 / 3 - 1).mean() + x.var()
         y.backward()
     assert log == []
+
+
+# ---- bad inputs: clear errors naming what was wrong ----
+
+
+@pytest.mark.parametrize("op", [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a @ b,
+                                lambda a, b: mg.concat([a, b]),
+                                lambda a, b: F.conv2d(a, b), lambda a, b: F.conv_transpose2d(a, b)])
+def test_mixed_devices_name_both_devices(cuda, op):
+    """An op between a CPU and a "cuda" tensor fails with a message naming both devices."""
+    here = tensor(np.ones((1, 1, 2, 2)))
+    there = mg.tensor(np.ones((1, 1, 2, 2)), device=other_device())
+    assert {here.device, there.device} == {"cpu", "cuda"}
+    for a, b in ((here, there), (there, here)):
+        with pytest.raises(RuntimeError, match="different devices") as e:
+            op(a, b)
+        assert "cpu" in str(e.value) and "cuda" in str(e.value)
+
+@pytest.mark.cpu_only("a device run keeps its CuPy for the whole session")
+def test_the_cuda_fixture_of_a_cpu_run_leaves_no_stand_in_behind():
+    """In a CPU run, the stand-in installed by the ``cuda`` fixture is gone after the test
+    (this test runs after those that use it)."""
+    assert backend._cupy is not cupy_standin
+
+def test_cuda_without_cupy_says_how_to_install_it(monkeypatch):
+    """Asking for "cuda" when CuPy cannot be imported names the pip extra to install."""
+    monkeypatch.setattr(backend, "_cupy", None)
+    monkeypatch.setitem(sys.modules, "cupy", None)  # makes `import cupy` raise ImportError
+    with pytest.raises(RuntimeError, match="CuPy") as e:
+        mg.tensor([1.0], device="cuda")
+    assert "pip install" in str(e.value) and "gpu" in str(e.value)
+    assert "cupy-cuda11x" in str(e.value)
+    with pytest.raises(RuntimeError, match="pip install"):
+        mg.zeros(2, device="cuda")
+
+def test_unknown_device_is_named():
+    with pytest.raises(ValueError, match="'tpu'"):
+        mg.tensor([1.0], device="tpu")

@@ -6,14 +6,15 @@ import gc
 import os
 import sys
 
+import re
 import numpy as np
 import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad.tensor import apply
+from minigrad.autograd import apply
 
-from devices import leaf, tensor
+from devices import leaf, tensor, zeros
 
 
 # ---- accumulation ----
@@ -195,7 +196,7 @@ def test_no_grad_records_nothing():
         with mg.enable_grad():
             z = x * 3
     assert mg.is_grad_enabled()
-    assert not y.requires_grad and y.is_leaf and y._parents == ()
+    assert not y.requires_grad and y.is_leaf and y.grad_fn is None
     assert z.requires_grad
     with pytest.raises(RuntimeError):
         y.sum().backward()
@@ -291,3 +292,54 @@ def test_gradient_penalty_passes_do_not_leak():
     grown = rss_bytes() - before
     assert grown < 4 * 2 ** 20, f"RSS grew by {grown / 2 ** 20:.1f} MB over 2,000 passes"
     assert np.all(np.isfinite(w1.grad.numpy()))
+
+
+# ---- bad inputs: clear errors naming what was wrong ----
+
+
+def test_backward_on_a_non_scalar_needs_a_gradient():
+    """The message gives the shape and says what to pass."""
+    y = leaf(np.ones((2, 3))) * 2
+    with pytest.raises(RuntimeError, match=re.escape("(2, 3)")) as e:
+        y.backward()
+    assert "grad" in str(e.value)
+
+def test_backward_with_a_gradient_of_the_wrong_shape():
+    y = leaf(np.ones((2, 3))) * 2
+    with pytest.raises(ValueError, match=re.escape("(3, 2)")):
+        y.backward(tensor(np.ones((3, 2))))
+
+def test_backward_on_a_tensor_that_does_not_require_grad():
+    with pytest.raises(RuntimeError, match="requires_grad"):
+        zeros(3).sum().backward()
+
+def test_grad_of_an_input_that_does_not_require_grad():
+    """The message names the input by position and shape."""
+    x, c = leaf([1.0, 2.0]), zeros(4)
+    with pytest.raises(RuntimeError, match="does not require grad") as e:
+        mg.grad((x * 2).sum(), [x, c])
+    assert "input 1" in str(e.value) and "(4,)" in str(e.value)
+
+def test_grad_of_a_non_scalar_output_without_grad_outputs():
+    with pytest.raises(RuntimeError, match="grad_outputs"):
+        mg.grad(leaf([1.0, 2.0]) * 2, [])
+
+def test_grad_outputs_of_the_wrong_shape_or_number():
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    with pytest.raises(ValueError, match=re.escape("(3,)")) as e:
+        mg.grad(y, x, tensor(np.ones(3)))
+    assert "(2,)" in str(e.value)
+    with pytest.raises(ValueError, match="2 grad_outputs"):
+        mg.grad(y, x, [tensor(np.ones(2)), tensor(np.ones(2))])
+
+def test_requires_grad_on_an_integer_tensor():
+    """Only floating tensors can require grad; the message names the dtype."""
+    with pytest.raises(TypeError, match="int64"):
+        tensor(np.array([1, 2], dtype=np.int64), requires_grad=True)
+    with pytest.raises(TypeError, match="floating"):
+        tensor(np.array([1, 2], dtype=np.int32)).requires_grad_()
+
+def test_truth_value_of_a_tensor_with_several_elements():
+    with pytest.raises(ValueError, match=re.escape("(2, 3)")):
+        bool(zeros(2, 3))

@@ -2,13 +2,15 @@
 operands) and F.linear, to first and second order in float64, plus non-contiguous operands.
 Forward values and result shapes are compared with NumPy's ``@``.
 """
+import re
+
 import numpy as np
 import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
 
-from devices import array_on_device, leaf
+from devices import array_on_device, leaf, zeros
 
 
 def check(fn, *inputs):
@@ -87,3 +89,26 @@ def test_linear(x_shape, bias):
     expected = x.numpy() @ w.numpy().T + (inputs[2].numpy() if bias else 0)
     np.testing.assert_allclose(F.linear(*inputs).numpy(), expected, rtol=1e-12)
     check(F.linear, *inputs)
+
+
+# ---- bad inputs: clear errors naming what was wrong ----
+
+
+def test_matmul_shape_mismatch_names_both_shapes():
+    with pytest.raises(ValueError, match=re.escape("(2, 3)")) as e:
+        zeros(2, 3) @ zeros(4, 5)
+    assert "(4, 5)" in str(e.value)
+
+def test_matmul_batch_mismatch_names_both_shapes():
+    with pytest.raises(ValueError, match="batch") as e:
+        zeros(2, 3, 4) @ zeros(3, 4, 5)
+    assert "(2, 3, 4)" in str(e.value) and "(3, 4, 5)" in str(e.value)
+
+def test_matmul_of_a_scalar_is_refused():
+    with pytest.raises(ValueError, match=re.escape("()")):
+        mg.matmul(zeros(), zeros(3))
+
+def test_linear_weight_mismatch_names_shapes():
+    with pytest.raises(ValueError, match=re.escape("(2, 3)")) as e:
+        F.linear(zeros(2, 3), zeros(5, 4))
+    assert "(5, 4)" in str(e.value)

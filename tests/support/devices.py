@@ -5,7 +5,7 @@ test module is imported. Tests make their inputs with these helpers instead of c
 ``mg.tensor`` / ``mg.randn`` directly, so that one test body checks both devices:
 
     python -m pytest -q                               # DEVICE = "cpu", NumPy
-    python -m pytest -q --device cuda                 # DEVICE = "cuda", tests/cupy_standin.py
+    python -m pytest -q --device cuda                 # DEVICE = "cuda", tests/support/cupy_standin.py
     python -m pytest -q --device cuda --real-cupy     # DEVICE = "cuda", the installed CuPy
 
 Results come back to the host with ``.numpy()`` (and ``.item()``), which works on both, so the
@@ -17,7 +17,7 @@ import minigrad as mg
 from minigrad import backend
 
 DEVICE = "cpu"          # "cpu" or "cuda": the device the suite's tensors live on
-BACKEND = "numpy"       # "numpy", "stand-in" (tests/cupy_standin.py) or "cupy" (real CuPy)
+BACKEND = "numpy"       # "numpy", "stand-in" (tests/support/cupy_standin.py) or "cupy" (real CuPy)
 
 
 def other_device():

@@ -10,7 +10,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import ops
 
-from devices import array_on_device, leaf, tensor
+from devices import array_on_device, leaf, tensor, zeros
 
 
 def check(fn, *inputs):
@@ -227,3 +227,46 @@ def test_conv_chain_second_order():
     w1, w2 = leaf(0.5 * rng.standard_normal((2, 1, 3, 3))), leaf(0.5 * rng.standard_normal((2, 1, 3, 3)))
     check(lambda x, w1, w2: F.conv_transpose2d(F.conv2d(x, w1, stride=2, padding=1).tanh(), w2,
                                                stride=2, padding=1), x, w1, w2)
+
+
+# ---- bad inputs: clear errors naming what was wrong ----
+
+
+def test_conv2d_channel_mismatch_names_the_channels():
+    with pytest.raises(ValueError, match="3 channels") as e:
+        F.conv2d(zeros(1, 3, 5, 5), zeros(4, 2, 3, 3))
+    assert "(4, 2, 3, 3)" in str(e.value)
+
+def test_conv_transpose2d_channel_mismatch_names_the_channels():
+    with pytest.raises(ValueError, match="3 channels") as e:
+        F.conv_transpose2d(zeros(1, 3, 5, 5), zeros(2, 4, 3, 3))
+    assert "(2, 4, 3, 3)" in str(e.value)
+
+def test_conv2d_needs_4d_tensors():
+    with pytest.raises(ValueError, match="4-D") as e:
+        F.conv2d(zeros(3, 5, 5), zeros(4, 3, 3, 3))
+    assert "(3, 5, 5)" in str(e.value)
+
+def test_conv2d_bias_mismatch():
+    with pytest.raises(ValueError, match="bias"):
+        F.conv2d(zeros(1, 2, 5, 5), zeros(4, 2, 3, 3), zeros(3))
+
+def test_conv2d_with_an_empty_output():
+    """A kernel larger than the padded image would give an empty output: the message says so."""
+    with pytest.raises(ValueError, match="empty") as e:
+        F.conv2d(zeros(1, 1, 3, 3), zeros(1, 1, 5, 5), padding=0)
+    assert "5x5" in str(e.value) and "3x3" in str(e.value)
+
+def test_conv_transpose2d_with_an_empty_output():
+    with pytest.raises(ValueError, match="empty"):
+        F.conv_transpose2d(zeros(1, 1, 1, 1), zeros(1, 1, 1, 1), padding=1)
+
+def test_conv_stride_zero_and_negative_padding():
+    with pytest.raises(ValueError, match="stride"):
+        F.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=0)
+    with pytest.raises(ValueError, match="padding"):
+        F.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), padding=-1)
+
+def test_output_padding_must_be_smaller_than_stride():
+    with pytest.raises(ValueError, match="output_padding"):
+        F.conv_transpose2d(zeros(1, 1, 3, 3), zeros(1, 1, 3, 3), stride=2, output_padding=2)

@@ -1,4 +1,4 @@
-"""The CuPy stand-in itself (tests/cupy_standin.py): it must behave as CuPy where minigrad
+"""The CuPy stand-in itself (tests/support/cupy_standin.py): it must behave as CuPy where minigrad
 relies on it, and refuse what would break on a GPU, or a green device suite means nothing.
 Also the backend functions that dispatch to it."""
 import copy

@@ -19,8 +19,8 @@ from wgan.train import CHECKPOINT, Config, Trainer, train
 
 import devices
 
-ROOT = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]
+SUPPORT = Path(__file__).resolve().parents[1] / "support"
 
 CASES = [("wgan-gp", "gp", None), ("wgan-gp", "gp", "layer"), ("wgan", "dcgan", None),
          ("gan", "upsample", None), ("wgan-gp", "mlp", None)]
@@ -133,7 +133,7 @@ def run_example(*args):
     else:
         command = [sys.executable, "-c", (
             "import runpy, sys\n"
-            f"sys.path[:0] = [{str(TESTS)!r}, {str(ROOT)!r}]\n"
+            f"sys.path[:0] = [{str(SUPPORT)!r}, {str(ROOT)!r}]\n"
             "import cupy_standin\n"
             "from minigrad import backend\n"
             "backend.set_cupy_module(cupy_standin)\n"

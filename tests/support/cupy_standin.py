@@ -36,6 +36,7 @@ NumPy's, wrapped by the module's ``__getattr__``: arguments are checked and unwr
 wrapped. ``ndarray`` methods are wrapped the same way (``_METHODS``). What needs more than
 that (creation from host data, ``empty``, transfers, operators) is written out below.
 """
+import builtins as _builtins
 import contextlib
 import functools
 import numbers
@@ -313,7 +314,7 @@ class ndarray:
         return _wrap(+self._a)
 
     def __abs__(self):
-        return _wrap(abs(self._a))
+        return _wrap(_builtins.abs(self._a))
 
     def __invert__(self):
         return _wrap(~self._a)
@@ -422,7 +423,7 @@ def asnumpy(a, stream=None, order="C", out=None, *, blocking=True):
 
 
 def get_array_module(*args):
-    return _module if any(isinstance(a, ndarray) for a in args) else _np
+    return _module if _builtins.any(isinstance(a, ndarray) for a in args) else _np
 
 
 def _garbage(shape, dtype):
@@ -549,7 +550,9 @@ cuda = _Cuda("cupy.cuda")
 
 
 def __getattr__(name):
-    """NumPy's name, made to work on device arrays; what CuPy lacks is absent."""
+    """NumPy's name, made to work on device arrays; what CuPy lacks is absent. The value is
+    cached in this module's globals, where it shadows a builtin of the same name (abs, any,
+    round...): code in this module calls those through ``_builtins``."""
     if name in NOT_IN_CUPY:
         raise AttributeError(f"the CuPy stand-in has no {name!r}: {NOT_IN_CUPY[name]}")
     if name in _SUBMODULES:

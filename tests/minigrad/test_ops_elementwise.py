@@ -12,7 +12,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import ops
 
-from devices import array_on_device, leaf, other_device, tensor
+from devices import array_on_device, leaf, other_device, tensor, zeros
 
 
 def check(fn, *inputs):
@@ -389,3 +389,20 @@ def test_to_other_device_and_back(cuda):
     np.testing.assert_array_equal(back.numpy(), x.numpy())
     check(lambda x: x.to(other).to(x.device) ** 3, x)
     check(lambda x: (x.to(other) * 2).exp().to(x.device) * x, x)
+
+
+# ---- bad inputs: clear errors naming what was wrong ----
+
+
+@pytest.mark.parametrize("op", [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b,
+                                lambda a, b: a / b, lambda a, b: a ** b, mg.maximum, mg.minimum,
+                                lambda a, b: mg.where(np.ones((3,), bool), a, b)])
+def test_broadcast_mismatch_names_both_shapes(op):
+    """Binary ops whose operands do not broadcast name both shapes."""
+    with pytest.raises(ValueError, match="broadcast") as e:
+        op(zeros(3, 4), zeros(3))
+    assert "(3, 4)" in str(e.value) and "(3,)" in str(e.value)
+
+def test_dropout_probability_out_of_range():
+    with pytest.raises(ValueError, match="1.5"):
+        F.dropout(zeros(3), 1.5)

@@ -3,11 +3,14 @@ passing suite means nothing. Each test builds an op with a deliberately wrong ve
 product (through minigrad.tensor.apply) and shows that the check catches it, and that the same
 op with the right rule passes.
 """
+import re
+
 import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.tensor import apply, constant
+from minigrad.autograd import apply
+from minigrad.tensor import constant
 
 import devices
 from devices import leaf, tensor
@@ -143,3 +146,31 @@ def test_constant_outputs_are_ignored_by_both_checks():
     fn = lambda x: (x * x, tensor(np.ones(2)))  # noqa: E731
     assert mg.gradcheck(fn, [x])
     assert mg.gradgradcheck(fn, [x])
+
+
+# ---- bad inputs: clear errors naming what was wrong ----
+
+
+def square_with_wrong_rule(x):
+    """x ** 2 whose vjp is off by 1 at flat entry 5 only (entry (1, 1) of a (2, 4) input)."""
+    bump = np.zeros(x.shape)
+    bump.flat[5] = 1.0
+    return apply(x.data ** 2, (x,), (lambda g, out: g * 2 * x + devices.constant(bump),), "wrong_square")
+
+def test_gradcheck_names_the_input_and_entry_of_a_wrong_rule():
+    """gradcheck on an op with a wrong vjp raises GradcheckError naming the input, the entry and
+    both values."""
+    a, x = leaf(np.random.default_rng(0).standard_normal(3)), leaf(np.random.default_rng(1).standard_normal((2, 4)))
+    with pytest.raises(mg.GradcheckError) as e:
+        mg.gradcheck(lambda a, x: a.sum() * square_with_wrong_rule(x), [a, x])
+    message = str(e.value)
+    assert "input 1" in message and "(2, 4)" in message
+    entry = re.sub(r"np\.int\d+", "", message.split("at entry ")[1].split(":")[0])
+    assert [int(n) for n in re.findall(r"\d+", entry)] == [1, 1]
+    assert "analytic" in message and "numerical" in message
+
+def test_gradcheck_entry_is_printed_as_a_plain_index():
+    """The entry reads as the index a user would type, "(1, 1)", not "(np.int64(1), np.int64(1))"."""
+    x = leaf(np.random.default_rng(1).standard_normal((2, 4)))
+    with pytest.raises(mg.GradcheckError, match=re.escape("entry (1, 1)")):
+        mg.gradcheck(square_with_wrong_rule, [x])

@@ -2,13 +2,15 @@
 basic slicing, pad, concat, stack and nearest upsampling, to first and second order in
 float64. Forward values are compared with the NumPy operation each one mirrors.
 """
+import re
+
 import numpy as np
 import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
 
-from devices import leaf
+from devices import leaf, zeros
 
 
 def check(fn, *inputs):
@@ -139,3 +141,40 @@ def test_upsample_nearest(shape, scale):
     expected = x.numpy().repeat(scale, axis=2).repeat(scale, axis=3)
     np.testing.assert_array_equal(F.upsample_nearest(x, scale).numpy(), expected)
     check(lambda x: F.upsample_nearest(x, scale) ** 2, x)
+
+
+# ---- bad inputs: clear errors naming what was wrong ----
+
+
+def test_reshape_to_a_wrong_size_names_both_shapes():
+    with pytest.raises(ValueError, match=re.escape("(3, 4)")) as e:
+        zeros(3, 4).reshape(5, 2)
+    assert "(5, 2)" in str(e.value) and "12" in str(e.value)
+
+def test_concat_mismatch_names_shapes():
+    with pytest.raises(ValueError, match=re.escape("(2, 3)")) as e:
+        mg.concat([zeros(2, 3), zeros(2, 4)], axis=0)
+    assert "(2, 4)" in str(e.value)
+
+def test_stack_mismatch_names_shapes():
+    with pytest.raises(ValueError, match=re.escape("(2, 3)")):
+        mg.stack([zeros(2, 3), zeros(3, 2)])
+
+def test_transpose_with_a_bad_permutation():
+    with pytest.raises(ValueError, match="permutation"):
+        zeros(2, 3, 4).transpose(0, 0, 1)
+
+def test_pad_width_of_the_wrong_length():
+    with pytest.raises(ValueError, match="pad_width"):
+        mg.pad(zeros(2, 3), ((1, 1),))
+
+def test_advanced_indexing_is_refused():
+    """Integer arrays, lists, boolean masks and tensors as indices are refused by name."""
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    for index in ([0, 1], np.array([0, 1]), np.array([True, False]), (slice(None), [0, 2]), x > 2):
+        with pytest.raises(TypeError, match="basic indexing"):
+            x[index]
+
+def test_index_out_of_range_names_the_shape():
+    with pytest.raises(IndexError, match=re.escape("(2, 3)")):
+        zeros(2, 3)[5]

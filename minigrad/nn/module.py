@@ -188,6 +188,12 @@ class Module:
                 t.grad.data = convert(t.grad.data)
         return self
 
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` of every parameter (False freezes the module). Returns it."""
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
     def zero_grad(self):
         """Forget the gradients (``.grad = None``), before the next backward pass."""
         for p in self.parameters():

@@ -258,3 +258,46 @@ def test_clip_parameters_clamps_a_module_or_a_list_in_place():
     w = nn.Parameter(devices.tensor([-3.0, 0.5, 2.0]))
     nn.utils.clip_parameters_([w], 1.0)
     assert w.numpy().tolist() == [-1.0, 0.5, 1.0]
+
+
+# ---- switching a whole module: requires_grad_, frozen, eval_mode ----
+
+def test_requires_grad_switches_every_parameter():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    assert model.requires_grad_(False) is model
+    assert not any(p.requires_grad for p in model.parameters())
+    model.requires_grad_()
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_frozen_restores_each_parameters_own_flag():
+    """A parameter that did not require grad before stays so afterwards (not set to True)."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    model[0].bias.requires_grad = False
+    with nn.utils.frozen(model):
+        assert not any(p.requires_grad for p in model.parameters())
+        x = mg.randn(4, 2)
+        assert not model(x).requires_grad
+    flags = [p.requires_grad for p in model.parameters()]
+    assert flags == [True, False, True, True]
+
+
+def test_frozen_restores_flags_after_an_exception():
+    model = nn.Linear(2, 1)
+    with pytest.raises(KeyError):
+        with nn.utils.frozen(model):
+            raise KeyError("inside")
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_eval_mode_restores_each_submodules_own_mode():
+    """A submodule that was already in eval mode inside a training model stays in eval mode."""
+    model = nn.Sequential(nn.Dropout(0.5), nn.Sequential(nn.BatchNorm1d(3), nn.Dropout(0.1)))
+    model[1][1].eval()
+    with nn.utils.eval_mode(model):
+        assert not any(m.training for m in model.modules())
+    assert [m.training for m in model.modules()] == [True, True, True, True, False]
+    model.eval()
+    with nn.utils.eval_mode(model):
+        pass
+    assert not any(m.training for m in model.modules())

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Time one WGAN-GP generator iteration of the authors' MNIST model.
 
-One iteration is what wgan.train.Trainer.step() does: n_critic critic steps (critic on real
+One iteration is what wgan.trainer.Trainer.step() does: n_critic critic steps (critic on real
 and fake, gradient penalty with its double backward, Adam) and one generator step.
 
     python benchmarks/wgan_step.py                       # DIM 64, batch 50, 5 critic steps
@@ -49,7 +49,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minigrad as mg  # noqa: E402
-from wgan.train import Config, Trainer  # noqa: E402
+from wgan.config import Config  # noqa: E402
+from wgan.trainer import Trainer  # noqa: E402
 
 
 def resident_mb():

@@ -51,6 +51,10 @@ def set_cupy_module(module):
     return previous
 
 
+class DeviceUnavailable(RuntimeError):
+    """Device "cuda" was asked for where CuPy is not installed."""
+
+
 def cupy():
     """The CuPy module, imported on first use, with an error that says how to get it."""
     global _cupy
@@ -58,7 +62,7 @@ def cupy():
         try:
             import cupy as cp
         except ImportError as e:
-            raise RuntimeError(
+            raise DeviceUnavailable(
                 'device "cuda" needs CuPy, which is not installed. Install the GPU extra: '
                 'pip install "minigrad-wgan[gpu]" (CUDA 12), or the CuPy wheel for your '
                 "CUDA version, e.g. pip install cupy-cuda11x or cupy-cuda13x") from e

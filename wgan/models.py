@@ -164,21 +164,30 @@ def pixel_range(arch):
 
 def _check_arch(arch):
     if arch not in _PAIRS:
-        raise ValueError(f"unknown architecture {arch!r}: choose one of {ARCHITECTURES}")
+        raise ValueError(f"--arch {arch!r} is unknown: choose one of {', '.join(ARCHITECTURES)}")
     return arch
+
+
+def critic_norm_for(arch, critic_norm, gradient_penalty):
+    """The critic's normalisation: ``critic_norm``, or the architecture's own when None
+    (layer norm for dcgan with the penalty). Batch norm with the penalty is refused."""
+    _check_arch(arch)
+    if critic_norm is not None and critic_norm not in CRITIC_NORMS:
+        raise ValueError(f"--critic-norm {critic_norm!r} is unknown: choose one of "
+                         f"{', '.join(CRITIC_NORMS)}")
+    if gradient_penalty and critic_norm is None and arch == "dcgan":
+        return "layer"
+    if gradient_penalty and critic_norm == "batch":
+        raise ValueError("--critic-norm batch: a gradient-penalty critic cannot use batch "
+                         "norm: the penalty is computed per sample, and batch norm makes each "
+                         "sample's score depend on the others in its batch. Use --critic-norm "
+                         "layer (the WGAN-GP paper's choice) or none")
+    return critic_norm
 
 
 def build(arch, dim=64, z_dim=128, critic_norm=None, gradient_penalty=False):
     """(generator, critic) for ``arch``. ``critic_norm`` None takes the architecture's own."""
     make_generator, make_critic, _ = _PAIRS[_check_arch(arch)]
-    if critic_norm is not None and critic_norm not in CRITIC_NORMS:
-        raise ValueError(f"unknown critic norm {critic_norm!r}: choose one of {CRITIC_NORMS}")
-    if gradient_penalty and critic_norm is None and arch == "dcgan":
-        critic_norm = "layer"
-    if gradient_penalty and critic_norm == "batch":
-        raise ValueError("a gradient-penalty critic cannot use batch norm: the penalty is "
-                         "computed per sample, and batch norm makes each sample's score depend "
-                         "on the others in its batch. Use --critic-norm layer (the WGAN-GP "
-                         "paper's choice) or none")
+    critic_norm = critic_norm_for(arch, critic_norm, gradient_penalty)
     critic = make_critic(dim) if critic_norm is None else make_critic(dim, norm=critic_norm)
     return make_generator(dim, z_dim), critic

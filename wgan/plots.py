@@ -1,10 +1,12 @@
-"""Pictures of a run: sample grids, the loss plot and the progress animation."""
-import csv
+"""Pictures: sample grids, the progress animation, the loss plot and the Wasserstein-vs-FID
+plot, each drawn from arrays it is given (``report`` reads the log and calls these)."""
 import math
 import os
 
 import numpy as np
 from PIL import Image
+
+from . import pixels
 
 # matplotlib is imported inside plot_losses, with the non-interactive Agg backend, so that
 # training never needs a display and pays for matplotlib only when it plots.
@@ -12,9 +14,7 @@ from PIL import Image
 
 def grid(images, pixel_range, columns=None, pad=2):
     """Tile N x 1 x H x W images in ``pixel_range`` into one uint8 H' x W' picture."""
-    images = np.asarray(images, dtype=np.float32).reshape(len(images), *np.shape(images)[-2:])
-    low, high = pixel_range
-    images = np.clip((images - low) / (high - low), 0, 1)
+    images = pixels.to_unit(images, pixel_range).reshape(len(images), *np.shape(images)[-2:])
     n, h, w = images.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
@@ -43,14 +43,6 @@ def save_gif(png_paths, path, seconds_per_frame=0.25):
                                              loop=0))
 
 
-def read_log(path):
-    """log.csv as {column: float array}."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    columns = rows[0].keys() if rows else []
-    return {c: np.array([float(r[c]) if r[c] != "" else np.nan for r in rows]) for c in columns}
-
-
 def smooth(values, window):
     """Moving average over the last ``window`` finite values (shorter at the start)."""
     finite = np.isfinite(values)
@@ -62,13 +54,13 @@ def smooth(values, window):
         return (sums[end] - sums[start]) / (counts[end] - counts[start])
 
 
-def plot_losses(log_path, path):
-    """The Wasserstein estimate (or GAN losses) over generator iterations, raw and smoothed."""
+def plot_losses(log, path):
+    """The Wasserstein estimate (or GAN losses) over generator iterations, raw and smoothed;
+    ``log`` is {column: array}."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    log = read_log(log_path)
     if not log or len(log["iteration"]) == 0:
         return
     it = log["iteration"]
@@ -92,22 +84,14 @@ def plot_losses(log_path, path):
     plt.close(fig)
 
 
-def plot_wasserstein_vs_fid(log_path, path):
-    """The Wasserstein estimate against FID over training, from a log with evaluations.
+def plot_wasserstein_vs_fid(iterations, fid, wasserstein, correlation, path):
+    """The Wasserstein estimate against FID over training.
 
     Left: both over generator iterations (the Wasserstein estimate averaged over the
     iterations since the previous evaluation). Right: one against the other, with their
-    Spearman rank correlation in the title. Returns (rho, p-value, number of evaluations
-    with both numbers), or None (and draws nothing) when the log has no FID.
+    Spearman rank correlation (``correlation``: rho, p-value, number of pairs) in the title.
     """
-    from . import metrics
-
-    log = read_log(log_path)
-    if not log or "fid" not in log or not np.isfinite(log["fid"]).any():
-        return None
-    iterations, fid, wasserstein = metrics.wasserstein_at_evaluations(log)
-    rho, p, n = metrics.spearman(wasserstein, fid)
-
+    rho, p, n = correlation
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -135,7 +119,6 @@ def plot_wasserstein_vs_fid(log_path, path):
     fig.tight_layout()
     _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
-    return rho, p, n
 
 
 def _atomic(path, write):

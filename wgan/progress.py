@@ -1,46 +1,73 @@
-"""A one-line progress bar for the terminal, and plain lines when output is not a terminal."""
+"""What a user watches while a run trains: tqdm's progress bar on a terminal, the same
+numbers as plain periodic lines elsewhere (a log file, CI), and TensorBoard events."""
+import os
 import sys
 import time
 
+from tqdm import tqdm
 
-def format_duration(seconds):
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+from .config import SettingError
+
+
+def _postfix(numbers):
+    return ", ".join(f"{name}={value:.4g}" for name, value in numbers.items())
 
 
 class Progress:
-    """Shows iteration, speed, time left and the latest numbers.
+    """Iteration, speed, time left and the latest numbers (critic loss, Wasserstein estimate,
+    FID). On a terminal, tqdm's bar; otherwise tqdm's text as a line every ``line_seconds``."""
 
-    On a terminal the line is redrawn at most ``redraw_seconds`` apart; elsewhere (a log
-    file, CI) a full line is printed every ``line_seconds``.
-    """
-
-    def __init__(self, start, total, stream=None, redraw_seconds=0.2, line_seconds=30.0):
+    def __init__(self, start, total, stream=None, line_seconds=30.0):
         self.stream = stream or sys.stderr
-        self.start_iteration, self.total = start, total
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.every = redraw_seconds if self.tty else line_seconds
-        self.started = self.last_shown = time.perf_counter()
+        self.start, self.total, self.line_seconds = start, total, line_seconds
+        tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.bar = tqdm(total=total, initial=start, file=self.stream, unit="it",
+                        dynamic_ncols=True) if tty else None
+        self.started = self.last_line = time.perf_counter()
 
     def update(self, iteration, numbers, force=False):
-        now = time.perf_counter()
-        if not force and now - self.last_shown < self.every:
+        if self.bar is not None:
+            self.bar.set_postfix_str(_postfix(numbers), refresh=False)
+            self.bar.update(iteration - self.bar.n)
             return
-        self.last_shown = now
-        done = iteration - self.start_iteration
-        rate = done / max(now - self.started, 1e-9)
-        eta = (self.total - iteration) / rate if rate > 0 else float("inf")
-        width = 20
-        filled = int(width * iteration / max(self.total, 1))
-        bar = "#" * filled + "-" * (width - filled)
-        values = "  ".join(f"{name} {value:.4g}" for name, value in numbers.items())
-        line = (f"{iteration}/{self.total} [{bar}] {rate:.2f} it/s  "
-                f"ETA {format_duration(eta) if eta != float('inf') else '?'}  {values}")
-        self.stream.write(("\r" + line + "\033[K") if self.tty else line + "\n")
-        self.stream.flush()
+        now = time.perf_counter()
+        if force or now - self.last_line >= self.line_seconds:
+            self.last_line = now
+            self.stream.write(tqdm.format_meter(iteration, self.total, now - self.started,
+                                                initial=self.start, ncols=0,
+                                                postfix=_postfix(numbers)) + "\n")
+            self.stream.flush()
 
     def close(self):
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.close()
+
+
+class TensorBoard:
+    """TensorBoard events in ``log_dir``: a scalar for every logged number and the sample grid
+    as an image. A resumed run appends to the same folder; ``purge_step`` makes TensorBoard
+    drop the events a killed run wrote after the checkpoint it resumes from."""
+
+    def __init__(self, log_dir, start_iteration):
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            raise SettingError("--tensorboard needs tensorboardX, which is not installed: "
+                               'pip install "minigrad-wgan[tensorboard]"') from None
+        # Event files are named by the second they were made in: the suffix keeps a run
+        # resumed within the same second from writing over the earlier file.
+        self.writer = SummaryWriter(str(log_dir), purge_step=start_iteration + 1
+                                    if start_iteration else None,
+                                    filename_suffix=f".{os.getpid()}.{start_iteration}")
+
+    def scalars(self, iteration, numbers):
+        for name, value in numbers.items():
+            self.writer.add_scalar(name, value, iteration)
+
+    def image(self, iteration, picture):
+        """A uint8 picture, H x W (grey) or H x W x 3."""
+        self.writer.add_image("samples", picture, iteration,
+                              dataformats="HW" if picture.ndim == 2 else "HWC")
+
+    def close(self):
+        self.writer.close()

@@ -15,7 +15,11 @@ import pytest
 import minigrad as mg
 from minigrad import backend
 from wgan import models
-from wgan.train import CHECKPOINT, Config, Trainer, train
+from wgan.config import Config
+from wgan.train import train
+from wgan.trainer import Trainer
+
+CHECKPOINT = "checkpoint.npz"
 
 import devices
 

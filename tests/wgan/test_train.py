@@ -13,9 +13,13 @@ import pytest
 
 import minigrad as mg
 from devices import assert_same_state
-from wgan import losses, models
-from wgan import train as wtrain
-from wgan.train import CHECKPOINT, Config, RunFolderInUse, Trainer, TrainingDiverged, train
+from wgan import models, modes
+from wgan.config import Config, SettingError
+from wgan.run_folder import RunFolderInUse
+from wgan.train import train
+from wgan.trainer import Trainer, TrainingDiverged
+
+CHECKPOINT = "checkpoint.npz"
 
 LOSS_COLUMNS = ("critic_loss", "wasserstein", "gradient_penalty", "generator_loss")
 
@@ -65,7 +69,7 @@ def load_checkpoint(run_dir):
 # one training iteration of each mode
 
 
-@pytest.mark.parametrize("mode", wtrain.MODES)
+@pytest.mark.parametrize("mode", modes.NAMES)
 def test_one_iteration_changes_both_networks(mode):
     config = tiny(mode).resolved()
     trainer = Trainer(config, images_for(config.arch))
@@ -117,7 +121,7 @@ def test_wgan_clips_every_critic_parameter_after_every_critic_step(clip):
     assert max(np.abs(p.numpy()).max() for p in trainer.generator.parameters()) > clip
 
 
-@pytest.mark.parametrize("mode", wtrain.MODES)
+@pytest.mark.parametrize("mode", modes.NAMES)
 def test_critic_step_leaves_generator_alone_and_generator_step_leaves_critic(mode):
     config = tiny(mode).resolved()
     trainer = Trainer(config, images_for(config.arch))
@@ -255,14 +259,24 @@ def test_resume_needs_a_checkpoint(tmp_path):
               say=quiet)
 
 
-def test_resume_uses_the_saved_config(tmp_path):
+def test_resume_refuses_settings_that_differ_from_the_saved_config(tmp_path):
+    """Settings that shape the training may not change on resume: the refusal names each one,
+    and nothing in the folder changes. The length may change, and is recorded."""
     images = images_for("gp")
     run = tmp_path / "run"
     train(tiny(iters=2, out=str(run), lr=3e-4), images=images, say=quiet)
-    # on resume the saved settings hold (only the length and the device come from the call)
-    train(tiny(iters=4, out=str(run), lr=1.0, seed=9), resume=True, images=images, say=quiet)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != ".lock"}
+    with pytest.raises(SettingError) as info:
+        train(tiny(iters=4, out=str(run), lr=1.0, seed=9), resume=True, images=images,
+              say=quiet)
+    message = str(info.value)
+    assert "--lr 1.0" in message and "0.0003" in message and "--seed 9" in message
+    assert "--iters" in message  # named among the settings that may change
+    after = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != ".lock"}
+    assert after == before
+    train(tiny(iters=4, out=str(run), lr=3e-4), resume=True, images=images, say=quiet)
     saved = json.loads((run / "config.json").read_text())
-    assert saved["lr"] == 3e-4 and saved["seed"] == 0
+    assert saved["lr"] == 3e-4 and saved["seed"] == 0 and saved["iters"] == 4
     straight = tmp_path / "straight"
     train(tiny(iters=4, out=str(straight), lr=3e-4), images=images, say=quiet)
     assert_same_state(load_checkpoint(straight), load_checkpoint(run))
@@ -298,15 +312,16 @@ def test_an_empty_existing_folder_is_fine(tmp_path):
 
 
 def _nan_at_call(monkeypatch, name, k):
-    """Make losses.<name> return NaN on its k-th call (1-based)."""
-    original = getattr(losses, name)
+    """Make wgan-gp's <name> (critic_loss or generator_loss) return NaN on its k-th call."""
+    mode = modes.MODES["wgan-gp"]
+    original = getattr(mode, name)
     calls = []
 
     def patched(*args):
         calls.append(1)
         value = original(*args)
         return value * float("nan") if len(calls) == k else value
-    monkeypatch.setattr(losses, name, patched)
+    monkeypatch.setattr(mode, name, patched)
 
 
 @pytest.mark.parametrize("quantity,names", [
@@ -420,41 +435,7 @@ def test_run_folder_contents(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# the progress bar and the sample grid
-
-
-class FakeTerminal:
-    def __init__(self, tty):
-        self.tty, self.text = tty, ""
-
-    def isatty(self):
-        return self.tty
-
-    def write(self, text):
-        self.text += text
-
-    def flush(self):
-        pass
-
-
-def test_progress_bar_shows_iteration_speed_eta_and_numbers():
-    from wgan.progress import Progress
-    terminal = FakeTerminal(tty=True)
-    progress = Progress(0, 200, stream=terminal, redraw_seconds=0.0)
-    progress.update(50, {"critic_loss": -1.25, "wasserstein": 1.25})
-    line = terminal.text
-    assert line.startswith("\r") and "50/200" in line
-    assert "it/s" in line and "ETA" in line
-    assert "critic_loss -1.25" in line and "wasserstein 1.25" in line
-    progress.close()
-    assert terminal.text.endswith("\n")
-    # not a terminal: whole lines, and not more often than asked
-    log = FakeTerminal(tty=False)
-    progress = Progress(10, 20, stream=log, line_seconds=3600)
-    progress.update(11, {"critic_loss": 0.5})
-    assert log.text == ""
-    progress.update(12, {"critic_loss": 0.5}, force=True)
-    assert log.text.count("\n") == 1 and "12/20" in log.text and "\r" not in log.text
+# the sample grid
 
 
 def test_sample_grid_tiles_and_scales():

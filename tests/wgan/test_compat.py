@@ -1,0 +1,77 @@
+"""Run folders written by an earlier version still resume, and continue as that version did.
+
+tests/wgan/fixtures/run_bc6dc7a/ holds two tiny runs written by commit bc6dc7a (before the
+run folder, the config and the trainer were reorganised): a WGAN-GP run and a clipping WGAN
+run with batch norm, each stopped at iteration 3 of 6 (config.json, checkpoint.npz, log.csv),
+and, in expected/, the log and checkpoint that version wrote when it ran the same settings
+straight to iteration 6. Resuming the folder with today's code must load the checkpoint
+exactly, keep the three logged rows as they were, and reach the same iteration-6 state.
+
+The continuation is compared to float32 rounding, not bit for bit: the convolution's column
+order changed since (channels outermost, so the weight is used in its own memory order),
+which changes the order of the sums inside each matrix product. Weights are compared with a
+tolerance of a few optimizer steps where the optimizer divides by a running RMS (RMSprop,
+and Adam at its first steps): there an element whose gradient is near zero moves by up to
+lr whatever its rounding, so rounding differences of the gradient show up as a fraction of
+lr in the weight.
+"""
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from devices import flatten_state
+from wgan.config import Config
+from wgan.run_folder import RunFolder
+from wgan.train import train
+
+pytestmark = pytest.mark.cpu_only("resumes committed CPU run folders")
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "run_bc6dc7a"
+LOSSES = ("critic_loss", "wasserstein", "gradient_penalty", "generator_loss")
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def losses_of(row):
+    return [float(row[c]) if row[c] else np.nan for c in LOSSES]
+
+
+@pytest.mark.parametrize("mode", ["wgan-gp", "wgan"])
+def test_a_run_folder_of_the_earlier_version_resumes_and_continues_as_it_did(tmp_path, mode):
+    source = FIXTURES / mode
+    folder = tmp_path / "run"
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("expected"))
+    run = RunFolder(folder)
+    config = run.read_config()  # config.json of the earlier version: no tensorboard setting
+    assert config.mode == mode and config.iters == 3 and config.tensorboard is False
+    state = run.load_checkpoint()
+    assert int(state["iteration"]) == 3
+    before = rows(folder / "log.csv")
+
+    train(Config(**{**vars(config), "iters": 6, "out": str(folder)}), resume=True,
+          say=lambda *a: None)
+
+    after = rows(folder / "log.csv")
+    assert [r["iteration"] for r in after] == ["1", "2", "3", "4", "5", "6"]
+    assert after[:3] == [{**r} for r in before]  # the kept rows, byte for byte
+    expected = rows(source / "expected" / "log.csv")
+    np.testing.assert_allclose([losses_of(r) for r in after[3:]],
+                               [losses_of(r) for r in expected[3:]], rtol=2e-4, atol=1e-6)
+    ours = flatten_state(mg.load(folder / "checkpoint.npz"))
+    theirs = flatten_state(mg.load(source / "expected" / "checkpoint.npz"))
+    assert ours.keys() == theirs.keys()
+    assert int(ours["/iteration"]) == int(theirs["/iteration"]) == 6
+    for key in theirs:
+        if np.asarray(theirs[key]).dtype.kind == "f" and key.startswith(("/generator", "/critic",
+                                                                        "/opt_")):
+            lr = run.read_config().lr
+            np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-3, atol=lr, err_msg=key)
+        elif key != "/elapsed":  # the random generator, the data position, step counts
+            np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)

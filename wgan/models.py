@@ -22,6 +22,8 @@ import minigrad.nn as nn
 
 ARCHITECTURES = ("gp", "dcgan", "upsample", "mlp")
 CRITIC_NORMS = ("none", "layer", "batch")
+GENERATOR_NORMS = ("none", "batch")
+GENERATOR_NORM = {"gp": "none", "dcgan": "batch", "upsample": "batch", "mlp": "none"}  # own
 IMAGE_SHAPE = (1, 28, 28)
 
 
@@ -64,13 +66,23 @@ def authors_init(model):
     return model
 
 
-def gp_generator(dim=64, z_dim=128):
+def _generator_norm(kind, features, spatial=None):
+    """The batch norm of a generator block (``kind`` "batch"), or None (``kind`` "none")."""
+    if kind != "batch":
+        return None
+    return nn.BatchNorm1d(features) if spatial is None else nn.BatchNorm2d(features)
+
+
+def gp_generator(dim=64, z_dim=128, norm="none"):
+    """The authors' generator; ``norm`` "batch" adds batch norm before each ReLU (allowed with
+    the penalty: only the critic must score each sample on its own)."""
     return authors_init(_layers(
-        nn.Linear(z_dim, 4 * 4 * 4 * dim), nn.ReLU(), nn.Unflatten(1, (4 * dim, 4, 4)),
+        nn.Linear(z_dim, 4 * 4 * 4 * dim), _generator_norm(norm, 4 * 4 * 4 * dim), nn.ReLU(),
+        nn.Unflatten(1, (4 * dim, 4, 4)),
         nn.ConvTranspose2d(4 * dim, 2 * dim, 5, stride=2, padding=2, output_padding=1),  # 8x8
-        nn.ReLU(), nn.Crop2d(0, 1, 0, 1),                                                 # 7x7
+        _generator_norm(norm, 2 * dim, 8), nn.ReLU(), nn.Crop2d(0, 1, 0, 1),              # 7x7
         nn.ConvTranspose2d(2 * dim, dim, 5, stride=2, padding=2, output_padding=1),      # 14x14
-        nn.ReLU(),
+        _generator_norm(norm, dim, 14), nn.ReLU(),
         nn.ConvTranspose2d(dim, 1, 5, stride=2, padding=2, output_padding=1),            # 28x28
         nn.Sigmoid()))
 
@@ -129,11 +141,11 @@ def upsample_critic(dim=64, norm="none"):
         nn.Flatten(), nn.Dropout(0.2), nn.Linear(2 * 2 * 8 * dim, 1))
 
 
-def mlp_generator(dim=64, z_dim=128, depth=3):
+def mlp_generator(dim=64, z_dim=128, depth=3, norm="none"):
     hidden = 8 * dim
-    layers = [nn.Linear(z_dim, hidden), nn.ReLU()]
+    layers = [nn.Linear(z_dim, hidden), _generator_norm(norm, hidden), nn.ReLU()]
     for _ in range(depth - 1):
-        layers += [nn.Linear(hidden, hidden), nn.ReLU()]
+        layers += [nn.Linear(hidden, hidden), _generator_norm(norm, hidden), nn.ReLU()]
     return _layers(*layers, nn.Linear(hidden, math.prod(IMAGE_SHAPE)), nn.Sigmoid(),
                    nn.Unflatten(1, IMAGE_SHAPE))
 
@@ -168,26 +180,35 @@ def _check_arch(arch):
     return arch
 
 
-def critic_norm_for(arch, critic_norm, gradient_penalty):
-    """The critic's normalisation: ``critic_norm``, or the architecture's own when None
-    (layer norm for dcgan with the penalty). Batch norm with the penalty is refused."""
+def norms_for(arch, critic_norm, generator_norm, gradient_penalty):
+    """(critic norm, generator norm) of a pair: the ones asked for, or the architecture's own
+    for None (layer norm for the dcgan critic with the penalty). Batch norm in a penalty
+    critic is refused, and so is a dcgan or upsample generator without its batch norm."""
     _check_arch(arch)
-    if critic_norm is not None and critic_norm not in CRITIC_NORMS:
-        raise ValueError(f"--critic-norm {critic_norm!r} is unknown: choose one of "
-                         f"{', '.join(CRITIC_NORMS)}")
+    for flag, value, choices in (("--critic-norm", critic_norm, CRITIC_NORMS),
+                                 ("--generator-norm", generator_norm, GENERATOR_NORMS)):
+        if value is not None and value not in choices:
+            raise ValueError(f"{flag} {value!r} is unknown: choose one of {', '.join(choices)}")
     if gradient_penalty and critic_norm is None and arch == "dcgan":
-        return "layer"
+        critic_norm = "layer"
     if gradient_penalty and critic_norm == "batch":
         raise ValueError("--critic-norm batch: a gradient-penalty critic cannot use batch "
                          "norm: the penalty is computed per sample, and batch norm makes each "
                          "sample's score depend on the others in its batch. Use --critic-norm "
                          "layer (the WGAN-GP paper's choice) or none")
-    return critic_norm
+    own = GENERATOR_NORM[arch]
+    if generator_norm not in (None, own) and arch in ("dcgan", "upsample"):
+        raise ValueError(f"--generator-norm {generator_norm!r}: the {arch} generator always "
+                         "uses batch norm")
+    return critic_norm, generator_norm or own
 
 
-def build(arch, dim=64, z_dim=128, critic_norm=None, gradient_penalty=False):
-    """(generator, critic) for ``arch``. ``critic_norm`` None takes the architecture's own."""
+def build(arch, dim=64, z_dim=128, critic_norm=None, gradient_penalty=False,
+          generator_norm=None):
+    """(generator, critic) for ``arch``; the norms as ``norms_for`` resolves them."""
     make_generator, make_critic, _ = _PAIRS[_check_arch(arch)]
-    critic_norm = critic_norm_for(arch, critic_norm, gradient_penalty)
+    critic_norm, generator_norm = norms_for(arch, critic_norm, generator_norm, gradient_penalty)
     critic = make_critic(dim) if critic_norm is None else make_critic(dim, norm=critic_norm)
-    return make_generator(dim, z_dim), critic
+    if arch in ("dcgan", "upsample"):
+        return make_generator(dim, z_dim), critic
+    return make_generator(dim, z_dim, norm=generator_norm), critic

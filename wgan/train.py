@@ -109,9 +109,9 @@ def _loop(config, run, trainer, evaluator, say):
                                              if k not in ("iteration", "wall_time")})
 
     def evaluate():
-        results = evaluator.evaluate_generator(trainer.generator, config.z_dim, pixel_range,
-                                               n=config.eval_samples, seed=config.seed,
-                                               device=config.device)
+        results = evaluator.evaluate_generator(trainer.sampling_generator, config.z_dim,
+                                               pixel_range, n=config.eval_samples,
+                                               seed=config.seed, device=config.device)
         return {k: results[k] for k in metrics.METRIC_COLUMNS}
 
     def save_samples():
@@ -138,7 +138,9 @@ def _loop(config, run, trainer, evaluator, say):
                     row = {"iteration": 0, "wall_time": 0.0, **evaluate()}
                     shown["fid"] = row["fid"]
                     record(row)
-            while trainer.iteration < config.iters and not stop.requested:
+            seconds = config.time_limit * 60 or float("inf")
+            while (trainer.iteration < config.iters and trainer.elapsed < seconds
+                   and not stop.requested):
                 started = time.perf_counter()
                 numbers = trainer.step()
                 trainer.elapsed += time.perf_counter() - started
@@ -160,6 +162,9 @@ def _loop(config, run, trainer, evaluator, say):
                 say(f"stopped by {stop.requested} at iteration {trainer.iteration}; checkpoint "
                     f"saved. Continue with --resume --out {run}")
                 return
+        if trainer.iteration < config.iters:
+            say(f"time limit of {config.time_limit:g} minutes reached at iteration "
+                f"{trainer.iteration}")
         if trainer.iteration % config.sample_every:
             save_samples()
         save_checkpoint()

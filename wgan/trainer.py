@@ -12,6 +12,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad.nn.utils import clip_parameters_, eval_mode, frozen
+from minigrad.optim.swa_utils import AveragedModel
 
 from . import data, losses, models, modes
 
@@ -20,10 +21,20 @@ class TrainingDiverged(RuntimeError):
     pass
 
 
-def make_optimizer(config, parameters):
+def make_optimizer(config, parameters, lr):
     if config.optimizer == "adam":
-        return mg.optim.Adam(parameters, lr=config.lr, betas=(config.beta1, config.beta2))
-    return mg.optim.RMSprop(parameters, lr=config.lr)
+        return mg.optim.Adam(parameters, lr=lr, betas=(config.beta1, config.beta2))
+    return mg.optim.RMSprop(parameters, lr=lr)
+
+
+def ema_with_warmup(decay):
+    """The average of ``AveragedModel`` as an exponential moving average whose decay grows
+    from 0.1 to ``decay`` over the first updates, min(decay, (1 + n) / (10 + n)) at the n-th:
+    without the warm-up a short run's average would still remember its first weights."""
+    def average(averaged, current, n):
+        d = min(decay, (1 + n) / (10 + n))
+        return d * averaged + (1 - d) * current
+    return average
 
 
 class Trainer:
@@ -36,11 +47,15 @@ class Trainer:
         mg.manual_seed(config.seed)
         self.generator, self.critic = models.build(
             config.arch, config.dim, config.z_dim, config.critic_norm,
-            gradient_penalty=self.mode.gradient_penalty)
+            gradient_penalty=self.mode.gradient_penalty, generator_norm=config.generator_norm)
         self.generator.to(config.device)
         self.critic.to(config.device)
-        self.opt_g = make_optimizer(config, self.generator.parameters())
-        self.opt_d = make_optimizer(config, self.critic.parameters())
+        self.opt_g = make_optimizer(config, self.generator.parameters(), config.lr)
+        self.opt_d = make_optimizer(config, self.critic.parameters(), config.critic_lr)
+        # the generator that samples and is evaluated: its weight average, or itself
+        self.averaged = (AveragedModel(self.generator, ema_with_warmup(config.ema),
+                                       use_buffers=True) if config.ema else None)
+        self.critic_steps_done = 0  # counts every critic step, for the penalty's schedule
         self.sampler = data.BatchSampler(images, config.batch_size,
                                          np.random.default_rng([config.seed, 1]))
         fixed = np.random.default_rng([config.seed, 2]).standard_normal(
@@ -71,10 +86,13 @@ class Trainer:
         if mode.wasserstein:
             numbers["wasserstein"] = -loss.detach()
         total = loss
-        if mode.gradient_penalty:
+        if mode.gradient_penalty and self.critic_steps_done % c.gp_every == 0:
+            # lazy regularisation (Karras et al. 2020): every gp_every-th step, gp_every times
+            # the weight, the same penalty on average at a fraction of its cost
             penalty = losses.gradient_penalty(self.critic, real, fake)
             numbers["gradient_penalty"] = penalty.detach()
-            total = loss + c.gp_lambda * penalty
+            total = loss + (c.gp_lambda * c.gp_every) * penalty
+        self.critic_steps_done += 1
         self.opt_d.zero_grad()
         total.backward()
         self.opt_d.step()
@@ -89,6 +107,8 @@ class Trainer:
             self.opt_g.zero_grad()
             loss.backward()
         self.opt_g.step()
+        if self.averaged is not None:
+            self.averaged.update_parameters(self.generator)
         return loss.item()
 
     def step(self):
@@ -104,16 +124,26 @@ class Trainer:
                                        f"{value}; the run has diverged")
         return numbers
 
+    @property
+    def sampling_generator(self):
+        """The generator that draws samples: the weight average if the run keeps one."""
+        return self.generator if self.averaged is None else self.averaged.module
+
     def samples(self, noise=None):
         """Generator outputs for ``noise`` (default: the fixed noise), as a host array."""
-        with eval_mode(self.generator), mg.no_grad():
-            return self.generator(self.fixed_noise if noise is None else noise).numpy()
+        generator = self.sampling_generator
+        with eval_mode(generator), mg.no_grad():
+            return generator(self.fixed_noise if noise is None else noise).numpy()
 
     def state_dict(self):
-        return {"iteration": self.iteration, "elapsed": self.elapsed,
-                "generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "rng": mg.get_rng_state(), "sampler": self.sampler.state_dict()}
+        state = {"iteration": self.iteration, "elapsed": self.elapsed,
+                 "generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
+                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                 "rng": mg.get_rng_state(), "sampler": self.sampler.state_dict()}
+        if self.averaged is not None:
+            state["averaged_generator"] = self.averaged.state_dict()
+        state["critic_steps_done"] = self.critic_steps_done
+        return state
 
     def load_state_dict(self, state):
         self.generator.load_state_dict(state["generator"])
@@ -122,4 +152,16 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         mg.set_rng_state(state["rng"])
         self.sampler.load_state_dict(state["sampler"])
+        if self.averaged is not None:
+            self.averaged.load_state_dict(state["averaged_generator"])
+        self.critic_steps_done = int(state.get("critic_steps_done", 0))
         self.iteration, self.elapsed = int(state["iteration"]), float(state["elapsed"])
+
+
+def sampling_weights(state):
+    """From a checkpoint, the state_dict of the generator that draws the samples: the weight
+    average's if the run kept one, else the generator's own."""
+    if "averaged_generator" not in state:
+        return state["generator"]
+    return {name.removeprefix("module."): value
+            for name, value in state["averaged_generator"].items() if name.startswith("module.")}

@@ -3,3 +3,4 @@ from .adam import Adam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
+from . import swa_utils

@@ -301,3 +301,42 @@ def test_a_small_conv_net_learns_two_classes(kind, kwargs):
     accuracy = (model(x_test).numpy().argmax(axis=1) == y_test.numpy()).mean()
     assert accuracy > 0.9
     assert math.isfinite(losses[-1])
+
+
+# ---- averaged weights (torch.optim.swa_utils) ----
+
+def test_averaged_model_keeps_the_mean_of_its_updates():
+    from minigrad.optim.swa_utils import AveragedModel
+    model = mg.nn.Linear(3, 2)
+    averaged = AveragedModel(model)
+    seen = []
+    for k in range(4):
+        with mg.no_grad():
+            model.weight.copy_(mg.full((2, 3), float(k)))
+        averaged.update_parameters(model)
+        seen.append(model.weight.numpy().copy())
+    np.testing.assert_allclose(averaged.module.weight.numpy(), np.mean(seen, axis=0))
+    assert averaged.n_averaged.item() == 4
+    assert not any(p.requires_grad for p in averaged.parameters())
+    x = mg.randn(5, 3)
+    np.testing.assert_allclose(averaged(x).numpy(), averaged.module(x).numpy())
+
+
+def test_averaged_model_with_an_ema_and_buffers():
+    from minigrad.optim.swa_utils import AveragedModel, get_ema_avg_fn
+    model = mg.nn.BatchNorm1d(2)
+    averaged = AveragedModel(model, get_ema_avg_fn(0.75), use_buffers=True)
+    averaged.update_parameters(model)                      # a copy
+    model.train()(mg.tensor([[1.0, 2.0], [3.0, 6.0]]))     # running stats move
+    with mg.no_grad():
+        model.weight.fill_(3.0)
+    averaged.update_parameters(model)
+    np.testing.assert_allclose(averaged.module.weight.numpy(), 0.75 * 1 + 0.25 * 3.0)
+    np.testing.assert_allclose(averaged.module.running_mean.numpy(),
+                               0.25 * model.running_mean.numpy())
+    assert averaged.module.num_batches_tracked.item() == 1  # integers are copied
+    # the state round-trips, n_averaged included
+    other = AveragedModel(mg.nn.BatchNorm1d(2), use_buffers=True)
+    other.load_state_dict(averaged.state_dict())
+    assert other.n_averaged.item() == 2
+    np.testing.assert_array_equal(other.module.weight.numpy(), averaged.module.weight.numpy())

@@ -1,8 +1,15 @@
 """mg.save / mg.load: exact round trips, atomic writes, and errors that say what is wrong."""
+import io
 import json
 import math
 import os
+import pathlib
+import re
+import struct
 import sys
+import time
+import tracemalloc
+import zipfile
 
 import numpy as np
 import pytest
@@ -13,6 +20,8 @@ from minigrad.serialization import CheckpointError
 
 import devices
 from devices import to_device
+
+FIXTURES = pathlib.Path(__file__).parents[1] / "wgan" / "fixtures"
 
 
 def same(a, b):
@@ -209,7 +218,8 @@ def test_an_archive_not_written_by_save_is_named(tmp_path):
     structure = {"format": serialization.FORMAT, "version": serialization.VERSION,
                  "root": {"dict": [["w", {"tensor": "a0", "requires_grad": False}]]}}
     np.savez(path, __structure__=np.array(json.dumps(structure)))
-    with pytest.raises(CheckpointError, match="'a0' .* missing from the archive"):
+    with pytest.raises(CheckpointError, match=f"{path}, member '__structure__.npy': the array 'a0' "
+                                              ".* missing from the archive .*'a0.npy'"):
         mg.load(path)
     structure["version"] = 99
     np.savez(path, __structure__=np.array(json.dumps(structure)))
@@ -222,7 +232,8 @@ def test_pickled_objects_are_never_loaded(tmp_path):
     structure = {"format": serialization.FORMAT, "version": serialization.VERSION,
                  "root": {"array": "a0", "scalar": False}}
     np.savez(path, __structure__=np.array(json.dumps(structure)), a0=np.array([{}], dtype=object))
-    with pytest.raises(CheckpointError, match="allow_pickle=False"):
+    with pytest.raises(CheckpointError, match=f"{path}, member 'a0.npy': .*Python objects.*"
+                                              "allow_pickle=False"):
         mg.load(path)
 
 
@@ -242,3 +253,225 @@ def test_loading_a_file_with_a_missing_key_or_a_wrong_shape_says_which(tmp_path)
         nn.Linear(3, 4).load_state_dict(mg.load(tmp_path / "wide.npz"))
     assert "shape mismatch for weight: the state has (5, 3), the module (4, 3)" in str(info.value)
     assert "shape mismatch for bias: the state has (5,), the module (4,)" in str(info.value)
+
+
+# ---- hostile files: built here, byte by byte ----
+
+def npy(shape, descr="<f8", data=b""):
+    """A .npy file whose header declares ``shape`` of ``descr``, followed by ``data``."""
+    f = io.BytesIO()
+    np.lib.format.write_array_header_1_0(f, {"descr": descr, "fortran_order": False,
+                                             "shape": shape})
+    return f.getvalue() + data
+
+
+def npy_of(array):
+    f = io.BytesIO()
+    np.save(f, array, allow_pickle=False)
+    return f.getvalue()
+
+
+def structure(root):
+    """The "__structure__.npy" member of a checkpoint whose root is ``root`` (JSON text)."""
+    text = f'{{"format": "{serialization.FORMAT}", "version": {serialization.VERSION}, ' \
+           f'"root": {root}}}'
+    return npy_of(np.array(text))
+
+
+def archive(path, members, method=zipfile.ZIP_STORED):
+    """Write a zip of ``members`` ({name: bytes}) at ``path``."""
+    with zipfile.ZipFile(path, "w", method) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+ONE_ARRAY = '{"array": "a0", "scalar": false}'
+
+
+def loading_allocates(path):
+    """Load ``path``, expecting a CheckpointError; return it and the peak bytes allocated."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError) as info:
+            mg.load(path)
+        return info.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_deeply_nested_structure_is_refused_naming_the_limit(tmp_path):
+    path = archive(tmp_path / "deep.npz", {
+        "__structure__.npy": structure("[" * 100_000 + "]" * 100_000)})
+    with pytest.raises(CheckpointError, match=f"{path}, member '__structure__.npy': the structure "
+                                              f"nests 100001 levels deep, more than the limit of "
+                                              f"{serialization.MAX_DEPTH}"):
+        mg.load(path)
+    # brackets inside strings (escaped quotes and backslashes too) are not nesting
+    brackets_in_strings = structure('["' + "[{" * 100_000 + '", "\\\\", "\\"[", '
+                                    '{"tuple": ["]]"]}]')
+    path = archive(tmp_path / "shallow.npz", {"__structure__.npy": brackets_in_strings})
+    assert mg.load(path) == ["[{" * 100_000, "\\", '"[', ("]]",)]
+
+
+def test_the_depth_limit_is_the_same_for_save_and_load(tmp_path):
+    """A list nested MAX_DEPTH - 1 deep (MAX_DEPTH with the header's dict) round-trips; one
+    level more is refused by save, before anything is written."""
+    deepest = []
+    for _ in range(serialization.MAX_DEPTH - 2):
+        deepest = [deepest]
+    mg.save(deepest, tmp_path / "deepest.npz")
+    assert mg.load(tmp_path / "deepest.npz") == deepest
+    with pytest.raises(CheckpointError, match=f"more than {serialization.MAX_DEPTH} levels"):
+        mg.save([deepest], tmp_path / "deeper.npz")
+    assert os.listdir(tmp_path) == ["deepest.npz"]
+
+
+def test_a_member_whose_header_claims_8_tib_is_refused_before_allocating(tmp_path):
+    path = archive(tmp_path / "huge.npz", {"__structure__.npy": structure(ONE_ARRAY),
+                                           "a0.npy": npy((2 ** 20, 2 ** 20), data=bytes(64))})
+    start = time.perf_counter()
+    error, peak = loading_allocates(path)
+    assert time.perf_counter() - start < 1
+    assert re.search(f"{path}, member 'a0.npy': its .npy header declares shape "
+                     r"\(1048576, 1048576\) of float64 \(8796093022208 bytes\), but the member "
+                     "holds 64 bytes", str(error)), error
+    assert peak < 1e6
+
+
+def test_a_member_that_claims_more_than_it_holds_allocates_nothing_large(tmp_path):
+    """1 GiB declared, 64 bytes held: refused before the 1 GiB array is made."""
+    path = archive(tmp_path / "gib.npz", {"__structure__.npy": structure(ONE_ARRAY),
+                                          "a0.npy": npy((2 ** 27,), data=bytes(64))})
+    error, peak = loading_allocates(path)
+    assert "member 'a0.npy'" in str(error) and "1073741824 bytes" in str(error)
+    assert peak < 1e6
+
+
+def test_a_member_that_holds_more_than_its_header_claims_is_refused(tmp_path):
+    path = archive(tmp_path / "long.npz", {"__structure__.npy": structure(ONE_ARRAY),
+                                           "a0.npy": npy((2,), data=bytes(24))})
+    with pytest.raises(CheckpointError, match=r"member 'a0.npy': .* \(16 bytes\), but the member "
+                                              "holds 24 bytes"):
+        mg.load(path)
+
+
+@pytest.mark.parametrize("name", ["a0", "notes.txt"])
+def test_a_member_that_is_not_npy_is_refused(tmp_path, name):
+    """Before, a member "a0" without the suffix loaded as an array of its raw bytes."""
+    path = archive(tmp_path / "foreign.npz", {"__structure__.npy": structure(ONE_ARRAY),
+                                              name: npy_of(np.zeros(3))})
+    with pytest.raises(CheckpointError, match=f"{path}: member '{name}' is not a .npy file"):
+        mg.load(path)
+
+
+def test_a_compressed_member_is_refused_before_it_is_inflated(tmp_path):
+    """A zip bomb in small: 32 MiB of zeros deflate to 32 KiB."""
+    path = archive(tmp_path / "bomb.npz", {"a0.npy": npy_of(np.zeros(2 ** 22)),
+                                           "__structure__.npy": structure(ONE_ARRAY)},
+                   zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 2 ** 20
+    error, peak = loading_allocates(path)
+    assert re.search(f"{path}: member 'a0.npy' is compressed .*method 8", str(error)), error
+    assert peak < 1e6
+
+
+def patch_central_directory(data, name, **sizes):
+    """``data`` (a zip) with the sizes its central directory records for member ``name``
+    replaced: ``compressed=`` and / or ``uncompressed=`` (bytes)."""
+    data = bytearray(data)
+    at = data.index(b"PK\x01\x02")  # a central directory record: its name is at 46, its length at 28
+    while data[at + 46:at + 46 + struct.unpack_from("<H", data, at + 28)[0]] != name.encode():
+        at = data.index(b"PK\x01\x02", at + 4)
+    for field, offset in (("compressed", 20), ("uncompressed", 24)):
+        if field in sizes:
+            struct.pack_into("<I", data, at + offset, sizes[field])
+    return bytes(data)
+
+
+@pytest.mark.parametrize("sizes, message", [
+    ({"uncompressed": 2 ** 32 - 2}, "member 'a0.npy' is stored uncompressed but its zip entry "
+                                    "claims 4294967294 bytes uncompressed and 144 stored"),
+    ({"uncompressed": 2 ** 32 - 2, "compressed": 2 ** 32 - 2},
+     "member 'a0.npy': its zip entry places 4294967294 bytes at offset .*, outside the file's"),
+])
+def test_a_zip_entry_that_claims_a_huge_size_is_refused(tmp_path, sizes, message):
+    path = archive(tmp_path / "claims.npz", {"__structure__.npy": structure(ONE_ARRAY),
+                                             "a0.npy": npy_of(np.zeros(2))})
+    path.write_bytes(patch_central_directory(path.read_bytes(), "a0.npy", **sizes))
+    error, peak = loading_allocates(path)
+    assert re.search(f"{path}: {message}", str(error)), error
+    assert peak < 1e6
+
+
+def test_members_that_overlap_cannot_claim_more_than_the_file(tmp_path):
+    """Many zip entries pointing at the same bytes (an overlapping zip bomb) each fit in the
+    file but together claim more than it holds."""
+    path = archive(tmp_path / "overlap.npz", {"__structure__.npy": structure(ONE_ARRAY),
+                                              "a0.npy": npy_of(np.zeros(1000))})
+    data = path.read_bytes()
+    directory = data.index(b"PK\x01\x02")
+    end = data.index(b"PK\x05\x06")
+    entries = data[directory:end]
+    copies = 5  # the end record counts the entries (at 8 and 10) and the directory's bytes (12)
+    records = struct.unpack_from("<HH", data, end + 8)
+    ending = bytearray(data[end:])
+    struct.pack_into("<HHI", ending, 8, records[0] * copies, records[1] * copies,
+                     len(entries) * copies)
+    path.write_bytes(data[:directory] + entries * copies + bytes(ending))
+    with pytest.raises(CheckpointError, match=f"{path}: member .* with the members before it is "
+                                              "more than the file's"):
+        mg.load(path)
+
+
+def test_every_single_byte_damage_and_every_truncation_is_caught_or_harmless(tmp_path):
+    """Each byte of a small checkpoint flipped in turn (lowest bit, then all bits), and the
+    file cut at every length: load returns exactly what was saved (the byte was one zip does
+    not check, such as a timestamp) or raises CheckpointError, never anything else."""
+    path = tmp_path / "small.npz"
+    obj = {"w": devices.randn(2, 3, requires_grad=True), "steps": (1, [2.5, None]),
+           "counts": np.arange(3), 7: {"s": np.float32(2)}}
+    mg.save(obj, path)
+    data = path.read_bytes()
+    outcomes = []
+
+    def load_as_it_is_now():
+        try:
+            same(mg.load(path, device=devices.DEVICE), obj)
+            outcomes.append("same")
+        except CheckpointError:
+            outcomes.append("caught")
+
+    with open(path, "r+b") as f:  # changed in place: rewriting 3,000 files is slow on a busy disk
+        for i in range(len(data)):
+            for flip in (0x01, 0xFF):
+                f.seek(i)
+                f.write(bytes([data[i] ^ flip]))
+                f.flush()
+                load_as_it_is_now()
+            f.seek(i)
+            f.write(data[i:i + 1])
+    for length in reversed(range(len(data))):
+        os.truncate(path, length)
+        load_as_it_is_now()
+    assert len(outcomes) == 3 * len(data)
+    assert outcomes.count("caught") > 2 * len(data)  # most bytes matter
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("**/checkpoint.npz")),
+                         ids=lambda path: str(path.relative_to(FIXTURES)))
+def test_checkpoints_written_by_the_previous_version_load_and_save_back_identically(
+        tmp_path, path):
+    """The committed run folders under tests/wgan/fixtures were written before load checked
+    its input. Each loads, and saving what was loaded writes the same members: the same
+    structure text and the same arrays, compared through NumPy's own reader."""
+    resaved = tmp_path / "resaved.npz"
+    mg.save(mg.load(path, device=devices.DEVICE), resaved)
+    with np.load(path, allow_pickle=False) as old, np.load(resaved, allow_pickle=False) as new:
+        assert old.files == new.files and len(old.files) > 10
+        for name in old.files:
+            same(old[name], new[name])
+
+
+def test_there_are_committed_checkpoints_to_check():
+    assert list(FIXTURES.glob("**/checkpoint.npz")), f"no checkpoint.npz under {FIXTURES}"

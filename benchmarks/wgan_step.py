@@ -8,10 +8,14 @@ and fake, gradient penalty with its double backward, Adam) and one generator ste
     python benchmarks/wgan_step.py --compare-torch       # the same step in PyTorch, same run
     python benchmarks/wgan_step.py --json                # one JSON line
     python benchmarks/wgan_step.py --memory-iters 200    # resident memory over 200 iterations
+    python benchmarks/wgan_step.py --device cuda --compare-torch   # CuPy against PyTorch CUDA
 
 The work is counted from the matrix products minigrad performs in one iteration, and
-set against the rate of a large float32 matrix product measured in the same run.
-With --compare-torch the two engines' iterations alternate, so both see the same machine.
+set against the rate of a large float32 matrix product measured in the same run, on the
+same device. With --compare-torch the two engines' iterations alternate, so both see the
+same machine. On "cuda" every timed iteration ends with a device synchronisation
+(minigrad.backend.synchronize, torch.cuda.synchronize), and PyTorch runs without TF32, so
+that both do the same float32 arithmetic as CuPy's cuBLAS calls.
 """
 import argparse
 import json
@@ -31,6 +35,9 @@ def arguments():
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--compare-torch", action="store_true")
+    p.add_argument("--matmul-size", type=int,
+                   help="side of the square matrix product that gives the reference rate "
+                        "(default: 2048 on the CPU, 8192 on cuda)")
     p.add_argument("--memory-iters", type=int, default=0,
                    help="also run this many iterations and report resident memory over them")
     p.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
@@ -49,7 +56,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minigrad as mg  # noqa: E402
-from wgan.config import Config  # noqa: E402
+from wgan.config import with_preset  # noqa: E402
 from wgan.trainer import Trainer  # noqa: E402
 
 
@@ -62,21 +69,20 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def matmul_rate(size=2048, repeats=5):
-    """GFLOP/s of a float32 square matrix product on this machine, now."""
-    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
-    a @ a
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ a
-        times.append(time.perf_counter() - start)
+def matmul_rate(size, repeats=5):
+    """GFLOP/s of a float32 square matrix product on the benchmark's device, now."""
+    a = mg.tensor(np.random.default_rng(0).random((size, size), dtype=np.float32),
+                  device=ARGS.device)
+    product = synchronised(lambda: a @ a)
+    product()
+    times = [timed(product) for _ in range(repeats)]
     return 2 * size**3 / statistics.median(times) / 1e9
 
 
 def minigrad_trainer():
-    config = Config(mode="wgan-gp", arch="gp", dim=ARGS.dim, batch_size=ARGS.batch_size,
-                    n_critic=ARGS.n_critic, device=ARGS.device).resolved()
+    # the authors' recipe (no averaged generator, no batch norm): the model PyTorch runs too
+    config = with_preset("paper", dim=ARGS.dim, batch_size=ARGS.batch_size,
+                         n_critic=ARGS.n_critic, device=ARGS.device).resolved()
     images = np.random.default_rng(0).random((10 * ARGS.batch_size, 1, 28, 28), dtype=np.float32)
     return Trainer(config, images)
 
@@ -106,6 +112,12 @@ def torch_step():
 
     torch.set_num_threads(ARGS.threads)
     dim, batch, device = ARGS.dim, ARGS.batch_size, ARGS.device
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            sys.exit(f"--compare-torch --device cuda needs PyTorch with CUDA; torch "
+                     f"{torch.__version__} sees no GPU")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     generator = nn.Sequential(
         nn.Linear(128, 4 * 4 * 4 * dim), nn.ReLU(), nn.Unflatten(1, (4 * dim, 4, 4)),
         nn.ConvTranspose2d(4 * dim, 2 * dim, 5, 2, 2, output_padding=1), nn.ReLU(),
@@ -184,10 +196,12 @@ def main():
     for _ in range(ARGS.repeats):  # alternate, so that both engines see the same machine
         for name, step in engines.items():
             times[name].append(timed(step))
-    rate = matmul_rate()
+    size = ARGS.matmul_size or (2048 if ARGS.device == "cpu" else 8192)
+    rate = matmul_rate(size)
     result = {"dim": ARGS.dim, "batch_size": ARGS.batch_size, "n_critic": ARGS.n_critic,
               "threads": ARGS.threads, "device": ARGS.device, "gflop_per_gen_iter": round(gflop, 2),
-              "matmul_gflops": round(rate, 1), "peak_rss_mb": round(peak_mb(), 1)}
+              "matmul_size": size, "matmul_gflops": round(rate, 1),
+              "peak_rss_mb": round(peak_mb(), 1)}
     for name, samples in times.items():
         median = statistics.median(samples)
         prefix = "" if name == "minigrad" else f"{name}_"
@@ -220,7 +234,7 @@ def main():
               f"   {' '.join(f'{t:.3f}' for t in samples)}")
     if "torch" in times:
         print(f"minigrad / torch: {result['ratio_minigrad_to_torch']:.2f}x")
-    print(f"float32 matrix product (2048^3): {rate:.0f} GFLOP/s; "
+    print(f"float32 matrix product ({size}^3, {ARGS.device}): {rate:.0f} GFLOP/s; "
           f"peak resident memory {result['peak_rss_mb']:.0f} MB")
     if ARGS.memory_iters:
         first, last, most = result["rss_mb_first_last_max"]

@@ -6,6 +6,10 @@ from .ops import (abs, clip, concat, exp, log, matmul, maximum, minimum, pad, si
                   stack, tanh, where)
 from .tensor import (Tensor, full, full_like, ones, ones_like, rand, randn, tensor, zeros,
                      zeros_like)
+from .ops import (argmax, argmin, chunk, flip, gather, index_select, masked_fill, split, squeeze,
+                  std, unsqueeze)
+from .tensor import arange, eye, linspace, rand_like, randn_like
+from .ops import erf
 from . import nn, optim
 from .serialization import load, save
 from . import viz

@@ -19,9 +19,13 @@ which can be differentiated again, to any order.
 In-place changes are caught as in PyTorch: every tensor has a version, bumped by each
 in-place operation, and a node remembers the versions of the tensors its vjps read. If one
 of them has changed by the time backward reaches the node, the gradient would be computed
-from the wrong values, so backward raises instead, naming the op.
+from the wrong values, so backward raises instead, naming the op. An op's result that is a
+view of an input's memory (reshape, slices, transpose) shares that input's version counter,
+so a change through either is a change of both.
 """
 import contextlib
+
+from . import backend
 
 
 class _GradMode:
@@ -91,6 +95,9 @@ def apply(data, parents, vjps, op, saved=None):
     requires_grad = (_GradMode.enabled and data.dtype.kind in "fc"
                      and any(p.requires_grad for p in parents))
     out = _tensor.Tensor(data, requires_grad)
+    viewed = next((p for p in parents if _is_view(data, p.data)), None)
+    if viewed is not None:  # a view shares the version of what it views
+        out._view_of(viewed)
     if requires_grad:
         saved = parents if saved is None else tuple(out if t is OUTPUT else t for t in saved)
         out.grad_fn = Node(op, parents, vjps, saved)
@@ -98,6 +105,12 @@ def apply(data, parents, vjps, op, saved=None):
 
 
 OUTPUT = object()  # in ``saved``: the op's own result (for rules written in terms of ``out``)
+
+
+def _is_view(data, array):
+    """Whether ``data`` is ``array`` or may be a view of its memory (compared by bounds)."""
+    return data is array or (data.base is not None
+                             and backend.xp_of(data).may_share_memory(data, array))
 
 
 # ---- differentiation ----

@@ -2,8 +2,8 @@
 
 A Tensor holds one array: a ``numpy.ndarray`` on "cpu", a ``cupy.ndarray`` on "cuda".
 Everything that differs between the two libraries lives here: which module to use for a
-device, moving arrays between host and device, random number generators, and turning a
-0-d result into a Python number.
+device, moving arrays between host and device, random number generators, the scatter-add
+behind advanced indexing's gradient, and turning a 0-d result into a Python number.
 
 CuPy is imported lazily, the first time "cuda" is asked for. Tests install a stand-in
 module with ``set_cupy_module`` so that the device code paths run without a GPU.
@@ -125,6 +125,23 @@ def host_copy(array):
 def scalar(array):
     """The Python number held by a one-element array (one element crosses to the host)."""
     return array.item()
+
+
+def scatter_add(values, positions, size):
+    """A 1-D array of ``size`` zeros (values' dtype, device) with each entry of ``values`` added
+    at its position in ``positions`` (an integer array of values' shape, entries in
+    [0, size)); repeated positions add up. The adjoint of gathering ``array.reshape(-1)[positions]``.
+
+    NumPy: one ``bincount`` with weights (accumulated in float64, then cast), linear in the
+    sizes; CuPy: its atomic scatter-add kernel (the method ``cupyx.scatter_add`` calls). Never
+    ``numpy.add.at``, which is an order of magnitude slower.
+    """
+    if is_device_array(values):
+        total = cupy().zeros(size, values.dtype)
+        total.scatter_add(positions.reshape(-1), values.reshape(-1))
+        return total
+    total = np.bincount(positions.reshape(-1), weights=values.reshape(-1), minlength=size)
+    return total.astype(values.dtype, copy=False)
 
 
 def synchronize(device="cuda"):

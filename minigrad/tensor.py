@@ -5,9 +5,15 @@ grad, its accumulated ``.grad``, and ``grad_fn``: the node of the recorded graph
 (None for a leaf). The graph and backward live in ``minigrad.autograd``; the operations in
 ``minigrad.ops``, which the operators and methods here call.
 """
+import numbers
+import reprlib
+
 import numpy as np
 
 from . import autograd, backend
+from .errors import ShapeError
+
+DEFAULT_FLOAT = np.dtype(np.float32)  # PyTorch's default float: what Python floats become
 
 
 def _check_can_require_grad(dtype):
@@ -18,7 +24,7 @@ def _check_can_require_grad(dtype):
 class Tensor:
     """An array (NumPy on "cpu", CuPy on "cuda") and, if made by a recorded op, its place in the graph."""
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_version")
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_versions")
     __array_priority__ = 1000  # NumPy scalars and arrays defer to Tensor's operators
 
     def __init__(self, data, requires_grad=False):
@@ -28,7 +34,7 @@ class Tensor:
         self._requires_grad = requires_grad
         self.grad = None
         self.grad_fn = None
-        self._version = 0  # bumped by every in-place change (see minigrad.autograd)
+        self._versions = [0]  # in-place changes so far; shared with views (see _view_of)
 
     # ---- what a tensor is ----
     shape = property(lambda self: self.data.shape)
@@ -57,7 +63,7 @@ class Tensor:
 
     def __bool__(self):
         if self.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+            raise ShapeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                                "use .any() or .all() on .numpy()")
         return bool(self.item())
 
@@ -73,12 +79,12 @@ class Tensor:
 
     def item(self):
         if self.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, not shape {self.shape}")
+            raise ShapeError(f"item() needs a tensor with one element, not shape {self.shape}")
         return backend.scalar(self.data)
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data, cut from the graph (an in-place change of either changes both)."""
+        return Tensor(self.data)._view_of(self)
 
     def to(self, device):
         """This tensor on ``device``; differentiable, so gradients flow back across devices."""
@@ -93,8 +99,17 @@ class Tensor:
         autograd.backward(self, grad, create_graph, retain_graph)
 
     # ---- in-place changes: each bumps the version that autograd checks ----
+    # Tensors whose arrays share memory (a reshape, a slice, a transpose, detach) share one
+    # version counter, so a change through any of them is seen wherever another was saved.
+    _version = property(lambda self: self._versions[0])
+
+    def _view_of(self, base):
+        """Share ``base``'s version counter: this tensor's array is a view of base's."""
+        self._versions = base._versions
+        return self
+
     def _changed_in_place(self):
-        self._version += 1
+        self._versions[0] += 1
 
     def _assign(self, value, op):
         """Write ``value`` (an array broadcastable to this shape) into this tensor's array."""
@@ -103,6 +118,10 @@ class Tensor:
                 f"{op} changes a tensor that requires grad in place while operations are "
                 "recorded; do it inside mg.no_grad() (an update of weights), or write "
                 "x = x + y instead (a new tensor in the graph)")
+        if any(stride == 0 and n > 1 for stride, n in zip(self.data.strides, self.shape)):
+            raise RuntimeError(f"{op}: this tensor of shape {self.shape} is an expanded view "
+                               "(several of its elements are one memory location), so it "
+                               "cannot be changed in place; change a copy (x = x * 1)")
         if not np.can_cast(value.dtype, self.dtype, "same_kind"):
             raise TypeError(f"{op}: the result has dtype {value.dtype}, which cannot be stored "
                             f"in place in a tensor of dtype {self.dtype}")
@@ -111,7 +130,7 @@ class Tensor:
         except ValueError:
             fits = False
         if not fits:
-            raise ValueError(f"{op}: a result of shape {value.shape} does not fit in place "
+            raise ShapeError(f"{op}: a result of shape {value.shape} does not fit in place "
                              f"into a tensor of shape {self.shape}")
         self.data[...] = value
         self._changed_in_place()
@@ -181,29 +200,66 @@ class Tensor:
     def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
     def var(self, axis=None, keepdims=False, ddof=0): return ops.var(self, axis, keepdims, ddof)
+    def std(self, axis=None, keepdims=False, ddof=0): return ops.std(self, axis, keepdims, ddof)
     def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
     def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
+    def argmax(self, axis=None, keepdims=False): return ops.argmax(self, axis, keepdims)
+    def argmin(self, axis=None, keepdims=False): return ops.argmin(self, axis, keepdims)
 
     def reshape(self, *shape): return ops.reshape(self, *shape)
     def transpose(self, *axes): return ops.transpose(self, *axes)
     def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
     T = property(lambda self: ops.transpose(self))
+    def squeeze(self, axis=None): return ops.squeeze(self, axis)
+    def unsqueeze(self, axis): return ops.unsqueeze(self, axis)
+    def expand(self, *sizes): return ops.expand(self, *sizes)
+    def repeat(self, *repeats): return ops.repeat(self, *repeats)
+    def flip(self, *axes): return ops.flip(self, sizes(axes))
+    def split(self, split_size_or_sections, dim=0): return ops.split(self, split_size_or_sections, dim)
+    def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
+
+    def gather(self, dim, index): return ops.gather(self, dim, index)
+    def index_select(self, dim, index): return ops.index_select(self, dim, index)
+    def masked_fill(self, mask, value): return ops.masked_fill(self, mask, value)
 
 
 # ---- making tensors ----
+# Dtypes follow PyTorch: Python floats become the default float (float32), Python ints int64,
+# bools bool; NumPy and CuPy arrays keep their dtype unless ``dtype`` is given.
+
+NUMERIC_KINDS = "biufc"  # bool, signed and unsigned integers, floats, complex
+
 
 def _default_dtype(array):
-    """float32 for Python floats; everything else keeps NumPy's choice."""
-    return np.float32 if array.dtype == np.float64 else array.dtype
+    """The dtype of a tensor made from Python data NumPy read as ``array``: float32 where NumPy
+    chose float64 (Python floats), NumPy's choice otherwise (int64 for ints, bool)."""
+    return DEFAULT_FLOAT if array.dtype == np.float64 else array.dtype
+
+
+def _host_array(data):
+    """Python numbers or (nested) lists as a NumPy array of numbers, or a clear error."""
+    try:
+        array = np.asarray(data)  # host: Python data is built on the host, then moved
+    except ValueError:  # lists of different lengths
+        raise ShapeError(f"mg.tensor: the nested lists of {reprlib.repr(data)} do not have one "
+                         "length per level, so they do not form an array") from None
+    if array.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"mg.tensor needs numbers, booleans or (nested) lists of them, got "
+                        f"{type(data).__name__} {reprlib.repr(data)} (NumPy reads it as "
+                        f"dtype {array.dtype})")
+    return array
 
 
 def tensor(data, dtype=None, requires_grad=False, device="cpu"):
-    """A new leaf tensor holding a copy of ``data``. Python floats become float32; NumPy and
-    CuPy arrays keep their dtype unless ``dtype`` is given."""
+    """A new leaf tensor holding a copy of ``data`` (numbers, nested lists, a NumPy or CuPy
+    array, a Tensor). Python floats become float32; arrays keep their dtype unless ``dtype``
+    is given. Anything that is not numbers is refused here, naming what it is."""
     source = data.data if isinstance(data, Tensor) else data
     if not hasattr(source, "dtype"):  # Python numbers and lists
-        source = np.asarray(source)  # host: Python data is built on the host, then moved
+        source = _host_array(source)
         dtype = _default_dtype(source) if dtype is None else dtype
+    elif source.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"mg.tensor needs numbers or booleans, got an array of dtype {source.dtype}")
     if dtype is not None and source.dtype != dtype and not backend.is_device_array(source):
         source = source.astype(dtype)  # cast on the host: fewer bytes cross to the device
     array = backend.to_device(source, device)
@@ -232,34 +288,89 @@ def ones(*shape, dtype=np.float32, device="cpu", requires_grad=False):
     return _filled(lambda xp, s, d: xp.ones(s, d), shape, dtype, device, requires_grad)
 
 
-def full(shape, value, dtype=np.float32, device="cpu", requires_grad=False):
+def full(shape, value, dtype=None, device="cpu", requires_grad=False):
+    """``value`` everywhere; without ``dtype``, the dtype ``mg.tensor(value)`` has (PyTorch's
+    rule: int64 for an int, float32 for a float, bool for a bool)."""
+    dtype = _default_dtype(_host_array(value)) if dtype is None else dtype
     return _filled(lambda xp, s, d: xp.full(s, value, d), (shape,), dtype, device, requires_grad)
+
+
+def eye(n, m=None, dtype=np.float32, device="cpu", requires_grad=False):
+    """The n x m (n x n) matrix with ones on the diagonal."""
+    return _filled(lambda xp, s, d: xp.eye(n, m, dtype=d), (), dtype, device, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device="cpu", requires_grad=False):
+    """start, start + step, ... up to (not including) end; ``arange(n)`` is 0 .. n-1. Without
+    ``dtype``: int64 if start, end and step are all ints, else float32 (PyTorch's rule); the
+    values are computed in float64 and then cast, as PyTorch does."""
+    start, end = (0, start) if end is None else (start, end)
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"arange: {name} must be a number, got {value!r}")
+    if step == 0 or (end - start) * step < 0:
+        raise ValueError(f"arange: step {step} is zero or points away from end {end} "
+                         f"(start {start})")
+    ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    dtype = np.dtype(np.int64 if ints else DEFAULT_FLOAT) if dtype is None else np.dtype(dtype)
+    return _filled(lambda xp, s, d: xp.arange(start, end, step).astype(d, copy=False), (),
+                   dtype, device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=np.float32, device="cpu", requires_grad=False):
+    """``steps`` evenly spaced values from start to end, both included (computed in float64)."""
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    return _filled(lambda xp, s, d: xp.linspace(start, end, steps).astype(d, copy=False), (),
+                   dtype, device, requires_grad)
+
+
+def _random(draw, name, shape, dtype, device, requires_grad):
+    """Samples from the host generator seeded by ``manual_seed``, moved to ``device``."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} draws float32 or float64 samples, not {dtype}")
+    return _filled(lambda xp, s, d: backend.to_device(draw(backend.rng(), s, d), device),
+                   shape, dtype, device, requires_grad)
 
 
 def randn(*shape, dtype=np.float32, device="cpu", requires_grad=False):
     """Standard normal samples, drawn from the generator seeded by ``manual_seed``."""
-    return _filled(lambda xp, s, d: backend.to_device(
-        backend.rng().standard_normal(s, dtype=d), device), shape, dtype, device, requires_grad)
+    return _random(lambda rng, s, d: rng.standard_normal(s, dtype=d), "randn", shape, dtype,
+                   device, requires_grad)
 
 
 def rand(*shape, dtype=np.float32, device="cpu", requires_grad=False):
     """Uniform samples in [0, 1), drawn from the generator seeded by ``manual_seed``."""
-    return _filled(lambda xp, s, d: backend.to_device(
-        backend.rng().random(s, dtype=d), device), shape, dtype, device, requires_grad)
+    return _random(lambda rng, s, d: rng.random(s, dtype=d), "rand", shape, dtype, device,
+                   requires_grad)
 
 
-def zeros_like(x, dtype=None, requires_grad=False):
-    return full_like(x, 0, dtype, requires_grad)
+def zeros_like(x, dtype=None, requires_grad=False, device=None):
+    return full_like(x, 0, dtype, requires_grad, device)
 
 
-def ones_like(x, dtype=None, requires_grad=False):
-    return full_like(x, 1, dtype, requires_grad)
+def ones_like(x, dtype=None, requires_grad=False, device=None):
+    return full_like(x, 1, dtype, requires_grad, device)
 
 
-def full_like(x, value, dtype=None, requires_grad=False):
-    """A tensor of ``x``'s shape, device and (unless given) dtype, filled with ``value``."""
-    dtype = x.dtype if dtype is None else np.dtype(dtype)
-    return Tensor(backend.xp_of(x.data).full(x.shape, value, dtype), requires_grad)
+def full_like(x, value, dtype=None, requires_grad=False, device=None):
+    """A tensor of ``x``'s shape filled with ``value``, with ``x``'s dtype and device unless
+    given."""
+    return full(x.shape, value, x.dtype if dtype is None else dtype,
+                x.device if device is None else device, requires_grad)
+
+
+def randn_like(x, dtype=None, requires_grad=False, device=None):
+    """Standard normal samples of ``x``'s shape, dtype and device (unless given)."""
+    return randn(x.shape, dtype=x.dtype if dtype is None else dtype,
+                 device=x.device if device is None else device, requires_grad=requires_grad)
+
+
+def rand_like(x, dtype=None, requires_grad=False, device=None):
+    """Uniform samples in [0, 1) of ``x``'s shape, dtype and device (unless given)."""
+    return rand(x.shape, dtype=x.dtype if dtype is None else dtype,
+                device=x.device if device is None else device, requires_grad=requires_grad)
 
 
 def constant(array):
@@ -267,11 +378,19 @@ def constant(array):
     return Tensor(array)
 
 
+def as_float(x, dtype=DEFAULT_FLOAT):
+    """``x`` if it is floating; an integer or boolean tensor's values cast to ``dtype``
+    otherwise, as PyTorch promotes them. Such tensors never require grad: the cast records
+    nothing."""
+    return x if x.dtype.kind in "fc" else Tensor(x.data.astype(dtype))
+
+
 def lift(value, like):
     """``value`` as a Tensor on ``like``'s device.
 
-    A Python number takes the dtype NumPy 2 would give it next to ``like`` (NEP 50): it
-    never widens a float32 tensor, and a float next to an integer tensor is a float.
+    A Python number takes the dtype NumPy 2 would give it next to ``like`` (NEP 50): it never
+    widens a float32 tensor. A float next to an integer or boolean tensor is the default float
+    (float32), as in PyTorch, where NumPy would give float64.
     """
     if isinstance(value, Tensor):
         if value.device != like.device:
@@ -279,17 +398,28 @@ def lift(value, like):
                                "move one with .to(device)")
         return value
     if isinstance(value, (int, float, bool)):
+        dtype = (DEFAULT_FLOAT if isinstance(value, float) and like.dtype.kind not in "fc"
+                 else np.result_type(like.dtype, value))
         # full() fills on the device; asarray() would copy the number over from the host
-        return Tensor(backend.xp_of(like.data).full((), value, np.result_type(like.dtype, value)))
+        return Tensor(backend.xp_of(like.data).full((), value, dtype))
     return Tensor(backend.to_device(value, like.device))
 
 
 def operands(*values):
-    """Tensors from a mix of Tensors and numbers, all on one device (the first tensor's)."""
+    """Tensors from a mix of Tensors and numbers, all on one device (the first tensor's).
+
+    Integer and boolean tensors next to a float tensor are cast to the float dtype, as PyTorch
+    promotes (int64 with float32 is float32; NumPy would give float64).
+    """
     like = next((v for v in values if isinstance(v, Tensor)), None)
     if like is None:
         raise TypeError("expected at least one Tensor")
-    return tuple(lift(v, like) for v in values)
+    tensors = tuple(lift(v, like) for v in values)
+    floats = [t.dtype for t in tensors if t.dtype.kind in "fc"]
+    if floats and len(floats) < len(tensors):
+        dtype = np.result_type(*floats)
+        tensors = tuple(as_float(t, dtype) for t in tensors)
+    return tensors
 
 
 from . import ops  # noqa: E402  (ops build on Tensor, and Tensor's methods call ops)

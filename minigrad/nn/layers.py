@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ..ops.conv import _same_padding
 from ..tensor import ones, zeros
 from . import functional as F
 from . import init
@@ -42,15 +43,32 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
 class _Conv(Module):
     """What Conv2d and ConvTranspose2d share: sizes, parameters, init and repr."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                 bias, weight_shape):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                 groups, bias, padding_mode, transposed, output_padding=0):
         super().__init__()
+        name = type(self).__name__
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+            raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+        for what, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if channels % groups:
+                raise ValueError(f"{name}: {what} ({channels}) must be divisible by groups "
+                                 f"({groups})")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, got "
+                             f"{padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.output_padding = _pair(padding), _pair(output_padding)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)
+        self.dilation, self.output_padding = _pair(dilation), _pair(output_padding)
+        self.groups, self.padding_mode = groups, padding_mode
+        weight_shape = ((in_channels, out_channels // groups) if transposed
+                        else (out_channels, in_channels // groups))
         self.weight = Parameter(zeros(*weight_shape, *self.kernel_size))
         self.bias = Parameter(zeros(out_channels)) if bias else None
         _default_init(self.weight, self.bias)
@@ -58,39 +76,119 @@ class _Conv(Module):
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if any(self.padding):
+        if self.padding != (0, 0):
             s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
         if any(self.output_padding):
             s += f", output_padding={self.output_padding}"
-        return s + ("" if self.bias is not None else ", bias=False")
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s
 
 
 class Conv2d(_Conv):
-    """2-D cross-correlation of NCHW inputs; weight (out_channels, in_channels, kh, kw)."""
+    """2-D cross-correlation of NCHW inputs; weight (out_channels, in_channels / groups, kh, kw).
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, 0, bias,
-                         weight_shape=(out_channels, in_channels))
+    ``padding``: an int, a pair, "valid" or "same" (stride 1 only). ``padding_mode`` other
+    than "zeros" pads the input with F.pad in that mode ("reflect", "replicate", "circular")
+    and then convolves without padding, as PyTorch does. The default init's fan_in is
+    in_channels / groups * kh * kw.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros"):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, transposed=False)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Conv2d: padding must be an int, a pair, 'valid' or 'same', "
+                                 f"got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError("Conv2d: padding='same' is not supported for strided "
+                                 "convolutions, as in PyTorch")
+            sides = (_same_padding(self.kernel_size, self.dilation) if padding == "same"
+                     else ((0, 0), (0, 0)))
+        else:
+            sides = tuple((p, p) for p in self.padding)
+        (top, bottom), (left, right) = sides
+        self._pad_widths = (left, right, top, bottom)  # F.pad's order, for padding_mode
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        if self.padding_mode == "zeros":
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                            self.groups)
+        return F.conv2d(F.pad(x, self._pad_widths, mode=self.padding_mode), self.weight,
+                        self.bias, self.stride, 0, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_Conv):
-    """The transpose (adjoint) of Conv2d; weight (in_channels, out_channels, kh, kw).
+    """The transpose (adjoint) of Conv2d; weight (in_channels, out_channels / groups, kh, kw).
 
-    Output size (H - 1) * stride - 2 * padding + kh + output_padding. Its default init uses
-    PyTorch's fan_in of that weight layout: out_channels * kh * kw.
+    Output size (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1.
+    Its default init uses PyTorch's fan_in of that weight layout: out_channels / groups * kh
+    * kw. Only padding_mode "zeros" exists, as in PyTorch.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, bias=True):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         bias, weight_shape=(in_channels, out_channels))
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros"):
+        if padding_mode != "zeros":
+            raise ValueError(f"ConvTranspose2d supports only padding_mode 'zeros', got "
+                             f"{padding_mode!r}")
+        if isinstance(padding, str):
+            raise TypeError(f"ConvTranspose2d: padding must be an int or a pair of ints, got "
+                            f"{padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, transposed=True,
+                         output_padding=output_padding)
 
     def forward(self, x):
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding)
+                                  self.output_padding, self.groups, self.dilation)
+
+
+class MaxPool2d(Module):
+    """The maximum over each kernel_size window (stride defaults to kernel_size); see
+    F.max_pool2d."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__()
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = kernel_size if stride is None else stride
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, x):
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """The mean over each kernel_size window (stride defaults to kernel_size); see
+    F.avg_pool2d."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__()
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = kernel_size if stride is None else stride
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, x):
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class _BatchNorm(Module):
@@ -171,6 +269,66 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
+class GroupNorm(Module):
+    """Normalise each group of num_channels / num_groups channels of each sample over those
+    channels and the spatial axes, then scale and shift per channel (ones and zeros at first)."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
+        super().__init__()
+        if not isinstance(num_groups, int) or num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups!r}), a positive int")
+        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
+                                                                      eps, affine)
+        self.weight = Parameter(ones(num_channels)) if affine else None
+        self.bias = Parameter(zeros(num_channels)) if affine else None
+
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class InstanceNorm2d(Module):
+    """Normalise each channel of each sample of an (N, C, H, W) or (C, H, W) input over H and W.
+
+    As PyTorch's: no affine parameters and no running statistics by default. With
+    track_running_stats, training updates running averages of the per-sample statistics
+    (momentum as batch norm's; num_batches_tracked stays 0, as PyTorch leaves it) and
+    evaluation uses them.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(ones(num_features)) if affine else None
+        self.bias = Parameter(zeros(num_features)) if affine else None
+        tracked = track_running_stats
+        self.register_buffer("running_mean", zeros(num_features) if tracked else None)
+        self.register_buffer("running_var", ones(num_features) if tracked else None)
+        self.register_buffer("num_batches_tracked", zeros((), dtype=np.int64) if tracked else None)
+
+    def forward(self, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"InstanceNorm2d expects an input of shape (N, C, H, W) or "
+                             f"(C, H, W), got {x.shape}")
+        batched = x if x.ndim == 4 else x.reshape((1,) + x.shape)
+        if self.affine and batched.shape[1] != self.num_features:
+            raise ValueError(f"InstanceNorm2d({self.num_features}) got an input with "
+                             f"{batched.shape[1]} channels (shape {x.shape})")
+        y = F.instance_norm(batched, self.running_mean, self.running_var, self.weight,
+                            self.bias, self.training or not self.track_running_stats,
+                            0.0 if self.momentum is None else self.momentum, self.eps)
+        return y if x.ndim == 4 else y.reshape(x.shape)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
 class Dropout(Module):
     """In training, zero each element with probability p and scale the rest by 1 / (1 - p)."""
 
@@ -212,6 +370,71 @@ class Tanh(Module):
 class Sigmoid(Module):
     def forward(self, x):
         return F.sigmoid(x)
+
+
+class GELU(Module):
+    """x * Phi(x); approximate="tanh" uses PyTorch's tanh formula."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """x * sigmoid(x)."""
+
+    def forward(self, x):
+        return F.silu(x)
+
+
+class ELU(Module):
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, linear where beta x > threshold."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Hardtanh(Module):
+    """x limited to [min_val, max_val]."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0):
+        super().__init__()
+        if max_val < min_val:
+            raise ValueError(f"Hardtanh: max_val {max_val} is smaller than min_val {min_val}")
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
 
 
 class Flatten(Module):
@@ -271,8 +494,7 @@ class ZeroPad2d(Module):
         self.padding = sides
 
     def forward(self, x):
-        left, right, top, bottom = self.padding
-        return F.pad(x, ((0, 0),) * (x.ndim - 2) + ((top, bottom), (left, right)))
+        return F.pad(x, self.padding)
 
     def extra_repr(self):
         return str(self.padding)
@@ -302,19 +524,23 @@ class Crop2d(Module):
 
 
 class Upsample(Module):
-    """Repeat each pixel of an NCHW input ``scale_factor`` (a positive integer) times along
-    height and width. Only mode="nearest" is implemented."""
+    """Resize NCHW inputs to ``size`` or by ``scale_factor`` (see F.interpolate): mode
+    "nearest" (the default) or "bilinear" (with ``align_corners``)."""
 
-    def __init__(self, scale_factor, mode="nearest"):
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
         super().__init__()
-        if mode != "nearest":
-            raise NotImplementedError(f"Upsample mode {mode!r}: only 'nearest' is implemented")
-        if int(scale_factor) != scale_factor or scale_factor < 1:
-            raise ValueError(f"Upsample needs a positive integer scale_factor, got {scale_factor}")
-        self.scale_factor, self.mode = int(scale_factor), mode
+        if mode not in ("nearest", "bilinear"):
+            raise ValueError(f"Upsample: mode must be 'nearest' or 'bilinear', got {mode!r}")
+        if (size is None) == (scale_factor is None):
+            raise ValueError("Upsample: give exactly one of size and scale_factor")
+        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, x):
-        return F.upsample_nearest(x, self.scale_factor)
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
 
     def extra_repr(self):
-        return f"scale_factor={self.scale_factor}, mode={self.mode!r}"
+        what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
+        return f"{what}, mode={self.mode!r}"

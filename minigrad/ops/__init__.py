@@ -1,11 +1,18 @@
 """The operations, one file per family. Each forward computes arrays; each backward rule
 is made of these same operations, so gradients can be differentiated again."""
 from .conv import conv2d, conv_transpose2d, fold, unfold
+from .loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, nll_loss
+from .pool import avg_pool2d, max_pool2d
+from .resample import interpolate, upsample_nearest
 from .elementwise import (abs, add, astype, clip, compare, div, dropout, exp, leaky_relu, log,
                           maximum, minimum, mul, neg, pow, relu, sigmoid, softplus, sqrt, sub,
                           tanh, where)
 from .linalg import matmul
-from .norm import batch_norm, layer_norm
-from .reduce import (cross_entropy, log_softmax, logsumexp, max, mean, min, softmax, sum, var)
-from .shape import (broadcast_to, concat, flatten, getitem, pad, place, reshape, stack,
-                    transpose, upsample_nearest)
+from .norm import batch_norm, group_norm, instance_norm, layer_norm
+from .reduce import (log_softmax, logsumexp, max, mean, min, softmax, sum, var)
+from .shape import (broadcast_to, concat, flatten, pad, place, reshape, stack,
+                    transpose)
+from .index import gather, getitem, index_select, masked_fill, one_hot, scatter_add, take
+from .reduce import argmax, argmin, std
+from .shape import chunk, expand, flip, repeat, split, squeeze, unsqueeze
+from .elementwise import elu, erf, gelu, hardtanh, silu

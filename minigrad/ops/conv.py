@@ -2,9 +2,10 @@
 
 ``unfold`` (im2col) copies every kernel-sized patch of a padded image into a column:
 
-    cols[i, j, c, oh, ow, n] = x_padded[n, c, oh * sh + i, ow * sw + j]
+    cols[c, i, j, oh, ow, n] = x_padded[n, c, oh * sh + i * dh, ow * sw + j * dw]
 
-so that a convolution is one matrix product, W (O, kh*kw*C) @ cols (kh*kw*C, Ho*Wo*N).
+(stride s, dilation d), so that a convolution is one matrix product,
+W (O, C*kh*kw) @ cols (C*kh*kw, Ho*Wo*N), with W's own memory order: no copy of the weight.
 ``fold`` (col2im) is its adjoint: it adds every column entry back into the pixel it was
 read from. Each is therefore the other's backward rule, and both are linear, so a
 convolution built from them differentiates to any order with no rule of its own:
@@ -14,122 +15,187 @@ convolution built from them differentiates to any order with no rule of its own:
 - conv_transpose2d:  y = fold(W^T @ x)     (the adjoint of conv2d with respect to its input)
                      dx = W @ unfold(dy),  dW = x @ unfold(dy)^T
 
+With ``groups`` = G, channels split into G blocks that never mix: the columns (channel
+first) reshape for free to (G, C/G*kh*kw, L) and the weight to (G, O/G, C/G*kh*kw), and one
+batched matmul does every group (G = C is a depthwise convolution).
+
 The loops run over the kh x kw kernel offsets, each moving one strided slab of the whole
 batch; never over pixels or batch items. Inside, images are laid out (C, H, W, N), batch
 innermost: a slab then moves runs of N contiguous numbers, several times faster than
 runs of a few pixels. The results are handed out as NCHW views of that memory.
 """
+import numbers
+
 from .. import backend
 from ..autograd import apply
+from ..errors import ShapeError
 from ..tensor import operands
 
 
-def _pair(value, name):
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or any(not isinstance(v, int) or v < 0 for v in pair):
-        raise ValueError(f"{name} must be a non-negative int or a pair of them, got {value!r}")
-    return pair
+def _pair(value, name, minimum):
+    """An int or a pair of ints, each at least ``minimum``, as a pair; clear errors otherwise."""
+    pair = (value, value) if isinstance(value, numbers.Integral) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in pair)):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if any(v < minimum for v in pair):
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return tuple(int(v) for v in pair)
 
 
-def _out_size(size, kernel, stride, padding):
-    return (size + 2 * padding - kernel) // stride + 1
+def _sides(padding):
+    """Padding as ((top, bottom), (left, right)), from an int, a pair, or that form itself."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        return tuple(_pair(p, "padding", 0) for p in padding)
+    return tuple((p, p) for p in _pair(padding, "padding", 0))
 
 
-def _window(i, j, out_hw, stride):
+def _out_size(size, kernel, stride, sides, dilation):
+    return (size + sides[0] + sides[1] - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _window(i, j, out_hw, stride, dilation):
     """The strided slice of a padded (C, H, W, N) image that kernel offset (i, j) reads."""
-    (oh, ow), (sh, sw) = out_hw, stride
-    return (slice(None), slice(i, i + sh * (oh - 1) + 1, sh),
-            slice(j, j + sw * (ow - 1) + 1, sw), slice(None))
+    (oh, ow), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    return (slice(None), slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw), slice(None))
 
 
-def unfold(x, kernel_size, stride=1, padding=0):
-    """im2col: (N, C, H, W) -> (kh, kw, C, Ho, Wo, N). Backward: ``fold``."""
-    (kh, kw), stride, (ph, pw) = kernel_size, _pair(stride, "stride"), _pair(padding, "padding")
+def unfold(x, kernel_size, stride=1, padding=0, dilation=1, out_hw=None):
+    """im2col: (N, C, H, W) -> (C, kh, kw, Ho, Wo, N). Backward: ``fold``.
+
+    ``padding`` is an int, a pair, or ((top, bottom), (left, right)); ``out_hw`` keeps only
+    the first Ho x Wo windows (fold's backward asks for the size of its columns).
+    """
+    (kh, kw), stride = kernel_size, _pair(stride, "stride", 1)
+    dilation, sides = _pair(dilation, "dilation", 1), _sides(padding)
     n, c, h, w = x.shape
-    out_hw = (_out_size(h, kh, stride[0], ph), _out_size(w, kw, stride[1], pw))
+    if out_hw is None:
+        out_hw = tuple(_out_size(*a) for a in zip((h, w), (kh, kw), stride, sides, dilation))
+    (top, bottom), (left, right) = sides
     xp = backend.xp_of(x.data)
     image = x.data.transpose(1, 2, 3, 0)
-    if ph or pw:
-        padded = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
-        padded[:, ph:ph + h, pw:pw + w] = image
+    if top or bottom or left or right:
+        padded = xp.zeros((c, h + top + bottom, w + left + right, n), dtype=x.dtype)
+        padded[:, top:top + h, left:left + w] = image
     else:
         padded = image
-    cols = xp.empty((kh, kw, c) + out_hw + (n,), dtype=x.dtype)
+    cols = xp.empty((c, kh, kw) + tuple(out_hw) + (n,), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[i, j] = padded[_window(i, j, out_hw, stride)]
-    return apply(cols, (x,), (lambda g, out: fold(g, (h, w), stride, (ph, pw)),), "unfold",
-                 saved=())
+            cols[:, i, j] = padded[_window(i, j, out_hw, stride, dilation)]
+    return apply(cols, (x,), (lambda g, out: fold(g, (h, w), stride, sides, dilation),),
+                 "unfold", saved=())
 
 
-def fold(cols, image_hw, stride=1, padding=0):
-    """col2im: (kh, kw, C, Ho, Wo, N) -> (N, C, H, W), summing overlaps. Backward: ``unfold``."""
-    stride, (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
-    kh, kw, c, oh, ow, n = cols.shape
-    h, w = image_hw
+def fold(cols, image_hw, stride=1, padding=0, dilation=1):
+    """col2im: (C, kh, kw, Ho, Wo, N) -> (N, C, H, W), summing overlaps. Backward: ``unfold``."""
+    stride, dilation = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
+    sides = _sides(padding)
+    c, kh, kw, oh, ow, n = cols.shape
+    (h, w), ((top, bottom), (left, right)) = image_hw, sides
     xp = backend.xp_of(cols.data)
-    padded = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
+    padded = xp.zeros((c, h + top + bottom, w + left + right, n), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            padded[_window(i, j, (oh, ow), stride)] += cols.data[i, j]
-    image = padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
-    return apply(image, (cols,), (lambda g, out: unfold(g, (kh, kw), stride, (ph, pw)),),
+            padded[_window(i, j, (oh, ow), stride, dilation)] += cols.data[:, i, j]
+    image = padded[:, top:top + h, left:left + w].transpose(3, 0, 1, 2)
+    return apply(image, (cols,),
+                 (lambda g, out: unfold(g, (kh, kw), stride, sides, dilation, (oh, ow)),),
                  "fold", saved=())
 
 
-def _check(op, x, w, b, in_channels_axis):
+def _check(op, x, w, b, groups, in_axis):
+    """Shapes of input, weight and bias; returns the number of groups as an int."""
     if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(f"{op} needs a 4-D input (N, C, H, W) and a 4-D weight, got shapes "
+        raise ShapeError(f"{op} needs a 4-D input (N, C, H, W) and a 4-D weight, got shapes "
                          f"{x.shape} and {w.shape}")
-    if x.shape[1] != w.shape[in_channels_axis]:
-        raise ValueError(f"{op}: input has {x.shape[1]} channels (shape {x.shape}) but the weight "
-                         f"of shape {w.shape} expects {w.shape[in_channels_axis]}")
-    if b is not None and b.shape != (w.shape[1 - in_channels_axis],):
-        raise ValueError(f"{op}: bias of shape {b.shape} does not match "
-                         f"{w.shape[1 - in_channels_axis]} output channels")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    in_channels = w.shape[1] * groups if in_axis == 1 else w.shape[0]
+    out_channels = w.shape[0] if in_axis == 1 else w.shape[1] * groups
+    if x.shape[1] != in_channels:
+        raise ShapeError(f"{op}: input has {x.shape[1]} channels (shape {x.shape}) but the weight "
+                         f"of shape {w.shape} with groups={groups} expects {in_channels}")
+    if out_channels % groups or in_channels % groups:
+        raise ShapeError(f"{op}: groups={groups} must divide both the input channels "
+                         f"({x.shape[1]}) and the output channels ({out_channels}); weight "
+                         f"shape {w.shape}")
+    if b is not None and b.shape != (out_channels,):
+        raise ShapeError(f"{op}: bias of shape {b.shape} does not match {out_channels} output "
+                         "channels")
+    return int(groups)
 
 
-def conv2d(x, w, b=None, stride=1, padding=0):
-    """Cross-correlation of NCHW ``x`` with ``w`` of shape (out, in, kh, kw), as PyTorch's."""
+def _same_padding(kernel, dilation):
+    """PyTorch's padding="same" for stride 1: d*(k-1) in all, the odd one at the end."""
+    return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+                 for k, d in zip(kernel, dilation))
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation of NCHW ``x`` with ``w`` of shape (out, in/groups, kh, kw), as
+    PyTorch's; ``padding`` is an int, a pair, "valid" (none) or "same" (output size = input
+    size; stride 1 only, as in PyTorch; an odd total puts the extra row/column at the end)."""
     x, w, *rest = operands(x, w, *([] if b is None else [b]))
     b = rest[0] if rest else None
-    _check("conv2d", x, w, b, in_channels_axis=1)
-    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
-    if 0 in stride:
-        raise ValueError("conv2d: stride must be positive")
-    o, c, kh, kw = w.shape
-    h, wd = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
-    if h < kh or wd < kw:
-        raise ValueError(f"conv2d: kernel {kh}x{kw} is larger than the padded input {h}x{wd} "
-                         f"(input shape {x.shape}, padding {padding}): the output would be empty")
-    cols = unfold(x, (kh, kw), stride, padding)
+    groups = _check("conv2d", x, w, b, groups, in_axis=1)
+    stride, dilation = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
+    o, cg, kh, kw = w.shape
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got "
+                             f"{padding!r}")
+        if padding == "same" and stride != (1, 1):
+            raise ValueError(f"conv2d: padding='same' is not supported for strided "
+                             f"convolutions (stride {stride}), as in PyTorch")
+        sides = _same_padding((kh, kw), dilation) if padding == "same" else ((0, 0), (0, 0))
+    else:
+        sides = _sides(padding)
+    h, wd = (x.shape[2] + sum(sides[0]), x.shape[3] + sum(sides[1]))
+    span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    if h < span[0] or wd < span[1]:
+        raise ShapeError(f"conv2d: kernel {kh}x{kw} (spanning {span[0]}x{span[1]} with dilation "
+                         f"{dilation}) is larger than the padded input {h}x{wd} (input shape "
+                         f"{x.shape}, padding {padding}): the output would be empty")
+    cols = unfold(x, (kh, kw), stride, sides, dilation)
     oh, ow, n = cols.shape[3:]
-    y = w.transpose(0, 2, 3, 1).reshape(o, kh * kw * c) @ cols.reshape(kh * kw * c, oh * ow * n)
+    k = cg * kh * kw
+    y = w.reshape(groups, o // groups, k) @ cols.reshape(groups, k, oh * ow * n)
     y = y.reshape(o, oh, ow, n).transpose(3, 0, 1, 2)
     return y if b is None else y + b.reshape(1, o, 1, 1)
 
 
-def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0):
-    """The adjoint of conv2d in its input; ``w`` is (in, out, kh, kw), as PyTorch's.
+def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The adjoint of conv2d in its input; ``w`` is (in, out/groups, kh, kw), as PyTorch's.
 
-    Output size: (H - 1) * stride - 2 * padding + kh + output_padding.
+    Output size: (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1.
     """
     x, w, *rest = operands(x, w, *([] if b is None else [b]))
     b = rest[0] if rest else None
-    _check("conv_transpose2d", x, w, b, in_channels_axis=0)
-    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
-    output_padding = _pair(output_padding, "output_padding")
-    if 0 in stride or any(op >= s for op, s in zip(output_padding, stride)):
-        raise ValueError(f"conv_transpose2d: stride must be positive and output_padding "
-                         f"{output_padding} smaller than stride {stride}")
+    groups = _check("conv_transpose2d", x, w, b, groups, in_axis=0)
+    if isinstance(padding, str):
+        raise TypeError(f"conv_transpose2d: padding must be an int or a pair of ints, got "
+                        f"{padding!r} (PyTorch has no string padding here either)")
+    stride, padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+    dilation = _pair(dilation, "dilation", 1)
+    output_padding = _pair(output_padding, "output_padding", 0)
+    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller "
+                         f"than either stride {stride} or dilation {dilation}")
     n, c, h, wd = x.shape
-    _, o, kh, kw = w.shape
-    out_hw = tuple((size - 1) * s - 2 * p + k + op for size, s, p, k, op in
-                   zip((h, wd), stride, padding, (kh, kw), output_padding))
+    _, og, kh, kw = w.shape
+    o = og * groups
+    out_hw = tuple((size - 1) * s - 2 * p + d * (k - 1) + op + 1 for size, s, p, d, k, op in
+                   zip((h, wd), stride, padding, dilation, (kh, kw), output_padding))
     if min(out_hw) <= 0:
-        raise ValueError(f"conv_transpose2d: output would be empty ({out_hw}) for input shape "
+        raise ShapeError(f"conv_transpose2d: output would be empty ({out_hw}) for input shape "
                          f"{x.shape}, kernel {kh}x{kw}, stride {stride}, padding {padding}")
-    w_matrix = w.transpose(2, 3, 1, 0).reshape(kh * kw * o, c)
-    columns = w_matrix @ x.transpose(1, 2, 3, 0).reshape(c, h * wd * n)
-    y = fold(columns.reshape(kh, kw, o, h, wd, n), out_hw, stride, padding)
+    cg = c // groups
+    w_t = w.reshape(groups, cg, og * kh * kw).transpose(0, 2, 1)
+    columns = w_t @ x.transpose(1, 2, 3, 0).reshape(groups, cg, h * wd * n)
+    y = fold(columns.reshape(o, kh, kw, h, wd, n), out_hw, stride, padding, dilation)
     return y if b is None else y + b.reshape(1, o, 1, 1)

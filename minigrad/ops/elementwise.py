@@ -4,20 +4,29 @@ Binary operations broadcast as NumPy does; each input's gradient is summed back 
 shape by ``unbroadcast``. A rule that needs the op's output (exp, tanh, sigmoid, sqrt) takes
 it as ``out``, so that differentiating the rule again goes through ``out``'s own graph.
 Masks (relu, abs, clip, maximum) are constants: their derivative is zero almost everywhere.
+
+Dtypes follow PyTorch: an integer tensor with a float (tensor or Python number) is promoted
+to the float's dtype (``operands``), true division and float functions (exp, log, sqrt, tanh,
+sigmoid) of integer or boolean tensors give the default float, float32 (``as_float``).
 """
+import math
+import numbers
+
 import numpy as np
 
 from .. import backend
 from ..autograd import OUTPUT, apply
-from ..tensor import Tensor, constant, operands
+from ..errors import ShapeError
+from ..tensor import Tensor, as_float, constant, full, operands
 from .shape import unbroadcast
 
 
-def _check_broadcast(op, a, b):
+def _check_broadcast(op, *tensors):
     try:
-        np.broadcast_shapes(a.shape, b.shape)
+        np.broadcast_shapes(*(t.shape for t in tensors))
     except ValueError:
-        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast "
+        shapes = " and ".join(str(t.shape) for t in tensors)
+        raise ShapeError(f"{op}: shapes {shapes} do not broadcast "
                          "(trailing axes must match or be 1)") from None
 
 
@@ -47,43 +56,69 @@ def mul(a, b):
 
 
 def div(a, b):
+    """True division; of two integer tensors, a float32 result (as PyTorch)."""
+    a, b = (as_float(t) for t in operands(a, b))
     return _binary("div", a, b, lambda x, y: x / y,
                    lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b,
                    saved=("b", "out"))
 
 
 def pow(a, b):
-    """a ** b; d/da = b a^(b-1), d/db = a^b log a (only computed when b requires grad)."""
-    return _binary("pow", a, b, lambda x, y: x ** y,
-                   lambda g, out, a, b: g * b * a ** (b - 1),
-                   lambda g, out, a, b: g * out * log(a), saved=("a", "b", "out"))
+    """a ** b; d/da = b a^(b-1), d/db = a^b log a, with PyTorch's values where these are 0 * inf:
+    d/da is 0 where a = b = 0 (so x ** 0 has gradient 0 everywhere), d/db is 0 where a = 0 and
+    b >= 0. The exponent (and the log's argument) are replaced there by values that give
+    those zeros, never by a mask applied to an inf, so that every order stays finite. A Python
+    number as exponent (x ** 2) or base (2 ** x) needs no mask: it is known on the host."""
+    vjp_a, vjp_b = _pow_vjp_base, _pow_vjp_exponent
+    if isinstance(b, numbers.Number):  # one exponent: a ** (b - 1) keeps NumPy's fast paths
+        exponent = b - 1 if b != 0 else 0
+        vjp_a = lambda g, out, a, b: g * b * a ** exponent  # noqa: E731
+    if isinstance(a, numbers.Number) and a != 0:
+        vjp_b = lambda g, out, a, b: g * out * log(a)  # noqa: E731
+    return _binary("pow", a, b, lambda x, y: x ** y, vjp_a, vjp_b, saved=("a", "b", "out"))
+
+
+def _pow_vjp_base(g, out, a, b):
+    zero_zero = constant((a.data == 0) & (b.data == 0))
+    return g * b * a ** where(zero_zero, 0, b - 1)
+
+
+def _pow_vjp_exponent(g, out, a, b):
+    zero_base = constant((a.data == 0) & (b.data >= 0))
+    return g * out * log(where(zero_base, 1, a))
+
+
+def _extreme(op, a, b, a_wins):
+    """maximum / minimum: the gradient goes to the winner, and half to each where a == b (as
+    PyTorch: the mask of a's share, 1, 0.5 or 0, is a constant)."""
+    a, b = operands(a, b)
+    _check_broadcast(op, a, b)
+    share = a_wins(a.data, b.data).astype(a.dtype) + (a.data == b.data).astype(a.dtype) * 0.5
+    a_share = constant(share)
+    return _binary(op, a, b, getattr(backend.xp_of(a.data), op),
+                   lambda g, out, a, b: g * a_share, lambda g, out, a, b: g * (1 - a_share),
+                   saved=())
 
 
 def maximum(a, b):
-    """Elementwise max; where a == b the gradient goes to a."""
-    a, b = operands(a, b)
-    _check_broadcast("maximum", a, b)
-    a_wins = constant((a.data >= b.data).astype(a.dtype))
-    return _binary("maximum", a, b, backend.xp_of(a.data).maximum,
-                   lambda g, out, a, b: g * a_wins, lambda g, out, a, b: g * (1 - a_wins),
-                   saved=())
+    """Elementwise max; ties split the gradient 0.5 / 0.5."""
+    return _extreme("maximum", a, b, lambda x, y: x > y)
 
 
 def minimum(a, b):
-    """Elementwise min; where a == b the gradient goes to a."""
-    a, b = operands(a, b)
-    _check_broadcast("minimum", a, b)
-    a_wins = constant((a.data <= b.data).astype(a.dtype))
-    return _binary("minimum", a, b, backend.xp_of(a.data).minimum,
-                   lambda g, out, a, b: g * a_wins, lambda g, out, a, b: g * (1 - a_wins),
-                   saved=())
+    """Elementwise min; ties split the gradient 0.5 / 0.5."""
+    return _extreme("minimum", a, b, lambda x, y: x < y)
 
 
 def where(condition, a, b):
-    """``a`` where ``condition`` holds, else ``b`` (the condition is a constant)."""
+    """``a`` where ``condition`` holds, else ``b`` (the condition is a constant). Two Python
+    numbers give a tensor of PyTorch's dtype for them (int64 for ints, float32 with a float)
+    on the condition's device."""
+    if isinstance(a, numbers.Number) and isinstance(b, numbers.Number):
+        a = full((), a, device=condition.device if isinstance(condition, Tensor) else "cpu")
     a, b = operands(a, b)
-    _check_broadcast("where", a, b)
     cond = condition.data if isinstance(condition, Tensor) else backend.to_device(condition, a.device)
+    _check_broadcast("where", cond, a, b)
     xp = backend.xp_of(a.data)
     mask = constant(cond.astype(bool))
     zero = constant(xp.zeros((), dtype=a.dtype))
@@ -114,14 +149,17 @@ def neg(x):
 
 
 def exp(x):
+    x = as_float(x)
     return _unary("exp", x, _xp(x).exp, lambda g, out, x: g * out, saved=("out",))
 
 
 def log(x):
+    x = as_float(x)
     return _unary("log", x, _xp(x).log, lambda g, out, x: g / x, saved=("x",))
 
 
 def sqrt(x):
+    x = as_float(x)
     return _unary("sqrt", x, _xp(x).sqrt, lambda g, out, x: g / (2 * out), saved=("out",))
 
 
@@ -132,6 +170,8 @@ def abs(x):
 
 def clip(x, low=None, high=None):
     """Values limited to [low, high]; the gradient passes only where x is inside."""
+    if low is None and high is None:
+        raise ValueError("clip: at least one of low (min) and high (max) must be given, not None")
     xp = _xp(x)
     inside = xp.ones(x.shape, dtype=bool)
     if low is not None:
@@ -149,22 +189,30 @@ def astype(x, dtype):
 
 
 def tanh(x):
+    x = as_float(x)
     return _unary("tanh", x, _xp(x).tanh, lambda g, out, x: g * (1 - out * out),
                   saved=("out",))
 
 
 def sigmoid(x):
     """1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
+    x = as_float(x)
     xp = _xp(x)
     return _unary("sigmoid", x, lambda d: 0.5 * (xp.tanh(0.5 * d) + 1),
                   lambda g, out, x: g * out * (1 - out), saved=("out",))
 
 
-def softplus(x):
-    """log(1 + e^x), whose derivative is sigmoid(x)."""
+def softplus(x, beta=1, threshold=20):
+    """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (as PyTorch); the
+    derivative is sigmoid(beta x) (1 where linear)."""
+    if beta == 0:
+        raise ValueError("softplus: beta must not be 0")
     xp = _xp(x)
-    return _unary("softplus", x, lambda d: xp.logaddexp(d.dtype.type(0), d),
-                  lambda g, out, x: g * sigmoid(x), saved=("x",))
+    linear = x.data * beta > threshold
+    return _unary("softplus", x,
+                  lambda d: xp.where(linear, d, xp.logaddexp(d.dtype.type(0), d * beta) / beta),
+                  lambda g, out, x: where(constant(linear), g, g * sigmoid(x * beta)),
+                  saved=("x",))
 
 
 def relu(x):
@@ -176,6 +224,100 @@ def leaky_relu(x, negative_slope=0.01):
     one, negative = x.dtype.type(1), x.dtype.type(negative_slope)
     slope = constant(_xp(x).where(x.data > 0, one, negative))
     return _unary("leaky_relu", x, lambda d: d * slope.data, lambda g, out, x: g * slope)
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha (e^x - 1) otherwise; the derivative there is alpha e^x = out + alpha."""
+    xp, positive = _xp(x), x.data > 0
+    return _unary("elu", x, lambda d: xp.where(positive, d, alpha * xp.expm1(xp.minimum(d, 0))),
+                  lambda g, out, x: where(constant(positive), g, g * (out + alpha)),
+                  saved=("out",))
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """x limited to [min_val, max_val]. Unlike clip, the gradient is 0 at the limits
+    themselves, as PyTorch's hardtanh."""
+    if max_val < min_val:
+        raise ValueError(f"hardtanh: max_val {max_val} is smaller than min_val {min_val}")
+    inside = constant(((x.data > min_val) & (x.data < max_val)).astype(x.dtype))
+    return _unary("hardtanh", x, lambda d: _xp(x).clip(d, min_val, max_val),
+                  lambda g, out, x: g * inside)
+
+
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    return x * sigmoid(x)
+
+
+_SQRT_HALF, _SQRT_2_OVER_PI = math.sqrt(0.5), math.sqrt(2 / math.pi)
+
+
+def gelu(x, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF: 0.5 x (1 + erf(x / sqrt 2)); with
+    approximate="tanh", 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), as PyTorch's."""
+    if approximate == "none":
+        return 0.5 * x * (1 + erf(x * _SQRT_HALF))
+    if approximate == "tanh":
+        return 0.5 * x * (1 + tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def erf(x):
+    """The error function (2 / sqrt pi) int_0^x e^(-t^2) dt; derivative (2 / sqrt pi) e^(-x^2)."""
+    return _unary("erf", x, _erf_array,
+                  lambda g, out, x: g * (2 / math.sqrt(math.pi)) * exp(-(x * x)), saved=("x",))
+
+
+# W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23
+# (1969), the coefficients of netlib's specfun CALERF (also behind SciPy's and Cephes' erf):
+# erf(x) = x P1(x^2) / Q1(x^2) for |x| <= 0.46875; beyond, erfc(y) = e^(-y^2) R(y) with
+# R = P2(y) / Q2(y) for y <= 4 and R = (1 / sqrt pi - z P3(z) / Q3(z)) / y, z = 1 / y^2.
+# Coefficients from the highest power down; each Q is monic.
+_ERF_P1 = (1.85777706184603153e-1, 3.16112374387056560e00, 1.13864154151050156e02,
+           3.77485237685302021e02, 3.20937758913846947e03)
+_ERF_Q1 = (1.0, 2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+           2.84423683343917062e03)
+_ERF_P2 = (2.15311535474403846e-8, 5.64188496988670089e-1, 8.88314979438837594e00,
+           6.61191906371416295e01, 2.98635138197400131e02, 8.81952221241769090e02,
+           1.71204761263407058e03, 2.05107837782607147e03, 1.23033935479799725e03)
+_ERF_Q2 = (1.0, 1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+           1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+           3.43936767414372164e03, 1.23033935480374942e03)
+_ERF_P3 = (1.63153871373020978e-2, 3.05326634961232344e-1, 3.60344899949804439e-1,
+           1.25781726111229246e-1, 1.60837851487422766e-2, 6.58749161529837803e-4)
+_ERF_Q3 = (1.0, 2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+           6.05183413124413191e-2, 2.33520497626869185e-3)
+
+
+def _polynomial(coefficients, t):
+    result = coefficients[0] + 0 * t
+    for c in coefficients[1:]:
+        result = result * t + c
+    return result
+
+
+def _erf_array(d):
+    """erf of an array by Cody's approximations, from array operations only, so that it runs
+    on NumPy and CuPy alike (NumPy has no erf): about 1e-16 relative error in float64.
+
+    Every branch is evaluated on clipped arguments (no overflow or 0/0 in the branches that
+    are not taken) and the right one chosen; beyond |x| = 6, erf is +-1 in float64. As in
+    CALERF, e^(-y^2) is computed as e^(-s^2) e^(-(y - s)(y + s)) with s = y rounded down to
+    a multiple of 1/16, so that the rounding of y^2 does not enter.
+    """
+    xp = backend.xp_of(d)
+    y = xp.minimum(xp.abs(d), 6.0)
+    small = xp.clip(d, -0.5, 0.5)
+    near = xp.clip(y, 0.46875, 4.0)
+    far = xp.maximum(y, 4.0)
+    z = 1 / (far * far)
+    tail = (1 / math.sqrt(math.pi) - z * _polynomial(_ERF_P3, z) / _polynomial(_ERF_Q3, z)) / far
+    ratio = xp.where(y <= 4.0, _polynomial(_ERF_P2, near) / _polynomial(_ERF_Q2, near), tail)
+    s = xp.trunc(y * 16) / 16
+    erfc = xp.exp(-s * s) * xp.exp(-(y - s) * (y + s)) * ratio
+    t = small * small
+    return xp.where(y <= 0.46875, small * _polynomial(_ERF_P1, t) / _polynomial(_ERF_Q1, t),
+                    xp.sign(d) * (1 - erfc))
 
 
 def dropout(x, p=0.5, training=True):

@@ -7,6 +7,7 @@ row (left) or column (right) vector and that axis is removed from the result, as
 import numpy as np
 
 from ..autograd import apply
+from ..errors import ShapeError
 from ..tensor import operands
 from .shape import swap_last_axes, unbroadcast
 
@@ -14,7 +15,7 @@ from .shape import swap_last_axes, unbroadcast
 def matmul(a, b):
     a, b = operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul needs tensors with at least one axis, got shapes {a.shape} "
+        raise ShapeError(f"matmul needs tensors with at least one axis, got shapes {a.shape} "
                          f"and {b.shape}; use * for scalars")
     if a.ndim == 1 or b.ndim == 1:
         out = matmul(a.reshape(1, -1) if a.ndim == 1 else a, b.reshape(-1, 1) if b.ndim == 1 else b)
@@ -22,13 +23,13 @@ def matmul(a, b):
         dropped |= {out.ndim - 1} if b.ndim == 1 else set()
         return out.reshape([n for i, n in enumerate(out.shape) if i not in dropped])
     if a.shape[-1] != b.shape[-2]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of "
+        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of "
                          f"the first ({a.shape[-1]}) must equal the second-to-last of the "
                          f"second ({b.shape[-2]})")
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(f"matmul: batch axes of {a.shape} and {b.shape} do not broadcast") from None
+        raise ShapeError(f"matmul: batch axes of {a.shape} and {b.shape} do not broadcast") from None
     return apply(a.data @ b.data, (a, b),
                  (lambda g, out: unbroadcast(g @ swap_last_axes(b), a.shape),
                   lambda g, out: unbroadcast(swap_last_axes(a) @ g, b.shape)), "matmul")

@@ -1,11 +1,21 @@
-"""Batch normalisation and layer normalisation, composed from differentiable ops.
+"""Batch, layer, group and instance normalisation, composed from differentiable ops.
 
-Both compute x_hat = (x - mean) / sqrt(var + eps) and return x_hat * weight + bias; they
-differ in the axes the statistics are taken over: every axis but the channel axis (1) for
-batch norm, the trailing ``normalized_shape`` axes for layer norm. Because they are built
-from recorded ops, their first and second derivatives come from those ops' rules.
+All compute x_hat = (x - mean) / sqrt(var + eps) and return x_hat * weight + bias; they
+differ in the values the statistics are taken over:
+
+- batch norm: each channel, over the batch and every spatial axis;
+- layer norm: each sample, over the trailing ``normalized_shape`` axes;
+- group norm: each sample and group of C / G consecutive channels, over those channels and
+  the spatial axes;
+- instance norm: each sample and channel, over the spatial axes.
+
+Because they are built from recorded ops, their first and second derivatives come from
+those ops' rules.
 """
+import numbers
+
 from ..autograd import no_grad
+from ..errors import ShapeError
 from ..tensor import Tensor
 
 
@@ -23,6 +33,16 @@ def _affine(x_hat, weight, bias, shape):
     return x_hat
 
 
+def _check_channels(op, x, tensors):
+    """Each of ``tensors`` (name -> tensor or None) must hold one value per channel."""
+    if x.ndim < 2:
+        raise ShapeError(f"{op} needs an input of shape (N, C, ...), got {x.shape}")
+    for name, t in tensors.items():
+        if t is not None and t.shape != (x.shape[1],):
+            raise ShapeError(f"{op}: {name} has shape {t.shape}, expected ({x.shape[1]},) "
+                             f"for an input of shape {x.shape}")
+
+
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalise each channel of an (N, C) or (N, C, ...) tensor.
@@ -31,14 +51,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     running = (1 - momentum) * running + momentum * batch (the variance unbiased, as PyTorch).
     Evaluation: the running statistics.
     """
-    if x.ndim < 2:
-        raise ValueError(f"batch_norm needs an input of shape (N, C, ...), got {x.shape}")
+    _check_channels("batch_norm", x, {"running_mean": running_mean, "running_var": running_var,
+                                      "weight": weight, "bias": bias})
     channels = x.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and t.shape != (channels,):
-            raise ValueError(f"batch_norm: {name} has shape {t.shape}, expected ({channels},) "
-                             f"for an input of shape {x.shape}")
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, channels) + (1,) * (x.ndim - 2)
     if training:
@@ -47,18 +62,32 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             raise ValueError(f"batch_norm in training needs more than one value per channel, "
                              f"got input shape {x.shape}")
         x_hat, mean, var = _normalise(x, axes, eps)
-        with no_grad():
-            for running, batch in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
-                if running is not None:
-                    running.data *= 1 - momentum
-                    running.data += momentum * batch.data.reshape(channels).astype(running.dtype)
-                    running._changed_in_place()
+        _update_running(running_mean, running_var, mean, var, count, momentum)
         return _affine(x_hat, weight, bias, shape)
+    return _affine(_running_normalise("batch_norm", x, running_mean, running_var, shape, eps),
+                   weight, bias, shape)
+
+
+def _update_running(running_mean, running_var, mean, var, count, momentum):
+    """running = (1 - momentum) * running + momentum * statistic, in place, recording nothing;
+    the variance made unbiased (count / (count - 1)); statistics with more than one value per
+    channel (instance norm's (N, C)) are averaged over the batch first."""
+    with no_grad():
+        for running, stat in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
+            if running is not None:
+                per_channel = stat.data.reshape(-1, running.shape[0]).mean(axis=0)
+                running.data *= 1 - momentum
+                running.data += momentum * per_channel.astype(running.dtype)
+                running._changed_in_place()
+
+
+def _running_normalise(op, x, running_mean, running_var, shape, eps):
+    """(x - running_mean) / sqrt(running_var + eps): an affine map of x (evaluation mode)."""
     if running_mean is None or running_var is None:
-        raise ValueError("batch_norm in evaluation mode needs running_mean and running_var")
+        raise ValueError(f"{op} in evaluation mode needs running_mean and running_var")
     mean = Tensor(running_mean.data.reshape(shape))
     std = Tensor((running_var.data.reshape(shape) + eps) ** 0.5)
-    return _affine((x - mean) / std, weight, bias, shape)
+    return (x - mean) / std
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -71,3 +100,46 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
                          f"normalized_shape {normalized_shape}")
     x_hat, _, _ = _normalise(x, tuple(range(x.ndim - k, x.ndim)), eps)
     return _affine(x_hat, weight, bias, normalized_shape)
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each group of C / num_groups consecutive channels of each sample of an
+    (N, C, ...) tensor over those channels and all spatial axes; weight and bias are per
+    channel."""
+    _check_channels("group_norm", x, {"weight": weight, "bias": bias})
+    n, c = x.shape[:2]
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral) \
+            or num_groups < 1 or c % num_groups:
+        raise ShapeError(f"group_norm: num_groups must be a positive int dividing the "
+                         f"{c} channels of an input of shape {x.shape}, got {num_groups!r}")
+    grouped, _, _ = _normalise(x.reshape(n, num_groups, -1), (2,), eps)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    return _affine(grouped.reshape(x.shape), weight, bias, shape)
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each channel of each sample of an (N, C, spatial...) tensor over its spatial
+    axes, as PyTorch's.
+
+    With ``use_input_stats`` (training, or no running statistics) the statistics are the
+    sample's own, and running statistics that are given are updated with their mean over
+    the batch (the variance unbiased); otherwise the running statistics are used.
+    """
+    _check_channels("instance_norm", x, {"running_mean": running_mean,
+                                         "running_var": running_var, "weight": weight,
+                                         "bias": bias})
+    if x.ndim < 3:
+        raise ShapeError(f"instance_norm needs an input of shape (N, C, spatial...), got "
+                         f"{x.shape}")
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if not use_input_stats:
+        return _affine(_running_normalise("instance_norm", x, running_mean, running_var, shape,
+                                          eps), weight, bias, shape)
+    count = x.size // (x.shape[0] * x.shape[1])
+    if count < 2:
+        raise ShapeError(f"instance_norm needs more than one spatial value per channel, got "
+                         f"input shape {x.shape}")
+    x_hat, mean, var = _normalise(x, tuple(range(2, x.ndim)), eps)
+    _update_running(running_mean, running_var, mean, var, count, momentum)
+    return _affine(x_hat, weight, bias, shape)

@@ -1,23 +1,24 @@
 """Reductions over axes, and the log-softmax family built on them.
 
 sum's backward broadcasts the gradient back over the reduced axes; mean and var are sums
-divided by a count. max sends the gradient to the maxima (split evenly between ties).
+divided by a count, std the square root of var. max and min send the gradient to the
+extremes (split evenly between ties); argmax and argmin give integer positions, never
+differentiable. Axes are checked as everywhere (``AxisError`` naming the axis and the
+shape); a 0-d tensor takes axis 0 and -1 and reduces nothing, as in PyTorch.
 """
+import math
+
 from .. import backend
-from ..autograd import apply
-from ..tensor import Tensor, constant
-from .shape import broadcast_to
+from ..autograd import OUTPUT, apply
+from ..errors import ShapeError
+from ..tensor import Tensor, as_float, constant
+from .elementwise import where
+from .shape import broadcast_to, check_axes, check_axis
 
 
-def _axes(axis, ndim):
+def _axes(op, axis, shape):
     """The reduced axes as a sorted tuple of non-negative numbers (all of them for None)."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} axes")
-    return tuple(sorted(a % ndim for a in axes))
+    return tuple(range(len(shape))) if axis is None else check_axes(op, axis, shape)
 
 
 def _kept_shape(shape, axes):
@@ -25,53 +26,103 @@ def _kept_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _count(shape, axes):
+    return math.prod(shape[a] for a in axes)
+
+
 def sum(x, axis=None, keepdims=False):
-    axes = _axes(axis, x.ndim)
+    axes = _axes("sum", axis, x.shape)
     kept = _kept_shape(x.shape, axes)
     return apply(x.data.sum(axis=axes, keepdims=keepdims), (x,),
                  (lambda g, out: broadcast_to(g.reshape(kept), x.shape),), "sum", saved=())
 
 
-def _count(shape, axes):
-    n = 1
-    for a in axes:
-        n *= shape[a]
-    return n
-
-
 def mean(x, axis=None, keepdims=False):
-    return sum(x, axis, keepdims) / _count(x.shape, _axes(axis, x.ndim))
+    return sum(x, axis, keepdims) / _count(x.shape, _axes("mean", axis, x.shape))
 
 
 def var(x, axis=None, keepdims=False, ddof=0):
-    """Mean squared deviation, divided by (count - ddof)."""
-    axes = _axes(axis, x.ndim)
+    """Mean squared deviation, divided by max(count - ddof, 0): inf when ddof >= count (NaN
+    when the deviations are all 0, as over a single value or an empty axis), as PyTorch."""
+    axes = _axes("var", axis, x.shape)
     centred = x - mean(x, axes, keepdims=True)
-    return sum(centred * centred, axes, keepdims) / (_count(x.shape, axes) - ddof)
+    divisor = _count(x.shape, axes) - ddof
+    return sum(centred * centred, axes, keepdims) / (divisor if divisor > 0 else 0)
+
+
+def std(x, axis=None, keepdims=False, ddof=0):
+    """The square root of ``var``. Where the variance is 0 the gradient is 0, as PyTorch's (not
+    the NaN of 0 * inf): the square root is taken of 1 there, and its result replaced by 0."""
+    v = var(x, axis, keepdims, ddof)
+    zero = constant(v.data == 0)
+    return where(zero, 0, where(zero, 1, v).sqrt())
+
+
+def _nonempty_axes(op, x, axis):
+    """The reduced axes of max, min, argmax, argmin, which have no value over no entries."""
+    axes = _axes(op, axis, x.shape)
+    if _count(x.shape, axes) == 0:
+        raise ShapeError(f"{op}() of a tensor of shape {x.shape} over "
+                         f"{'all axes' if axis is None else f'axis {axis}'}: there are no entries "
+                         "to take it of")
+    return axes
+
+
+def _extreme(op, x, axis, keepdims):
+    """max or min along the axes; tied extremes share the gradient equally (the mask of the
+    extremes is a constant, found when backward runs)."""
+    axes = _nonempty_axes(op, x, axis)
+    kept = _kept_shape(x.shape, axes)
+
+    def vjp(g, out):
+        is_extreme = (x.data == out.data.reshape(kept)).astype(x.dtype)
+        share = constant(is_extreme / is_extreme.sum(axis=axes, keepdims=True))
+        return broadcast_to(g.reshape(kept), x.shape) * share
+
+    return apply(getattr(x.data, op)(axis=axes, keepdims=keepdims), (x,), (vjp,), op,
+                 saved=(x, OUTPUT))
 
 
 def max(x, axis=None, keepdims=False):
     """The largest value along the axes; ties share the gradient equally."""
-    axes = _axes(axis, x.ndim)
-    kept = _kept_shape(x.shape, axes)
-    top = x.data.max(axis=axes, keepdims=True)
-    is_top = x.data == top
-    share = constant((is_top / is_top.sum(axis=axes, keepdims=True)).astype(x.dtype))
-    data = top if keepdims else top.reshape([n for i, n in enumerate(x.shape) if i not in axes])
-    return apply(data, (x,), (lambda g, out: broadcast_to(g.reshape(kept), x.shape) * share,),
-                 "max", saved=())
+    return _extreme("max", x, axis, keepdims)
 
 
 def min(x, axis=None, keepdims=False):
-    return -max(-x, axis, keepdims)
+    """The smallest value along the axes; ties share the gradient equally."""
+    return _extreme("min", x, axis, keepdims)
+
+
+def _position(op, x, axis, keepdims):
+    """argmax / argmin: the int64 position of the first extreme along ``axis`` (an int), or in
+    the flattened tensor for None (keepdims then keeps every axis, with size 1)."""
+    if axis is not None:
+        axis = check_axis(op, axis, x.shape)
+    _nonempty_axes(op, x, axis)
+    if x.ndim == 0:
+        return Tensor(backend.xp_of(x.data).zeros((), dtype="int64"))
+    data = getattr(x.data, op)(axis=axis)
+    if keepdims:
+        data = data.reshape(_kept_shape(x.shape, range(x.ndim) if axis is None else (axis,)))
+    return Tensor(data.astype("int64", copy=False))
+
+
+def argmax(x, axis=None, keepdims=False):
+    return _position("argmax", x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _position("argmin", x, axis, keepdims)
 
 
 def logsumexp(x, axis=-1, keepdims=False):
-    """log(sum(exp(x))) along ``axis``, shifted by the (constant) maximum so nothing overflows."""
-    shift = constant(x.data.max(axis=axis, keepdims=True))
-    total = sum((x - shift).exp(), axis, keepdims=True).log() + shift
-    return total if keepdims else total.reshape([n for i, n in enumerate(total.shape)
-                                                 if i != axis % x.ndim])
+    """log(sum(exp(x))) along ``axis`` (an int or a tuple), shifted by the (constant) maximum
+    so nothing overflows (of an integer or boolean tensor, in float32)."""
+    x = as_float(x)
+    axes = _axes("logsumexp", axis, x.shape)
+    shift = constant(x.data.max(axis=axes, keepdims=True))
+    total = sum((x - shift).exp(), axes, keepdims=True).log() + shift
+    return total if keepdims else total.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
 
 def log_softmax(x, axis=-1):
@@ -80,25 +131,3 @@ def log_softmax(x, axis=-1):
 
 def softmax(x, axis=-1):
     return log_softmax(x, axis).exp()
-
-
-def cross_entropy(logits, targets):
-    """Mean over the batch of -log softmax(logits)[target]; ``targets`` are class indices
-    (a Tensor, or an array or list on either device)."""
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy needs logits of shape (batch, classes), got {logits.shape}")
-    xp = backend.xp_of(logits.data)
-    labels = targets.data if isinstance(targets, Tensor) else targets
-    if not backend.is_device_array(labels):
-        labels = backend.to_host(labels)  # host labels are checked on the host, then moved
-    if labels.dtype.kind not in "iu" or labels.shape != logits.shape[:1]:
-        raise ValueError(f"cross_entropy needs integer targets of shape {logits.shape[:1]}, "
-                         f"got {labels.dtype} of shape {labels.shape}")
-    classes = logits.shape[1]
-    # one boolean crosses back for device labels; the range is fetched only for the message
-    if labels.size and bool(((labels < 0) | (labels >= classes)).any()):
-        raise ValueError(f"cross_entropy targets must be in [0, {classes}), "
-                         f"got values from {int(labels.min())} to {int(labels.max())}")
-    labels = backend.to_device(labels, logits.device)
-    one_hot = constant((labels[:, None] == xp.arange(classes)).astype(logits.dtype))
-    return -(one_hot * log_softmax(logits, axis=1)).sum(axis=1).mean()

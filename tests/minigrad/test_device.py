@@ -93,7 +93,7 @@ def test_float32_stays_float32_through_every_op_on_the_device(cuda):
         "abs": abs(x), "where": mg.where(x > 0, x, 0.5), "maximum": mg.maximum(x, 0.1),
         "dropout": F.dropout(x, 0.3), "batch_norm": F.batch_norm(x, *running, training=True),
         "layer_norm": F.layer_norm(x, (6, 6)), "upsample": F.upsample_nearest(x),
-        "pad": F.pad(x, ((0, 0), (0, 0), (1, 1), (0, 2))),
+        "pad": F.pad(x, (0, 2, 1, 1)),  # PyTorch's order: last axis first
         "scalars": (x * 2 + 0.5) ** 2 / 3 - np.float32(1) + x.mean() * x.var(),
         "log_softmax": F.log_softmax(x.flatten(1)), "linear": F.linear(x.flatten(1), x.flatten(1)), "matmul": w.flatten(1) @ w.flatten(1).T,
     }

@@ -124,6 +124,74 @@ def test_conv_repr_and_bias_false():
     assert devices.to_device(layer)(devices.randn(1, 4, 3, 3)).shape == (1, 2, 6, 6)
 
 
+def test_conv2d_dilation_groups_and_padding_modes():
+    """Conv2d's arguments reach F.conv2d: weight (out, in / groups, kh, kw); padding "same";
+    padding_mode pads with F.pad in that mode, then convolves without padding."""
+    layer = float64(nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2))
+    assert layer.weight.shape == (6, 2, 3, 3)
+    x = randn(2, 4, 5, 6, requires_grad=True)
+    np.testing.assert_array_equal(layer(x).numpy(), F.conv2d(x, layer.weight, layer.bias, 1, 2, 2,
+                                                             2).numpy())
+    check_gradients(layer, randn(1, 4, 5, 5, requires_grad=True))
+    same = float64(nn.Conv2d(2, 3, (4, 3), padding="same", bias=False))
+    assert same(randn(1, 2, 5, 7)).shape == (1, 3, 5, 7)
+    for mode in ("reflect", "replicate", "circular"):
+        padded = float64(nn.Conv2d(2, 2, 3, padding=(1, 2), padding_mode=mode))
+        x = randn(1, 2, 4, 5)
+        expected = F.conv2d(F.pad(x, (2, 2, 1, 1), mode=mode), padded.weight, padded.bias)
+        np.testing.assert_array_equal(padded(x).numpy(), expected.numpy())
+        assert padded(x).shape == (1, 2, 4, 7)
+    reflect_same = float64(nn.Conv2d(1, 1, 4, padding="same", padding_mode="reflect"))
+    x = randn(1, 1, 6, 6)
+    expected = F.conv2d(F.pad(x, (1, 2, 1, 2), mode="reflect"), reflect_same.weight,
+                        reflect_same.bias)
+    np.testing.assert_array_equal(reflect_same(x).numpy(), expected.numpy())
+
+
+def test_conv_transpose2d_dilation_and_groups():
+    layer = float64(nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2,
+                                       dilation=2))
+    assert layer.weight.shape == (4, 3, 3, 3)
+    x = randn(1, 4, 3, 4, requires_grad=True)
+    expected = F.conv_transpose2d(x, layer.weight, layer.bias, 2, 1, 1, 2, 2)
+    np.testing.assert_array_equal(layer(x).numpy(), expected.numpy())
+    assert layer(x).shape == (1, 6, 8, 10)
+    check_gradients(layer, randn(1, 4, 2, 2, requires_grad=True))
+
+
+def test_conv_layer_argument_checks_and_repr():
+    with pytest.raises(ValueError, match="in_channels \\(3\\) must be divisible by groups \\(2\\)"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="out_channels"):
+        nn.ConvTranspose2d(4, 3, 3, groups=2)
+    with pytest.raises(ValueError, match="strided"):
+        nn.Conv2d(1, 1, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="'mirror'"):
+        nn.Conv2d(1, 1, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="only padding_mode 'zeros'"):
+        nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")
+    with pytest.raises(TypeError, match="'same'"):
+        nn.ConvTranspose2d(1, 1, 3, padding="same")
+    layer = nn.Conv2d(4, 8, 3, padding="same", dilation=2, groups=4, padding_mode="circular")
+    assert layer.extra_repr() == ("4, 8, kernel_size=(3, 3), stride=(1, 1), padding=same, "
+                                  "dilation=(2, 2), groups=4, padding_mode='circular'")
+
+
+def test_pooling_layers():
+    x = randn(2, 3, 7, 6, requires_grad=True)
+    pool = nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
+    np.testing.assert_array_equal(pool(x).numpy(), F.max_pool2d(x, 3, 2, 1, ceil_mode=True).numpy())
+    assert nn.MaxPool2d(2)(x).shape == (2, 3, 3, 3)  # stride defaults to the kernel size
+    y, indices = nn.MaxPool2d(2, return_indices=True)(x)
+    assert indices.shape == y.shape and indices.dtype == np.int64
+    avg = nn.AvgPool2d(3, 2, 1, count_include_pad=False)
+    np.testing.assert_array_equal(avg(x).numpy(),
+                                  F.avg_pool2d(x, 3, 2, 1, count_include_pad=False).numpy())
+    assert nn.AvgPool2d((2, 3)).stride == (2, 3)
+    check_gradients(nn.AvgPool2d(2, divisor_override=3), randn(1, 2, 4, 4, requires_grad=True))
+    assert pool.extra_repr() == "kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=True"
+
+
 # ---- normalisation ----
 
 def batch_norm_reference(x, axes, weight, bias, eps):
@@ -202,6 +270,51 @@ def test_layer_norm_normalises_each_sample_over_trailing_axes():
     assert nn.LayerNorm(3, bias=False).bias is None
 
 
+def test_group_norm_layer():
+    layer = float64(nn.GroupNorm(2, 4))
+    nn.init.normal_(layer.weight), nn.init.normal_(layer.bias)
+    x = randn(3, 4, 2, 3, requires_grad=True)
+    grouped = x.numpy().reshape(3, 2, -1)
+    mean, var = grouped.mean(axis=2, keepdims=True), grouped.var(axis=2, keepdims=True)
+    expected = ((grouped - mean) / np.sqrt(var + 1e-5)).reshape(x.shape)
+    expected = expected * layer.weight.numpy()[:, None, None] + layer.bias.numpy()[:, None, None]
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-12, atol=1e-12)
+    check_gradients(layer, randn(1, 4, 2, 2, requires_grad=True))
+    assert nn.GroupNorm(2, 4, affine=False).parameters() == []
+    assert layer.extra_repr() == "2, 4, eps=1e-05, affine=True"
+    with pytest.raises(ValueError, match="divisible"):
+        nn.GroupNorm(3, 4)
+
+
+def test_instance_norm_layer():
+    """PyTorch's defaults: no affine, no running statistics, so training and evaluation agree;
+    with track_running_stats, evaluation uses the averages training collected."""
+    layer = float64(nn.InstanceNorm2d(3))
+    assert layer.parameters() == [] and layer.buffers() == []
+    x = randn(2, 3, 4, 4, requires_grad=True)
+    data = x.numpy()
+    expected = (data - data.mean(axis=(2, 3), keepdims=True)) / np.sqrt(
+        data.var(axis=(2, 3), keepdims=True) + 1e-5)
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.eval()(x).numpy(), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer(x[0]).numpy(), expected[0], rtol=1e-12, atol=1e-12)
+    tracked = float64(nn.InstanceNorm2d(3, momentum=0.5, affine=True, track_running_stats=True))
+    tracked(x)
+    assert tracked.num_batches_tracked.item() == 0  # PyTorch never counts them here
+    np.testing.assert_allclose(tracked.running_mean.numpy(),
+                               0.5 * data.mean(axis=(2, 3)).mean(axis=0), rtol=1e-12)
+    tracked.eval()
+    view = (1, 3, 1, 1)
+    expected = (data - tracked.running_mean.numpy().reshape(view)) / np.sqrt(
+        tracked.running_var.numpy().reshape(view) + 1e-5)
+    np.testing.assert_allclose(tracked(x).numpy(), expected, rtol=1e-12, atol=1e-12)
+    check_gradients(float64(nn.InstanceNorm2d(2, affine=True)), randn(2, 2, 2, 3, requires_grad=True))
+    with pytest.raises(ValueError, match="InstanceNorm2d expects"):
+        layer(randn(2, 3))
+    with pytest.raises(ValueError, match="4 channels"):
+        nn.InstanceNorm2d(3, affine=True)(randn(1, 4, 2, 2))
+
+
 # ---- dropout and activations ----
 
 def test_dropout_scales_survivors_in_training_and_is_identity_in_eval():
@@ -274,10 +387,11 @@ def test_upsample_nearest():
     assert np.array_equal(y.numpy(), x.numpy().repeat(2, axis=2).repeat(2, axis=3))
     y.sum().backward()
     assert np.array_equal(x.grad.numpy(), np.full(x.shape, 4.0))
-    with pytest.raises(NotImplementedError, match="bilinear"):
-        nn.Upsample(scale_factor=2, mode="bilinear")
-    with pytest.raises(ValueError, match="1.5"):
-        nn.Upsample(scale_factor=1.5)
+    bilinear = nn.Upsample(size=(3, 5), mode="bilinear", align_corners=True)
+    assert np.array_equal(bilinear(x).numpy(), F.interpolate(x, (3, 5), mode="bilinear",
+                                                             align_corners=True).numpy())
+    with pytest.raises(ValueError, match="'bicubic'"):
+        nn.Upsample(scale_factor=2, mode="bicubic")
 
 
 # ---- initialisation ----
@@ -296,6 +410,10 @@ def uniform_bound_check(values, bound):
     (lambda: nn.Conv2d(6, 40, 5), 6 * 5 * 5),
     # PyTorch's fan_in of a (in, out, kh, kw) weight is its axis 1 times the kernel size: out*kh*kw
     (lambda: nn.ConvTranspose2d(64, 8, 4), 8 * 4 * 4),
+    # with groups the weight is (out, in / groups, kh, kw) or (in, out / groups, kh, kw)
+    (lambda: nn.Conv2d(8, 40, 5, groups=4), 2 * 5 * 5),
+    (lambda: nn.Conv2d(40, 40, 3, groups=40), 3 * 3),
+    (lambda: nn.ConvTranspose2d(40, 64, 4, groups=8), 8 * 4 * 4),
 ])
 def test_default_init_is_pytorchs(make, fan_in):
     mg.manual_seed(0)

@@ -1,7 +1,8 @@
 """conv2d and conv_transpose2d: gradient checks to first and second order in float64 over
 odd spatial sizes, stride 1 and 2, padding 0..2, kernels 1..5, output_padding 0/1, batch 1,
-with and without bias; forward values against naive loop implementations written here; the
-adjoint identity <conv2d(x, w), y> == <x, conv_transpose2d(y, w)>; non-contiguous inputs.
+with and without bias, dilation, groups (depthwise included) and padding "same" / "valid";
+forward values against naive loop implementations written here; the adjoint identity
+<conv2d(x, w), y> == <x, conv_transpose2d(y, w)>; non-contiguous inputs; clear errors.
 """
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import ops
+from minigrad.errors import ShapeError
 
 from devices import array_on_device, leaf, tensor, zeros
 
@@ -25,32 +27,46 @@ def pair(v):
 
 # ---- independent references: one multiply-add per (output pixel, kernel tap) ----
 
-def naive_conv2d(x, w, b=None, stride=1, padding=0):
-    """Cross-correlation, PyTorch's conv2d, as explicit loops over every output pixel."""
-    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+def naive_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation, PyTorch's conv2d, as explicit loops over every output pixel; each
+    group of C / groups input channels feeds its O / groups output channels only."""
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(padding), pair(dilation)
     n, c, h, wd = x.shape
-    o, _, kh, kw = w.shape
+    o, cg, kh, kw = w.shape
+    og = o // groups
     xp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw))
     xp[:, :, ph:ph + h, pw:pw + wd] = x
-    oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+    oh, ow = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     y = np.zeros((n, o, oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            patch = xp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]       # (n, c, kh, kw)
-            y[:, :, i, j] = np.einsum("nckl,ockl->no", patch, w)
+    for g in range(groups):
+        for i in range(oh):
+            for j in range(ow):
+                patch = xp[:, g * cg:(g + 1) * cg, i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                           j * sw:j * sw + dw * (kw - 1) + 1:dw]                  # (n, cg, kh, kw)
+                y[:, g * og:(g + 1) * og, i, j] = np.einsum("nckl,ockl->no", patch,
+                                                            w[g * og:(g + 1) * og])
     return y if b is None else y + b.reshape(1, -1, 1, 1)
 
 
-def naive_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0):
-    """PyTorch's conv_transpose2d: every input pixel scatters w-weighted copies into the output,
-    which is then cropped by padding on each side (output_padding extends the bottom/right)."""
+def naive_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                           dilation=1):
+    """PyTorch's conv_transpose2d: every input pixel scatters w-weighted copies into the output
+    (kernel taps ``dilation`` apart), which is then cropped by padding on each side
+    (output_padding extends the bottom/right); group g's inputs reach its outputs only."""
     (sh, sw), (ph, pw), (oph, opw) = pair(stride), pair(padding), pair(output_padding)
+    dh, dw = pair(dilation)
     n, c, h, wd = x.shape
-    _, o, kh, kw = w.shape
-    full = np.zeros((n, o, (h - 1) * sh + kh + oph, (wd - 1) * sw + kw + opw))
-    for i in range(h):
-        for j in range(wd):
-            full[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += np.einsum("nc,cokl->nokl", x[:, :, i, j], w)
+    _, og, kh, kw = w.shape
+    cg = c // groups
+    full = np.zeros((n, og * groups, (h - 1) * sh + dh * (kh - 1) + 1 + oph,
+                     (wd - 1) * sw + dw * (kw - 1) + 1 + opw))
+    for g in range(groups):
+        inputs, outputs = slice(g * cg, (g + 1) * cg), slice(g * og, (g + 1) * og)
+        for i in range(h):
+            for j in range(wd):
+                full[:, outputs, i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                     j * sw:j * sw + dw * (kw - 1) + 1:dw] += np.einsum(
+                         "nc,cokl->nokl", x[:, inputs, i, j], w[inputs])
     out_h, out_w = full.shape[2] - 2 * ph, full.shape[3] - 2 * pw
     y = full[:, :, ph:ph + out_h, pw:pw + out_w]
     return y if b is None else y + b.reshape(1, -1, 1, 1)
@@ -176,6 +192,118 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(hw, k, stride, padding):
     np.testing.assert_allclose(gx.numpy(), back.numpy(), rtol=1e-10, atol=1e-12)
 
 
+# ---- dilation, groups, padding "same" / "valid" ----
+
+# (batch, in channels, out channels, (H, W), kernel, stride, padding, dilation, groups, bias)
+GROUPED_CASES = [
+    (1, 2, 2, (7, 6), (3, 3), 1, 0, 2, 1, True),         # dilation 2
+    (2, 2, 3, (9, 7), (3, 2), 2, 1, (2, 3), 1, False),   # per-axis dilation, stride 2, padding
+    (1, 4, 6, (5, 5), (3, 3), 1, 1, 1, 2, True),         # 2 groups
+    (2, 3, 3, (6, 5), (3, 3), 2, 1, 1, 3, False),        # depthwise (groups == in_channels)
+    (1, 3, 6, (5, 6), (2, 3), 1, (1, 0), 2, 3, True),    # depthwise with a multiplier 2, dilated
+    (1, 4, 2, (5, 5), (1, 1), 1, 0, 1, 2, True),         # grouped 1x1
+]
+
+
+def grouped_inputs(case, rng, transposed=False):
+    n, c, o, (h, wd), (kh, kw), stride, padding, dilation, groups, bias = case
+    x = leaf(rng.standard_normal((n, c, h, wd)))
+    w = leaf(rng.standard_normal((c, o // groups, kh, kw) if transposed else (o, c // groups, kh, kw)))
+    b = leaf(rng.standard_normal(o)) if bias else None
+    return x, w, b, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+@pytest.mark.parametrize("case", GROUPED_CASES, ids=str)
+def test_conv2d_dilation_and_groups(case):
+    """Forward against the loop reference, and gradients to second order."""
+    x, w, b, kwargs = grouped_inputs(case, np.random.default_rng(11))
+    expected = naive_conv2d(x.numpy(), w.numpy(), None if b is None else b.numpy(), **kwargs)
+    out = F.conv2d(x, w, b, **kwargs)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)
+    inputs = [x, w] + ([] if b is None else [b])
+    check(lambda x, w, *b: F.conv2d(x, w, *b, **kwargs), *inputs)
+
+
+@pytest.mark.parametrize("case", GROUPED_CASES, ids=str)
+def test_conv_transpose2d_dilation_and_groups(case):
+    """conv_transpose2d with dilation and groups: forward against the scatter reference (with
+    output_padding 1 where the stride allows it), gradients to second order."""
+    x, w, b, kwargs = grouped_inputs(case, np.random.default_rng(12), transposed=True)
+    kwargs["output_padding"] = 1 if kwargs["stride"] == 2 else 0
+    expected = naive_conv_transpose2d(x.numpy(), w.numpy(), None if b is None else b.numpy(),
+                                      **kwargs)
+    out = F.conv_transpose2d(x, w, b, **kwargs)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)
+    inputs = [x, w] + ([] if b is None else [b])
+    check(lambda x, w, *b: F.conv_transpose2d(x, w, *b, **kwargs), *inputs)
+
+
+def test_conv_transpose2d_output_padding_up_to_the_dilation():
+    """PyTorch allows output_padding < max(stride, dilation): with stride 1 and dilation 3 an
+    output_padding of 2 adds two rows and columns that only the bias reaches."""
+    rng = np.random.default_rng(13)
+    x, w, b = leaf(rng.standard_normal((1, 2, 3, 4))), leaf(rng.standard_normal((2, 1, 2, 2))), \
+        leaf(rng.standard_normal(1))
+    kwargs = dict(stride=1, padding=1, output_padding=(2, 1), dilation=3)
+    out = F.conv_transpose2d(x, w, b, **kwargs)
+    expected = naive_conv_transpose2d(x.numpy(), w.numpy(), b.numpy(), **kwargs)
+    assert out.shape == expected.shape == (1, 1, 6, 6)  # (H - 1) - 2 + 3 + op + 1
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)
+    check(lambda x, w, b: F.conv_transpose2d(x, w, b, **kwargs), x, w, b)
+
+
+def test_depthwise_conv_is_one_conv_per_channel():
+    """groups == channels: each output channel is the convolution of its own input channel."""
+    rng = np.random.default_rng(14)
+    x, w = tensor(rng.standard_normal((2, 3, 6, 5))), tensor(rng.standard_normal((3, 1, 3, 3)))
+    out = F.conv2d(x, w, padding=1, groups=3).numpy()
+    for c in range(3):
+        alone = F.conv2d(x[:, c:c + 1], w[c:c + 1], padding=1).numpy()
+        np.testing.assert_allclose(out[:, c:c + 1], alone, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kernel, dilation", [((3, 3), 1), ((4, 2), 1), ((2, 3), (2, 1)), ((5, 4), 2)],
+                         ids=str)
+def test_conv2d_padding_same(kernel, dilation):
+    """padding="same" keeps the input size; an odd total padding d * (k - 1) puts the extra
+    row / column at the bottom / right, as PyTorch does (checked against explicit padding)."""
+    rng = np.random.default_rng(15)
+    x = leaf(rng.standard_normal((1, 2, 6, 7)))
+    w = leaf(rng.standard_normal((3, 2) + kernel))
+    out = F.conv2d(x, w, padding="same", dilation=dilation)
+    assert out.shape == (1, 3, 6, 7)
+    (dh, dw) = pair(dilation)
+    total = (dh * (kernel[0] - 1), dw * (kernel[1] - 1))
+    xp = np.pad(x.numpy(), ((0, 0), (0, 0), (total[0] // 2, total[0] - total[0] // 2),
+                            (total[1] // 2, total[1] - total[1] // 2)))
+    np.testing.assert_allclose(out.numpy(), naive_conv2d(xp, w.numpy(), dilation=dilation),
+                               rtol=1e-10, atol=1e-12)
+    check(lambda x, w: F.conv2d(x, w, padding="same", dilation=dilation), x, w)
+
+
+def test_conv2d_padding_valid_is_no_padding():
+    rng = np.random.default_rng(16)
+    x, w = tensor(rng.standard_normal((1, 2, 6, 5))), tensor(rng.standard_normal((1, 2, 3, 3)))
+    np.testing.assert_array_equal(F.conv2d(x, w, padding="valid").numpy(), F.conv2d(x, w).numpy())
+
+
+def test_unfold_layout():
+    """cols[c, i, j, oh, ow, n] = x_padded[n, c, oh * s + i * d, ow * s + j * d], asymmetric
+    padding included: the layout conv2d's weight reshape relies on."""
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((2, 3, 6, 5))
+    cols = ops.unfold(tensor(x), (2, 3), stride=(2, 1), padding=((1, 0), (0, 2)),
+                      dilation=(1, 2)).numpy()
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 0), (0, 2)))
+    assert cols.shape == (3, 2, 3, 3, 3, 2)
+    for i in range(2):
+        for j in range(3):
+            np.testing.assert_array_equal(
+                cols[:, i, j], xp[:, :, i:i + 5:2, 2 * j:2 * j + 3].transpose(1, 2, 3, 0))
+
+
 def test_unfold_and_fold_are_adjoint():
     """<unfold(x), c> == <x, fold(c)>: the two primitives conv is built from are each other's adjoints."""
     rng = np.random.default_rng(6)
@@ -193,7 +321,8 @@ def test_unfold_fold_gradients():
     rng = np.random.default_rng(7)
     x = leaf(rng.standard_normal((1, 2, 5, 5)))
     check(lambda x: ops.unfold(x, (3, 3), stride=2, padding=1) ** 2, x)
-    c = leaf(rng.standard_normal((3, 3, 2, 3, 3, 1)))  # (kh, kw, C, Ho, Wo, N)
+    check(lambda x: ops.unfold(x, (2, 2), stride=1, padding=((0, 1), (1, 0)), dilation=2) ** 2, x)
+    c = leaf(rng.standard_normal((2, 3, 3, 3, 3, 1)))  # (C, kh, kw, Ho, Wo, N)
     check(lambda c: ops.fold(c, (5, 5), stride=2, padding=1) ** 2, c)
 
 
@@ -270,3 +399,51 @@ def test_conv_stride_zero_and_negative_padding():
 def test_output_padding_must_be_smaller_than_stride():
     with pytest.raises(ValueError, match="output_padding"):
         F.conv_transpose2d(zeros(1, 1, 3, 3), zeros(1, 1, 3, 3), stride=2, output_padding=2)
+
+def test_conv_arguments_of_the_wrong_type_name_the_argument():
+    """stride=1.5 (issue 11), a string or a triple: a TypeError naming the argument, not NumPy's
+    message."""
+    x, w = zeros(1, 1, 5, 5), zeros(1, 1, 3, 3)
+    for kwargs in (dict(stride=1.5), dict(stride=(1, 2, 3)), dict(padding=(1.0, 1)),
+                   dict(dilation="2"), dict(stride=True)):
+        name = next(iter(kwargs))
+        with pytest.raises(TypeError, match=f"{name} must be an int or a pair of ints"):
+            F.conv2d(x, w, **kwargs)
+    with pytest.raises(TypeError, match="stride must be an int or a pair"):
+        F.conv_transpose2d(x, w, stride=1.5)
+
+def test_conv_dilation_must_be_positive():
+    with pytest.raises(ValueError, match="dilation must be positive"):
+        F.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), dilation=0)
+
+def test_conv_padding_strings():
+    x, w = zeros(1, 1, 5, 5), zeros(1, 1, 3, 3)
+    with pytest.raises(ValueError, match="strided"):
+        F.conv2d(x, w, stride=2, padding="same")
+    with pytest.raises(ValueError, match="'full'"):
+        F.conv2d(x, w, padding="full")
+    with pytest.raises(TypeError, match="'same'"):
+        F.conv_transpose2d(x, w, padding="same")
+
+def test_conv_groups_that_do_not_fit():
+    """Channels that groups does not divide, or a weight for other group sizes: ShapeError
+    (a RuntimeError as in PyTorch, and a ValueError) naming the shapes."""
+    with pytest.raises(ShapeError, match="groups=2 expects 4") as e:
+        F.conv2d(zeros(1, 3, 5, 5), zeros(4, 2, 3, 3), groups=2)
+    assert "(4, 2, 3, 3)" in str(e.value)
+    with pytest.raises(ShapeError, match="must divide"):
+        F.conv2d(zeros(1, 4, 5, 5), zeros(3, 2, 3, 3), groups=2)
+    with pytest.raises(ShapeError, match="must divide"):
+        F.conv_transpose2d(zeros(1, 3, 5, 5), zeros(3, 2, 3, 3), groups=2)
+    with pytest.raises(ValueError, match="groups must be a positive int"):
+        F.conv2d(zeros(1, 4, 5, 5), zeros(4, 4, 3, 3), groups=0)
+
+def test_conv_dilated_kernel_larger_than_the_input():
+    with pytest.raises(ShapeError, match="spanning 5x5") as e:
+        F.conv2d(zeros(1, 1, 4, 4), zeros(1, 1, 3, 3), dilation=2)
+    assert "empty" in str(e.value)
+
+def test_conv_transpose2d_output_padding_against_stride_and_dilation():
+    with pytest.raises(ValueError, match="either stride"):
+        F.conv_transpose2d(zeros(1, 1, 3, 3), zeros(1, 1, 3, 3), stride=2, dilation=2,
+                           output_padding=2)

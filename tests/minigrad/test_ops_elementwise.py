@@ -11,6 +11,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import ops
+from minigrad.errors import ShapeError
 
 from devices import array_on_device, leaf, other_device, tensor, zeros
 
@@ -109,12 +110,14 @@ def test_python_scalar_on_either_side(name):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
-def test_python_scalar_follows_numpy_promotion(dtype):
-    """A Python scalar combines with a tensor as with a NumPy array of the tensor's dtype (NumPy 2's
-    rule): it never widens a float tensor, and is never truncated to an integer dtype, so
-    int_tensor * 0.5 is not 0 and uint8_images * (1 / 255) is not all zeros."""
+def test_python_scalar_follows_pytorch_promotion(dtype):
+    """A Python scalar never widens a float tensor (NumPy 2's rule and PyTorch's) and is never
+    truncated to an integer dtype, so int_tensor * 0.5 is not 0 and uint8_images * (1 / 255)
+    is not all zeros; a float with an integer tensor gives float32, PyTorch's default float
+    (NumPy would give float64). Values are NumPy's."""
     array = np.array([0, 1, 2, 3, 255], dtype=dtype)
     x = tensor(array)
+    float_result = np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.dtype(np.float32)
     cases = {
         "x * 0.5": lambda x: x * 0.5, "0.5 * x": lambda x: 0.5 * x, "x * (1 / 255)": lambda x: x * (1 / 255),
         "x + 0.25": lambda x: x + 0.25, "x - 0.5": lambda x: x - 0.5, "x / 2": lambda x: x / 2,
@@ -123,7 +126,8 @@ def test_python_scalar_follows_numpy_promotion(dtype):
     }
     for name, fn in cases.items():
         expected, out = fn(array), fn(x)
-        assert out.dtype == expected.dtype, f"{name}: dtype {out.dtype}, NumPy gives {expected.dtype}"
+        wanted = bool if expected.dtype == bool else float_result
+        assert out.dtype == wanted, f"{name}: dtype {out.dtype}, PyTorch gives {wanted}"
         np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, err_msg=name)
 
 
@@ -222,14 +226,51 @@ def test_maximum_minimum_with_scalar(name):
     check(lambda x: fn(0.3, x), x)
 
 
-def test_maximum_tie_sends_gradient_to_first_operand():
-    """The documented tie rule: where a == b, the whole gradient goes to a (none is lost or doubled)."""
-    a, b = leaf([1.0, 2.0, 3.0]), leaf([1.0, 5.0, 3.0])
+def test_maximum_minimum_ties_split_the_gradient():
+    """As PyTorch: where a == b each operand gets half the gradient (none is lost or doubled),
+    so maximum(x, 0) has gradient 0.5 at 0; second order through the tie masks is 0."""
+    a, b = leaf([1.0, 2.0, 3.0, 0.0]), leaf([1.0, 5.0, -3.0, 0.0])
     ga, gb = mg.grad(mg.maximum(a, b).sum(), [a, b])
-    np.testing.assert_array_equal(ga.numpy(), [1.0, 0.0, 1.0])
-    np.testing.assert_array_equal(gb.numpy(), [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(ga.numpy(), [0.5, 0.0, 1.0, 0.5])
+    np.testing.assert_array_equal(gb.numpy(), [0.5, 1.0, 0.0, 0.5])
     ga, gb = mg.grad(mg.minimum(a, b).sum(), [a, b])
-    np.testing.assert_array_equal(ga.numpy() + gb.numpy(), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(ga.numpy(), [0.5, 1.0, 0.0, 0.5])
+    np.testing.assert_array_equal(gb.numpy(), [0.5, 0.0, 1.0, 0.5])
+    x = leaf([-1.0, 0.0, 2.0])
+    (g,) = mg.grad(mg.maximum(x, 0).sum(), x)
+    np.testing.assert_array_equal(g.numpy(), [0.0, 0.5, 1.0])
+    (g,) = mg.grad(mg.minimum(0.0, x).sum(), x)
+    np.testing.assert_array_equal(g.numpy(), [1.0, 0.5, 0.0])
+
+
+@pytest.mark.parametrize("exponent", [0, 0.0, 1, 2, 3])
+def test_integer_powers_at_zero_are_finite_to_second_order(exponent):
+    """x ** 0 has gradient 0 even at x = 0 (PyTorch), and x ** 1, x ** 2, x ** 3 have their
+    exact first and second derivatives there (b a^(b-1) with 0 * 0^-1 would be NaN)."""
+    x = leaf([0.0, 0.0, 1.5, -2.0])
+    (g1,) = mg.grad((x ** exponent).sum(), x, create_graph=True)
+    (g2,) = mg.grad(g1.sum(), x)
+    b, v = exponent, x.numpy()
+    np.testing.assert_allclose(g1.numpy(), b * np.where(v == 0, float(b == 1), v ** max(b - 1, 0)))
+    np.testing.assert_allclose(g2.numpy(), b * (b - 1) * np.where(v == 0, float(b == 2), v ** max(b - 2, 0)))
+    check(lambda x: x ** exponent, x)
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero", "ignore:invalid value")
+def test_gradient_of_a_power_of_zero_with_respect_to_the_exponent():
+    """d(0 ** y)/dy is 0 for y >= 0 (PyTorch's convention), not NaN or -inf; a zero tensor
+    exponent gives 0 for the base too, and the second order is finite where the first
+    derivatives are (0 ** 0.5 has an infinite derivative in the base, rightly)."""
+    base, y = leaf([0.0, 0.0, 0.0, 2.0]), leaf([0.0, 0.5, 2.0, 1.5])
+    out = base ** y
+    gb, gy = mg.grad(out.sum(), [base, y], create_graph=True)
+    np.testing.assert_array_equal(gy.numpy()[:3], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(gy.numpy()[3], 2.0 ** 1.5 * np.log(2.0), rtol=1e-14)
+    np.testing.assert_array_equal(gb.numpy()[:3], [0.0, np.inf, 0.0])
+    smooth = [0, 2, 3]
+    second = mg.grad((gy * gy)[smooth].sum() + gb[smooth].sum(), [base, y])
+    for h in second:
+        assert np.isfinite(h.numpy()[smooth]).all()
 
 
 @pytest.mark.parametrize("shapes", [((3, 4), (3, 4), (3, 4)), ((3, 4), (3, 1), (4,)),
@@ -243,6 +284,17 @@ def test_where(shapes):
     a, b = leaf(rng.standard_normal(a_shape)), leaf(rng.standard_normal(b_shape))
     np.testing.assert_array_equal(mg.where(cond, a, b).numpy(), np.where(cond, a.numpy(), b.numpy()))
     check(lambda a, b: mg.where(cond, a, b), a, b)
+
+
+@pytest.mark.parametrize("a, b, dtype", [(1, 3, np.int64), (1.0, 3.0, np.float32), (1, 3.5, np.float32),
+                                         (True, False, bool), (True, 2, np.int64)])
+def test_where_with_two_python_numbers(a, b, dtype):
+    """where(cond, 1, 3): PyTorch's dtype for the two numbers, on the condition's device."""
+    cond = tensor(np.array([True, False, True]))
+    out = mg.where(cond, a, b)
+    assert out.dtype == dtype and out.device == cond.device
+    np.testing.assert_array_equal(out.numpy(), np.where(cond.numpy(), a, b))
+    assert mg.where(np.array([False, True]), a, b).numpy().tolist() == [b, a]
 
 
 def test_where_with_tensor_condition_and_scalar():
@@ -398,10 +450,24 @@ def test_to_other_device_and_back(cuda):
                                 lambda a, b: a / b, lambda a, b: a ** b, mg.maximum, mg.minimum,
                                 lambda a, b: mg.where(np.ones((3,), bool), a, b)])
 def test_broadcast_mismatch_names_both_shapes(op):
-    """Binary ops whose operands do not broadcast name both shapes."""
-    with pytest.raises(ValueError, match="broadcast") as e:
+    """Binary ops whose operands do not broadcast name both shapes, with a ShapeError (caught
+    by ``except RuntimeError`` as in PyTorch, and by ``except ValueError``)."""
+    with pytest.raises(ShapeError, match="broadcast") as e:
         op(zeros(3, 4), zeros(3))
     assert "(3, 4)" in str(e.value) and "(3,)" in str(e.value)
+    assert isinstance(e.value, RuntimeError) and isinstance(e.value, ValueError)
+
+def test_where_condition_that_does_not_broadcast_names_the_shapes():
+    """The condition's shape is checked too, with minigrad's message (not NumPy's)."""
+    with pytest.raises(ShapeError, match="where") as e:
+        mg.where(np.ones((2, 5), bool), zeros(3, 1), zeros(4))
+    assert "(2, 5)" in str(e.value) and "(3, 1)" in str(e.value) and "(4,)" in str(e.value)
+
+def test_clip_needs_a_bound():
+    with pytest.raises(ValueError, match="at least one"):
+        mg.clip(zeros(3), None, None)
+    with pytest.raises(ValueError, match="at least one"):
+        zeros(3).clamp_()
 
 def test_dropout_probability_out_of_range():
     with pytest.raises(ValueError, match="1.5"):

@@ -10,7 +10,9 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 
-from devices import array_on_device, leaf, zeros
+from minigrad.errors import ShapeError
+
+from devices import array_on_device, leaf, tensor, zeros
 
 
 def check(fn, *inputs):
@@ -112,3 +114,18 @@ def test_linear_weight_mismatch_names_shapes():
     with pytest.raises(ValueError, match=re.escape("(2, 3)")) as e:
         F.linear(zeros(2, 3), zeros(5, 4))
     assert "(5, 4)" in str(e.value)
+
+def test_matmul_shape_errors_are_shape_errors():
+    """Caught by a PyTorch user's ``except RuntimeError`` as well as ``except ValueError``."""
+    for bad in (lambda: zeros(2, 3) @ zeros(4, 5), lambda: zeros(2, 3, 4) @ zeros(3, 4, 5),
+                lambda: mg.matmul(zeros(), zeros(3))):
+        with pytest.raises(ShapeError):
+            bad()
+        with pytest.raises(RuntimeError):
+            bad()
+
+
+def test_matmul_of_an_integer_and_a_float_tensor_is_the_float():
+    """PyTorch's promotion: int64 @ float32 is float32 (NumPy: float64), with exact values."""
+    out = tensor([[1, 2]]) @ tensor([[0.5], [0.25]])
+    assert out.dtype == np.float32 and out.item() == 1.0

@@ -1,6 +1,6 @@
-"""batch_norm (training and evaluation) and layer_norm: gradient checks to first and second
-order in float64, forward values against NumPy formulas, and batch norm's running statistics
-(momentum update, unbiased variance, as PyTorch).
+"""batch_norm (training and evaluation), layer_norm, group_norm and instance_norm: gradient
+checks to first and second order in float64, forward values against NumPy formulas, and the
+running statistics of batch and instance norm (momentum update, unbiased variance, as PyTorch).
 """
 import re
 
@@ -9,6 +9,7 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
+from minigrad.errors import ShapeError
 
 from devices import leaf, tensor, zeros
 
@@ -129,6 +130,64 @@ def test_layer_norm_eps():
     assert np.all(np.isfinite(g.numpy()))
 
 
+@pytest.mark.parametrize("shape, groups", [((2, 6, 3, 3), 3), ((1, 4, 5), 2), ((3, 4, 2, 3), 1),
+                                           ((2, 3, 2, 2), 3), ((2, 6), 2)], ids=str)
+@pytest.mark.parametrize("affine", [True, False])
+def test_group_norm(shape, groups, affine):
+    """Each sample's groups of C / G consecutive channels normalised over those channels and all
+    spatial axes (G = 1: over everything but the batch; G = C: instance norm); per-channel affine."""
+    rng = np.random.default_rng(6)
+    n, c = shape[:2]
+    x = leaf(2 * rng.standard_normal(shape) + 1)
+    params = [leaf(rng.uniform(0.5, 1.5, c)), leaf(rng.standard_normal(c))] if affine else []
+    grouped = x.numpy().reshape(n, groups, -1)
+    expected = reference_norm(grouped, (2,), 1e-5).reshape(shape)
+    if affine:
+        view = (1, c) + (1,) * (len(shape) - 2)
+        expected = expected * params[0].numpy().reshape(view) + params[1].numpy().reshape(view)
+    np.testing.assert_allclose(F.group_norm(x, groups, *params).numpy(), expected, rtol=1e-10,
+                               atol=1e-12)
+    check(lambda x, *wb: F.group_norm(x, groups, *wb), x, *params)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 3, 4), (1, 2, 5), (3, 1, 2, 2)], ids=str)
+@pytest.mark.parametrize("affine", [True, False])
+def test_instance_norm(shape, affine):
+    """Each (sample, channel) normalised over its spatial axes."""
+    rng = np.random.default_rng(7)
+    c = shape[1]
+    x = leaf(rng.standard_normal(shape) * 3 - 1)
+    params = [leaf(rng.uniform(0.5, 1.5, c)), leaf(rng.standard_normal(c))] if affine else []
+    view = (1, c) + (1,) * (len(shape) - 2)
+    expected = reference_norm(x.numpy(), tuple(range(2, len(shape))), 1e-5,
+                              *[p.numpy() for p in params], shape=view)
+    np.testing.assert_allclose(F.instance_norm(x, weight=params[0] if affine else None,
+                                               bias=params[1] if affine else None).numpy(),
+                               expected, rtol=1e-10, atol=1e-12)
+    check(lambda x, *wb: F.instance_norm(x, None, None, *wb), x, *params)
+
+
+def test_instance_norm_running_statistics():
+    """With running statistics, training updates them with the batch mean of the per-instance
+    mean and unbiased variance; use_input_stats=False normalises with them instead."""
+    rng = np.random.default_rng(8)
+    rm, rv = tensor(np.zeros(2)), tensor(np.ones(2))
+    expected_m, expected_v = np.zeros(2), np.ones(2)
+    for step in range(2):
+        x = rng.standard_normal((3, 2, 2, 3)) * (step + 1)
+        F.instance_norm(tensor(x), rm, rv, momentum=0.3)
+        expected_m = 0.7 * expected_m + 0.3 * x.mean(axis=(2, 3)).mean(axis=0)
+        expected_v = 0.7 * expected_v + 0.3 * x.var(axis=(2, 3), ddof=1).mean(axis=0)
+        np.testing.assert_allclose(rm.numpy(), expected_m, rtol=1e-12)
+        np.testing.assert_allclose(rv.numpy(), expected_v, rtol=1e-12)
+    x = leaf(rng.standard_normal((2, 2, 3, 3)))
+    out = F.instance_norm(x, rm, rv, use_input_stats=False)
+    view = (1, 2, 1, 1)
+    np.testing.assert_allclose(out.numpy(), (x.numpy() - expected_m.reshape(view))
+                               / np.sqrt(expected_v.reshape(view) + 1e-5), rtol=1e-12)
+    check(lambda x: F.instance_norm(x, rm, rv, use_input_stats=False) * x, x)
+
+
 # ---- bad inputs: clear errors naming what was wrong ----
 
 
@@ -143,3 +202,19 @@ def test_batch_norm_training_needs_two_values_per_channel():
 def test_layer_norm_shape_mismatch():
     with pytest.raises(ValueError, match=re.escape("(2, 3)")):
         F.layer_norm(zeros(4, 3), (2, 3))
+
+def test_group_norm_groups_must_divide_the_channels():
+    with pytest.raises(ShapeError, match="dividing the 6 channels"):
+        F.group_norm(zeros(2, 6, 3), 4)
+    with pytest.raises(ShapeError, match="weight"):
+        F.group_norm(zeros(2, 6, 3), 3, zeros(3))
+
+def test_instance_norm_shape_checks():
+    with pytest.raises(ShapeError, match=r"\(4, 3\)"):
+        F.instance_norm(zeros(4, 3))
+    with pytest.raises(ShapeError, match="more than one spatial value"):
+        F.instance_norm(zeros(2, 3, 1, 1))
+    with pytest.raises(ShapeError, match="running_mean"):
+        F.instance_norm(zeros(2, 3, 4), zeros(2), zeros(3))
+    with pytest.raises(ValueError, match="needs running_mean and running_var"):
+        F.instance_norm(zeros(2, 3, 4), use_input_stats=False)

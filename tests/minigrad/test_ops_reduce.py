@@ -1,13 +1,17 @@
-"""Gradient checks of the reductions (sum, mean, var, max, min) over single and multiple
+"""Gradient checks of the reductions (sum, mean, var, std, max, min) over single and multiple
 axes with keepdims True and False, and of log_softmax / cross_entropy, to first and second
-order in float64. Forward values are compared with NumPy and SciPy.
+order in float64; argmax / argmin. Forward values are compared with NumPy and SciPy.
 """
+import re
+
 import numpy as np
 import pytest
 import scipy.special
 
 import minigrad as mg
 import minigrad.nn.functional as F
+from minigrad import ops
+from minigrad.errors import AxisError, ShapeError
 
 from devices import leaf, tensor, zeros
 
@@ -29,6 +33,7 @@ REDUCTIONS = {
     "sum": (lambda x, axis, keepdims: x.sum(axis, keepdims), np.sum),
     "mean": (lambda x, axis, keepdims: x.mean(axis, keepdims), np.mean),
     "var": (lambda x, axis, keepdims: x.var(axis, keepdims), np.var),
+    "std": (lambda x, axis, keepdims: x.std(axis, keepdims), np.std),
     "max": (lambda x, axis, keepdims: x.max(axis, keepdims), np.max),
     "min": (lambda x, axis, keepdims: x.min(axis, keepdims), np.min),
 }
@@ -49,13 +54,85 @@ def test_reduction(name, axis, keepdims):
     check(lambda x: op(x, axis, keepdims), x)
 
 
-@pytest.mark.parametrize("ddof", [0, 1])
-def test_var_ddof(ddof):
-    """var divides by (count - ddof), as NumPy."""
+@pytest.mark.parametrize("ddof", [0, 1, 4])
+def test_var_and_std_ddof(ddof):
+    """var divides by (count - ddof), as NumPy; std is its square root."""
     x = leaf(np.random.default_rng(1).standard_normal((3, 5)))
     np.testing.assert_allclose(x.var(axis=1, ddof=ddof).numpy(), np.var(x.numpy(), axis=1, ddof=ddof),
                                rtol=1e-12)
+    np.testing.assert_allclose(mg.std(x, 1, ddof=ddof).numpy(), np.std(x.numpy(), axis=1, ddof=ddof),
+                               rtol=1e-12)
     check(lambda x: x.var(axis=1, ddof=ddof), x)
+    check(lambda x: x.std(axis=1, ddof=ddof), x)
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero", "ignore:invalid value")
+def test_var_with_ddof_at_least_the_count_is_inf_or_nan():
+    """ddof >= count gives inf (NaN where every deviation is 0: one value, or an empty axis), as
+    PyTorch; never a negative variance."""
+    x = tensor(np.array([[1.0, 2.0], [3.0, 3.0]]))
+    np.testing.assert_array_equal(x.var(axis=1, ddof=2).numpy(), [np.inf, np.nan])
+    np.testing.assert_array_equal(x.var(axis=1, ddof=5).numpy(), [np.inf, np.nan])
+    assert np.isnan(tensor(np.array([4.0])).var(ddof=1).item())
+    assert np.isnan(zeros(3, 0).var(axis=1).numpy()).all()
+    assert x.std(ddof=7).item() == np.inf
+
+
+def test_std_of_equal_values_has_gradient_zero():
+    """As PyTorch: the gradient of std where every deviation is 0 is 0 (not 0 * inf = NaN),
+    also to second order; the rows that vary get the usual gradient."""
+    x = leaf([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])
+    (g,) = mg.grad(x.std(axis=1).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.numpy()[0], [0.0, 0.0, 0.0])
+    deviations = x.numpy()[1] - x.numpy()[1].mean()
+    np.testing.assert_allclose(g.numpy()[1], deviations / (3 * np.std(x.numpy()[1])), rtol=1e-12)
+    (h,) = mg.grad((g * g).sum(), x)
+    assert np.isfinite(h.numpy()).all() and (h.numpy()[0] == 0).all()
+
+
+def test_reductions_of_a_zero_dimensional_tensor_take_axis_0_and_minus_1():
+    """mg.tensor(2.).sum(0) etc. reduce nothing, as PyTorch; softmax of a 0-d tensor is 1."""
+    x = leaf(np.array(2.5))
+    for op in (lambda x, a: x.sum(a), lambda x, a: x.mean(a, keepdims=True), lambda x, a: x.max(a),
+               lambda x, a: x.min(a), lambda x, a: x.var(a) + ops.logsumexp(x, a)):
+        for axis in (0, -1):
+            out = op(x, axis)
+            assert out.shape == ()
+            check(lambda x: op(x, axis) * x, x)
+    assert F.softmax(x).item() == 1.0 and F.log_softmax(x, axis=0).item() == 0.0
+    check(lambda x: F.softmax(x * x) * x, x)
+    assert x.argmax(0).item() == 0 and x.argmin().item() == 0
+
+
+@pytest.mark.parametrize("array", [np.array([0, 255, 7], dtype=np.uint8),
+                                   np.array([np.iinfo(np.int64).min, 0, np.iinfo(np.int64).max]),
+                                   np.array([[True, False], [True, True]]),
+                                   np.array([-0.0, 3.5, -7.25], dtype=np.float32)], ids=str)
+def test_min_and_max_of_any_dtype(array):
+    """min and max keep the dtype and are exact for unsigned, extreme integers and booleans
+    (min is not -max(-x), which wraps around)."""
+    x = tensor(array)
+    for name in ("min", "max"):
+        out = getattr(x, name)()
+        assert out.dtype == array.dtype
+        assert out.item() == getattr(array, name)()
+        np.testing.assert_array_equal(getattr(x, name)(axis=-1).numpy(), getattr(array, name)(axis=-1))
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_argmin(name, axis, keepdims):
+    """Positions as numpy.argmax (the first of tied extremes), int64, never in the graph;
+    axis=None counts in the flattened tensor, and keepdims keeps every axis with size 1."""
+    rng = np.random.default_rng(6)
+    array = rng.integers(-3, 3, (4, 5)).astype(np.float64)  # many ties
+    x = leaf(array)
+    out = getattr(mg, name)(x, axis, keepdims)
+    expected = getattr(np, name)(array, axis=axis, keepdims=keepdims)
+    assert out.dtype == np.int64 and not out.requires_grad and out.shape == expected.shape
+    np.testing.assert_array_equal(out.numpy(), expected)
+    np.testing.assert_array_equal(getattr(x, name)(axis, keepdims).numpy(), expected)
 
 
 def test_reductions_of_a_batch_of_one():
@@ -117,9 +194,33 @@ def test_cross_entropy(batch):
 # ---- bad inputs: clear errors naming what was wrong ----
 
 
-def test_reduction_axis_out_of_range():
-    with pytest.raises(ValueError, match="axis 3"):
-        zeros(2, 3).sum(axis=3)
+@pytest.mark.parametrize("op", [lambda x: x.sum(axis=3), lambda x: x.mean((0, -3)),
+                                lambda x: x.var(axis=2), lambda x: x.std(axis=2),
+                                lambda x: x.max(axis=-3), lambda x: x.min(axis=2),
+                                lambda x: x.argmax(axis=2), lambda x: x.argmin(axis=-3),
+                                lambda x: F.softmax(x, axis=2), lambda x: F.log_softmax(x, axis=-3),
+                                lambda x: ops.logsumexp(x, 5)])
+def test_reduction_axis_out_of_range(op):
+    """An AxisError (IndexError as PyTorch's, ValueError as NumPy's) naming axis and shape."""
+    with pytest.raises(AxisError, match=r"axis -?\d is out of range") as e:
+        op(zeros(2, 3))
+    assert "(2, 3)" in str(e.value)
+    assert isinstance(e.value, IndexError) and isinstance(e.value, ValueError)
+
+def test_an_axis_named_twice():
+    with pytest.raises(ValueError, match="twice"):
+        zeros(2, 3).sum((1, -1))
+
+@pytest.mark.parametrize("op", [lambda x, a: x.max(a), lambda x, a: x.min(a),
+                                lambda x, a: x.argmax(a), lambda x, a: x.argmin(a)])
+def test_extremes_of_nothing(op):
+    """max / min / argmax / argmin over no entries name the shape (not NumPy's "zero-size
+    array to reduction operation"); over a non-empty axis of an empty tensor they are empty."""
+    with pytest.raises(ShapeError, match=re.escape("(0, 3)")):
+        op(zeros(0, 3), None)
+    with pytest.raises(ShapeError, match="axis 0"):
+        op(zeros(0, 3), 0)
+    assert op(zeros(0, 3), 1).shape == (0,)
 
 def test_cross_entropy_targets_out_of_range():
     with pytest.raises(ValueError, match=r"\[0, 3\)"):

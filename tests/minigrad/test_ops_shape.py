@@ -1,6 +1,7 @@
 """Gradient checks of the operations that move values around: reshape, transpose, flatten,
-basic slicing, pad, concat, stack and nearest upsampling, to first and second order in
-float64. Forward values are compared with the NumPy operation each one mirrors.
+basic slicing, pad, concat, stack, nearest upsampling, squeeze, unsqueeze, expand, repeat,
+flip, split and chunk, to first and second order in float64. Forward values are compared with
+the NumPy operation each one mirrors. Advanced indexing is in test_ops_index.py.
 """
 import re
 
@@ -9,8 +10,9 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
+from minigrad.errors import AxisError, ShapeError
 
-from devices import leaf, zeros
+from devices import leaf, tensor, zeros
 
 
 def check(fn, *inputs):
@@ -102,10 +104,12 @@ def test_pad(pad_width):
 
 
 def test_pad_functional_nchw():
-    """F.pad is the same op, used on an NCHW image."""
+    """F.pad is the same op in PyTorch's order (a flat tuple, the last axis first), used on an
+    NCHW image."""
     x = leaf(data((1, 2, 3, 3)))
-    width = ((0, 0), (0, 0), (1, 1), (2, 0))
-    check(lambda x: F.pad(x, width) ** 2, x)
+    np.testing.assert_array_equal(F.pad(x, (2, 0, 1, 1)).numpy(),
+                                  mg.pad(x, ((0, 0), (0, 0), (1, 1), (2, 0))).numpy())
+    check(lambda x: F.pad(x, (2, 0, 1, 1)) ** 2, x)
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
@@ -143,6 +147,94 @@ def test_upsample_nearest(shape, scale):
     check(lambda x: F.upsample_nearest(x, scale) ** 2, x)
 
 
+@pytest.mark.parametrize("shape, axis, expected", [
+    ((2, 1, 3, 1), None, (2, 3)), ((2, 1, 3, 1), 1, (2, 3, 1)), ((2, 1, 3, 1), -1, (2, 1, 3)),
+    ((2, 1, 3, 1), (1, 3), (2, 3)), ((2, 1, 3, 1), 0, (2, 1, 3, 1)), ((1,), 0, ()), ((), 0, ())],
+    ids=str)
+def test_squeeze(shape, axis, expected):
+    """squeeze drops size-1 axes (all, or the named ones); a named axis of another size stays,
+    as in PyTorch."""
+    x = leaf(data(shape))
+    assert mg.squeeze(x, axis).shape == x.squeeze(axis).shape == expected
+    np.testing.assert_array_equal(x.squeeze(axis).numpy(), x.numpy().reshape(expected))
+    check(lambda x: mg.squeeze(x, axis) * x.squeeze(axis), x)
+
+
+@pytest.mark.parametrize("shape, axis", [((2, 3), 0), ((2, 3), 1), ((2, 3), 2), ((2, 3), -1),
+                                         ((2, 3), -3), ((), 0)], ids=str)
+def test_unsqueeze(shape, axis):
+    """unsqueeze inserts a size-1 axis anywhere in [-ndim-1, ndim], as numpy.expand_dims."""
+    x = leaf(data(shape))
+    np.testing.assert_array_equal(mg.unsqueeze(x, axis).numpy(), np.expand_dims(x.numpy(), axis))
+    check(lambda x: x.unsqueeze(axis) ** 2, x)
+
+
+@pytest.mark.parametrize("shape, sizes, expected", [
+    ((3, 1), (3, 4), (3, 4)), ((3, 1), (-1, 5), (3, 5)), ((1, 3), (2, 4, -1), (2, 4, 3)),
+    ((2,), (1, 2), (1, 2)), ((), (3,), (3,))], ids=str)
+def test_expand(shape, sizes, expected):
+    """expand broadcasts size-1 and new leading axes; -1 keeps a size; backward sums."""
+    x = leaf(data(shape))
+    out = x.expand(*sizes)
+    assert out.shape == expected and x.expand(sizes).shape == expected
+    np.testing.assert_array_equal(out.numpy(), np.broadcast_to(x.numpy(), expected))
+    check(lambda x: x.expand(*sizes) * x.expand(*sizes).exp(), x)
+
+
+@pytest.mark.parametrize("shape, repeats", [((2, 3), (2, 1)), ((2, 3), (1, 3)), ((2, 3), (3, 2, 2)),
+                                            ((3,), (2,)), ((1, 2), (0, 2)), ((), (4,))], ids=str)
+def test_repeat(shape, repeats):
+    """Tensor.repeat tiles the whole tensor (numpy.tile), extra repeats add leading axes; the
+    gradient sums the copies."""
+    x = leaf(data(shape))
+    np.testing.assert_array_equal(x.repeat(*repeats).numpy(), np.tile(x.numpy(), repeats))
+    np.testing.assert_array_equal(x.repeat(repeats).numpy(), np.tile(x.numpy(), repeats))
+    check(lambda x: x.repeat(*repeats) * x.repeat(*repeats), x)
+
+
+@pytest.mark.parametrize("axes", [0, 1, -1, (0, 2), (2, 1, 0)], ids=str)
+def test_flip(axes):
+    """flip reverses the named axes, as numpy.flip."""
+    x = leaf(data((2, 3, 5)))
+    np.testing.assert_array_equal(mg.flip(x, axes).numpy(), np.flip(x.numpy(), axes))
+    np.testing.assert_array_equal(x.flip(axes).numpy(), np.flip(x.numpy(), axes))
+    check(lambda x: mg.flip(x, axes) * x, x)
+
+
+@pytest.mark.parametrize("size_or_sections, dim, expected", [
+    (2, 0, [2, 2, 1]), (5, 0, [5]), (7, 0, [5]), ([1, 3, 1], 0, [1, 3, 1]), ([0, 5], 0, [0, 5]),
+    (2, 1, [2, 1]), (1, -1, [1, 1, 1])], ids=str)
+def test_split(size_or_sections, dim, expected):
+    """split into pieces of a size (the last smaller) or of listed sizes, as torch.split;
+    each piece is a slice and gets its own part of the gradient."""
+    x = leaf(data((5, 3)))
+    pieces = mg.split(x, size_or_sections, dim)
+    assert [p.shape[dim] for p in pieces] == expected
+    np.testing.assert_array_equal(np.concatenate([p.numpy() for p in x.split(size_or_sections, dim)], dim),
+                                  x.numpy())
+    check(lambda x: mg.concat([p * (i + 1) * p for i, p in enumerate(mg.split(x, size_or_sections, dim))],
+                              dim), x)
+
+
+@pytest.mark.parametrize("n, chunks, expected", [(5, 3, [2, 2, 1]), (6, 4, [2, 2, 2]), (6, 3, [2, 2, 2]),
+                                                 (2, 5, [1, 1]), (0, 3, [0, 0, 0])], ids=str)
+def test_chunk(n, chunks, expected):
+    """chunk: pieces of ceil(n / chunks), so possibly fewer pieces, as torch.chunk."""
+    x = leaf(data((2, n)))
+    pieces = mg.chunk(x, chunks, 1)
+    assert [p.shape[1] for p in pieces] == [p.shape[1] for p in x.chunk(chunks, 1)] == expected
+    if n:
+        check(lambda x: mg.concat([p ** (i + 2) for i, p in enumerate(x.chunk(chunks, 1))], 1), x)
+
+
+def test_zero_dimensional_tensors_take_axis_0_and_minus_1():
+    """As in PyTorch, a 0-d tensor accepts axis 0 and -1 where one axis is named."""
+    x = leaf(np.array(1.5))
+    assert x.flatten().shape == (1,) and x.squeeze(0).shape == () and x.flip(-1).shape == ()
+    assert mg.stack([x, x], axis=-1).shape == (2,) and x.unsqueeze(-1).shape == (1,)
+    check(lambda x: x.flatten() * x.unsqueeze(0), x)
+
+
 # ---- bad inputs: clear errors naming what was wrong ----
 
 
@@ -168,13 +260,66 @@ def test_pad_width_of_the_wrong_length():
     with pytest.raises(ValueError, match="pad_width"):
         mg.pad(zeros(2, 3), ((1, 1),))
 
-def test_advanced_indexing_is_refused():
-    """Integer arrays, lists, boolean masks and tensors as indices are refused by name."""
-    x = leaf(np.arange(6.0).reshape(2, 3))
-    for index in ([0, 1], np.array([0, 1]), np.array([True, False]), (slice(None), [0, 2]), x > 2):
-        with pytest.raises(TypeError, match="basic indexing"):
-            x[index]
-
 def test_index_out_of_range_names_the_shape():
     with pytest.raises(IndexError, match=re.escape("(2, 3)")):
         zeros(2, 3)[5]
+
+def test_shape_errors_are_shape_errors():
+    """Shape mismatches raise ShapeError, which a PyTorch user's ``except RuntimeError`` and
+    NumPy-style ``except ValueError`` both catch."""
+    for bad in (lambda: zeros(3, 4).reshape(5, 2), lambda: mg.concat([zeros(2, 3), zeros(2, 4)]),
+                lambda: mg.stack([zeros(2, 3), zeros(3, 2)]), lambda: zeros(2, 3).expand(4, 3),
+                lambda: zeros(2, 3).transpose(0, 0)):
+        with pytest.raises(ShapeError):
+            bad()
+        with pytest.raises(RuntimeError):
+            bad()
+
+
+AXIS_TAKERS = {
+    "stack axis 77": lambda: mg.stack([zeros(2, 3)], axis=77),
+    "stack axis -4": lambda: mg.stack([zeros(2, 3)], axis=-4),
+    "concat axis 5": lambda: mg.concat([zeros(2, 3), zeros(2, 3)], axis=5),
+    "concat axis -3": lambda: mg.concat([zeros(2, 3), zeros(2, 3)], axis=-3),
+    "flatten start 2": lambda: zeros(2, 3).flatten(2),
+    "flatten end -3": lambda: zeros(2, 3).flatten(0, -3),
+    "transpose": lambda: zeros(2, 3).transpose(0, 2),
+    "squeeze": lambda: zeros(2, 1).squeeze(2),
+    "unsqueeze": lambda: zeros(2, 3).unsqueeze(3),
+    "flip": lambda: zeros(2, 3).flip(2),
+    "split": lambda: zeros(2, 3).split(1, 2),
+    "chunk": lambda: zeros(2, 3).chunk(2, -3),
+    "0-d axis 1": lambda: zeros().flatten(1),
+}
+
+
+@pytest.mark.parametrize("name", list(AXIS_TAKERS))
+def test_axis_out_of_range_names_axis_and_shape(name):
+    """Every op that takes an axis refuses one out of range with an AxisError (an IndexError,
+    as PyTorch's, and a ValueError) naming the axis and the shape; none wraps it silently."""
+    with pytest.raises(AxisError, match=r"axis -?\d+ is out of range") as e:
+        AXIS_TAKERS[name]()
+    assert re.search(r"\(2, 3\)|\(2, 1\)|shape \(\)", str(e.value))
+    assert isinstance(e.value, IndexError) and isinstance(e.value, ValueError)
+
+def test_concat_of_zero_dimensional_tensors_is_a_clear_error():
+    with pytest.raises(ShapeError, match="stack"):
+        mg.concat([tensor(1.0), tensor(2.0)])
+    with pytest.raises(ShapeError, match="one or more"):
+        mg.concat([])
+
+def test_flatten_start_after_end():
+    with pytest.raises(ValueError, match="start_dim"):
+        zeros(2, 3, 4).flatten(2, 1)
+
+def test_bad_repeat_split_and_chunk_arguments():
+    with pytest.raises(ValueError, match="repeat"):
+        zeros(2, 3).repeat(2)
+    with pytest.raises(ValueError, match="add up"):
+        zeros(5).split([2, 2])
+    with pytest.raises(ValueError, match="positive"):
+        zeros(5).split(0)
+    with pytest.raises(ValueError, match="chunks"):
+        zeros(5).chunk(0)
+    with pytest.raises(ShapeError, match="0-d"):
+        mg.split(zeros(), 1)

@@ -26,7 +26,7 @@ Where it is stricter than CuPy, because that guards minigrad's backend rule:
 - dtypes CuPy has no kernels for (object, strings, datetimes, long double) are refused.
 - ``random`` is there but refuses every use: minigrad draws random numbers on the host
   (``minigrad.backend.rng()``) by design. ``ufunc.at`` is refused: scatter-add belongs in
-  ``minigrad.backend``. Names in ``NOT_IN_CUPY`` are absent.
+  ``minigrad.backend``, which calls ``ndarray.scatter_add`` (CuPy's kernel, offered here). Names in ``NOT_IN_CUPY`` are absent.
 
 ``transfers`` counts host-to-device and device-to-host copies, so tests can check that
 transfers happen only where they must (data in, numbers for logs out), never per op.
@@ -305,6 +305,12 @@ class ndarray:
     def __setitem__(self, index, value):
         self._a[_unwrap(index, "ndarray.__setitem__")] = _unwrap(
             value, "ndarray.__setitem__ (a host array written into device memory)")
+
+    def scatter_add(self, slices, value):
+        """CuPy's ``ndarray.scatter_add`` (what ``cupyx.scatter_add(a, slices, value)`` calls):
+        ``value`` added at ``slices``, repeated indices adding up, as ``numpy.add.at``."""
+        _np.add.at(self._a, _unwrap(slices, "ndarray.scatter_add"),
+                   _unwrap(value, "ndarray.scatter_add (host values added into device memory)"))
 
     # ---- operators ----
     def __neg__(self):

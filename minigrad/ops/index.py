@@ -1,0 +1,208 @@
+"""Indexing: ``x[index]`` with basic and advanced indices, gather, index_select, masked_fill
+and one_hot.
+
+Basic indices (integers, slices, None, ...) give a view, whose adjoint writes the gradient
+into zeros at the same place (``place``). Advanced indices (integer arrays, lists, Tensors,
+boolean masks, mixed with the others as in NumPy and PyTorch) read scattered positions,
+possibly the same one twice, so their adjoint adds each gradient entry into its position: a
+scatter-add. Both directions are recorded ops on flat (row-major) positions, each the other's
+backward rule, so indexing differentiates to any order:
+
+    take(x, p)               = x.reshape(-1)[p]                     backward: scatter_add(g, p, x.shape)
+    scatter_add(v, p, shape) = zeros(shape) with v[k] added at p[k]  backward: take(g, p)
+
+The scatter-add kernel is the backend's (NumPy's bincount, CuPy's scatter_add).
+"""
+import math
+import numbers
+
+import numpy as np
+
+from .. import backend
+from ..autograd import apply
+from ..errors import ShapeError
+from ..tensor import Tensor, lift
+from .elementwise import where
+from .shape import check_axis, place
+
+
+def take(x, positions):
+    """The values of ``x`` at flat ``positions`` (an integer array on x's device, entries in
+    [0, x.size)), in the shape of ``positions``, as torch.take."""
+    return apply(x.data.reshape(-1)[positions], (x,),
+                 (lambda g, out: scatter_add(g, positions, x.shape),), "take", saved=())
+
+
+def scatter_add(values, positions, shape):
+    """Zeros of ``shape`` with each entry of ``values`` added at its flat position in
+    ``positions`` (an integer array of values' shape); repeated positions add up."""
+    data = backend.scatter_add(values.data, positions, math.prod(shape)).reshape(shape)
+    return apply(data, (values,), (lambda g, out: take(g, positions),), "scatter_add", saved=())
+
+
+def getitem(x, index):
+    """``x[index]``, as NumPy and PyTorch index; every item is checked first, so that a bad
+    index gets a message naming it and the shape (and CuPy, which does not check, gets none)."""
+    index, advanced = _checked_index(x, index)
+    if not advanced:
+        return apply(x.data[index], (x,), (lambda g, out: place(g, x.shape, index),),
+                     "getitem", saved=())
+
+    def vjp(g, out):
+        positions = backend.xp_of(x.data).arange(x.size).reshape(x.shape)[index]
+        return scatter_add(g, positions, x.shape)
+
+    return apply(x.data[index], (x,), (vjp,), "getitem", saved=())
+
+
+def _checked_index(x, index):
+    """``index`` as a tuple that NumPy and CuPy read alike (index arrays on x's device), and
+    whether it holds arrays (advanced indexing)."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    for i, item in enumerate(items):
+        if isinstance(item, numbers.Integral) and not isinstance(item, (bool, np.bool_)):
+            items[i] = int(item)
+        elif isinstance(item, slice):
+            _check_slice(item, x.shape)
+        elif not (item is None or item is Ellipsis):
+            items[i] = _index_array("index", item, x.device, masks=True)
+    taken = sum(_axes_taken(item) for item in items)
+    if taken > x.ndim or sum(item is Ellipsis for item in items) > 1:
+        raise IndexError(f"too many indices ({index!r}) for a tensor of shape {x.shape}")
+    axis = 0
+    for item in items:
+        if item is Ellipsis:
+            axis += x.ndim - taken
+        elif _is_mask(item):
+            if item.shape != x.shape[axis:axis + item.ndim]:
+                raise IndexError(f"a boolean mask of shape {item.shape} does not fit axes "
+                                 f"{axis}..{axis + item.ndim - 1} of a tensor of shape {x.shape}")
+            axis += item.ndim
+        elif item is not None:
+            what = f"axis {axis} of a tensor of shape {x.shape}"
+            if isinstance(item, int) and not -x.shape[axis] <= item < x.shape[axis]:
+                raise IndexError(f"index {item} is out of range for {what}")
+            if not isinstance(item, (int, slice)):
+                _check_range("index", item, x.shape[axis], what, negative=True)
+            axis += 1
+    return tuple(items), any(hasattr(item, "dtype") for item in items)
+
+
+def _is_mask(item):
+    return hasattr(item, "dtype") and item.dtype == bool
+
+
+def _axes_taken(item):
+    """How many of the tensor's axes an index item consumes."""
+    if item is None or item is Ellipsis:
+        return 0
+    return item.ndim if _is_mask(item) else 1
+
+
+def _check_slice(item, shape):
+    for part in (item.start, item.stop, item.step):
+        if not (part is None or isinstance(part, numbers.Integral)):
+            raise TypeError(f"slice {item} of a tensor of shape {shape}: start, stop and step "
+                            f"must be ints or None, got {type(part).__name__}")
+    if item.step == 0:
+        raise ValueError(f"slice {item} of a tensor of shape {shape}: the step must not be zero")
+
+
+def _index_array(op, index, device, masks=False):
+    """An index (a Tensor, an array, a list) as an int64 (or, if ``masks``, boolean) array on
+    ``device``."""
+    if isinstance(index, Tensor):
+        if index.device != device:
+            raise RuntimeError(f"{op}: the index is on {index.device} but the tensor on {device}; "
+                               "move one with .to(device)")
+        array = index.data
+    else:
+        array = backend.to_device(index, device)
+    if array.dtype.kind == "f" and array.size == 0:  # [] reads as float64
+        array = array.astype(np.int64)
+    if array.dtype.kind not in ("biu" if masks else "iu"):
+        raise TypeError(f"{op}: an index must hold integers{' or booleans' if masks else ''}, "
+                        f"got dtype {array.dtype}")
+    return array if array.dtype == bool else array.astype(np.int64, copy=False)
+
+
+def _check_range(op, index, n, what, negative):
+    """IndexError if an integer index array has entries outside [0, n) ([-n, n) if
+    ``negative``); on a device one boolean crosses to the host."""
+    low = -n if negative else 0
+    if index.size and bool(((index < low) | (index >= n)).any()):
+        raise IndexError(f"{op}: index values from {int(index.min())} to {int(index.max())} are "
+                         f"out of range for {what}: expected values in [{low}, {n})")
+
+
+def gather(x, dim, index):
+    """``out[i][j][k] = x[index[i][j][k]][j][k]`` for dim 0, and likewise for the other axes
+    (torch.gather): ``index`` has x's number of axes and at most x's size on each other axis.
+    Each entry's flat position is its own position in x with the ``dim`` coordinate replaced,
+    so this is one ``take``, and the gradient a scatter-add."""
+    dim = check_axis("gather", dim, x.shape)
+    index = _index_array("gather", index, x.device)
+    if index.ndim != x.ndim or any(i > n for a, (i, n) in enumerate(zip(index.shape, x.shape))
+                                   if a != dim):
+        raise ShapeError(f"gather along axis {dim}: an index of shape {index.shape} needs the "
+                         f"{x.ndim} axes of the tensor's shape {x.shape} and no larger sizes "
+                         "off that axis")
+    _check_range("gather", index, x.shape[dim] if x.ndim else 1,
+                 f"axis {dim} of a tensor of shape {x.shape}", negative=False)
+    corner = tuple(slice(0, 1) if a == dim else slice(0, i) for a, i in enumerate(index.shape))
+    rows = backend.xp_of(x.data).arange(x.size).reshape(x.shape)[corner]
+    return take(x, rows + index * math.prod(x.shape[dim + 1:]))
+
+
+def index_select(x, dim, index):
+    """The entries of ``x`` at ``index`` (a 1-D integer tensor) along ``dim``, in that order
+    (torch.index_select); an advanced index, so positions may repeat."""
+    if x.ndim == 0:
+        raise ShapeError("index_select needs a tensor with at least one axis, got a 0-d tensor")
+    dim = check_axis("index_select", dim, x.shape)
+    index = _index_array("index_select", index, x.device)
+    if index.ndim > 1:
+        raise ShapeError(f"index_select: the index must be 1-D, got shape {index.shape}")
+    _check_range("index_select", index, x.shape[dim], f"axis {dim} of a tensor of shape "
+                 f"{x.shape}", negative=False)
+    return x[(slice(None),) * dim + (index.reshape(-1),)]
+
+
+def masked_fill(x, mask, value):
+    """``x`` with ``value`` (a number or a 0-d tensor) wherever the boolean ``mask``, broadcast
+    to x's shape, holds (torch.masked_fill); x keeps its dtype, and its gradient is 0 there."""
+    mask = mask.data if isinstance(mask, Tensor) else backend.to_device(mask, x.device)
+    if mask.dtype != bool:
+        raise TypeError(f"masked_fill needs a boolean mask, got dtype {mask.dtype}")
+    try:
+        fits = np.broadcast_shapes(mask.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the "
+                         f"tensor's shape {x.shape}")
+    value = lift(value, x)
+    if value.ndim != 0:
+        raise ShapeError(f"masked_fill needs a number or a 0-d tensor as value, got shape "
+                         f"{value.shape}")
+    return where(mask, value if value.dtype == x.dtype else value.astype(x.dtype), x)
+
+
+def one_hot(labels, num_classes=-1):
+    """An int64 tensor of shape labels.shape + (num_classes,): 1 at each label's class, 0
+    elsewhere (F.one_hot); ``num_classes=-1`` takes the largest label + 1. Never
+    differentiable."""
+    if not isinstance(labels, Tensor) or labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot needs a Tensor of integer labels, got "
+                        f"{getattr(labels, 'dtype', type(labels).__name__)}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or \
+            num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be a non-negative int or -1, got "
+                         f"{num_classes!r}")
+    if num_classes == -1:
+        if labels.size == 0:
+            raise ValueError("one_hot: num_classes=-1 cannot be inferred from no labels; pass it")
+        num_classes = int(labels.data.max()) + 1  # one number crosses from a device
+    _check_range("one_hot", labels.data, num_classes, f"{num_classes} classes", negative=False)
+    classes = backend.xp_of(labels.data).arange(num_classes)
+    return Tensor((labels.data[..., None] == classes).astype(np.int64))

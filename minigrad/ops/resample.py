@@ -1,0 +1,128 @@
+"""Resizing NCHW images: ``interpolate`` (nearest, bilinear) and ``upsample_nearest``.
+
+Both modes are linear maps applied to each axis separately, y = A_h @ x @ A_w^T, where each
+row of the (out, in) matrix A holds the weights of the input pixels an output pixel reads:
+
+- nearest: one 1 at src = min(floor(dst * scale), in - 1), computed in float32 as PyTorch
+  does, with scale = 1 / scale_factor when a scale factor is given, else in / out (and
+  src = dst when out == in, dst // 2 when out == 2 in);
+- bilinear: 1 - l at i and l at i + 1 (or both at the last pixel), where src = i + l is
+  dst * (in - 1) / (out - 1) with ``align_corners``, else (dst + 0.5) * scale - 0.5,
+  clamped at 0 (PyTorch's area_pixel_compute_source_index), in the image's dtype.
+
+The matrices are built on the host from the sizes (O(out * in) numbers) and moved to the
+device; matmul gives the gradient (A^T g) and every higher order. When nearest resizing only
+repeats each pixel a whole number of times, ``upsample_nearest`` does it without a product.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from .. import backend
+from ..errors import ShapeError
+from ..tensor import constant
+from .shape import broadcast_to
+
+MODES = ("nearest", "bilinear")
+
+
+def upsample_nearest(x, scale_factor=2):
+    """Repeat each pixel of an NCHW tensor ``scale_factor`` times along height and width
+    (a whole number, or a pair of them for height and width)."""
+    if x.ndim != 4:
+        raise ShapeError(f"upsample_nearest needs an NCHW tensor, got shape {x.shape}")
+    pair = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
+    if len(pair) != 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Real)
+                             or s != int(s) or s < 1 for s in pair):
+        raise ValueError(f"upsample_nearest needs a positive whole scale factor (or a pair), "
+                         f"got {scale_factor!r}")
+    (sh, sw), (n, c, h, w) = (int(s) for s in pair), x.shape
+    grid = broadcast_to(x.reshape(n, c, h, 1, w, 1), (n, c, h, sh, w, sw))
+    return grid.reshape(n, c, h * sh, w * sw)
+
+
+def _nearest_source(size, out, scale_factor):
+    """PyTorch's nearest_idx for each output index (host)."""
+    if out == size:
+        return np.arange(out)  # host: indices from sizes
+    if out == 2 * size:
+        return np.arange(out) // 2  # host: indices from sizes
+    scale = (np.float32(1.0 / scale_factor) if scale_factor else
+             np.float32(size) / np.float32(out))
+    source = np.floor(np.arange(out, dtype=np.float32) * scale)  # host: indices from sizes
+    return np.minimum(source.astype(np.int64), size - 1)  # host: indices from sizes
+
+
+def _bilinear_weights(size, out, scale_factor, align_corners, dtype):
+    """(i0, i1, l0, l1) for each output index: y = l0 * x[i0] + l1 * x[i1] (host)."""
+    real = np.dtype(dtype).type
+    dst = np.arange(out).astype(dtype)  # host: indices from sizes
+    if align_corners:
+        scale = real(size - 1) / real(out - 1) if out > 1 else real(0)
+        source = dst * scale
+    else:
+        scale = real(1.0 / scale_factor) if scale_factor else real(size) / real(out)
+        source = np.maximum(scale * (dst + real(0.5)) - real(0.5), real(0))  # host: sizes
+    i0 = source.astype(np.int64)
+    i1 = np.minimum(i0 + 1, size - 1)  # host: indices from sizes
+    l1 = source - i0
+    return i0, i1, real(1) - l1, l1
+
+
+def _matrix(x, size, out, scale_factor, mode, align_corners):
+    """The (out, size) resampling matrix of one axis, on x's device."""
+    columns = np.arange(size)  # host: indices from sizes
+    if mode == "nearest":
+        matrix = _nearest_source(size, out, scale_factor)[:, None] == columns
+    else:
+        i0, i1, l0, l1 = _bilinear_weights(size, out, scale_factor, align_corners, x.dtype)
+        matrix = l0[:, None] * (i0[:, None] == columns) + l1[:, None] * (i1[:, None] == columns)
+    return constant(backend.to_device(matrix.astype(x.dtype), x.device))
+
+
+def _two(value, name, kind):
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, kind) or not v > 0
+                             or not math.isfinite(v) for v in pair):
+        what = "int" if kind is numbers.Integral else "number"
+        raise ValueError(f"interpolate: {name} must be a positive {what} or a pair of them "
+                         f"(height, width), got {value!r}")
+    return pair
+
+
+def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None):
+    """Resize an NCHW tensor to ``size`` (an int or (H, W)) or by ``scale_factor`` (output
+    floor(in * factor)), with PyTorch's index rules. ``align_corners`` (bilinear only; default
+    False) maps the corner pixels' centres onto each other. ``recompute_scale_factor=True``
+    uses in / out instead of the given factor for the source indices."""
+    if x.ndim != 4:
+        raise ShapeError(f"interpolate needs an NCHW tensor (4-D), got shape {x.shape}")
+    if mode not in MODES:
+        raise ValueError(f"interpolate: mode must be one of {MODES}, got {mode!r}")
+    if align_corners is not None and mode == "nearest":
+        raise ValueError("interpolate: align_corners can only be set with mode 'bilinear'")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    if x.dtype.kind != "f":
+        raise TypeError(f"interpolate needs a floating-point input, got {x.dtype}")
+    in_hw = x.shape[2:]
+    if size is not None:
+        out_hw, factors = _two(size, "size", numbers.Integral), (None, None)
+    else:
+        factors = _two(scale_factor, "scale_factor", numbers.Real)
+        out_hw = tuple(math.floor(n * f) for n, f in zip(in_hw, factors))
+        if min(out_hw) < 1:
+            raise ShapeError(f"interpolate: scale_factor {scale_factor!r} leaves no pixels of an "
+                             f"input of shape {x.shape}")
+        if recompute_scale_factor:
+            factors = (None, None)
+    if mode == "nearest":
+        repeats = [o // n if o % n == 0 else 0 for n, o in zip(in_hw, out_hw)]
+        if all(r and np.array_equal(_nearest_source(n, o, f), np.arange(o) // r)  # host: sizes
+               for n, o, f, r in zip(in_hw, out_hw, factors, repeats)):
+            return upsample_nearest(x, repeats)
+    a_h, a_w = (_matrix(x, n, o, f, mode, bool(align_corners))
+                for n, o, f in zip(in_hw, out_hw, factors))
+    return a_h @ x @ a_w.T

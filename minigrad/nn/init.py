@@ -68,6 +68,7 @@ def normal_(tensor, mean=0.0, std=1.0):
 def constant_(tensor, val):
     """Fill with ``val``."""
     tensor.data.fill(val)
+    tensor._changed_in_place()
     return tensor
 
 

@@ -596,9 +596,6 @@ def test_engine_changes_of_parameters_bump_the_version(change):
     assert w._version == version + 1
 
 
-@pytest.mark.xfail(strict=True, reason="bug in minigrad/nn/init.py (not this file's owner): "
-                   "constant_ (and so zeros_, ones_) fills the array without bumping the "
-                   "version; reported")
 @pytest.mark.parametrize("init", ["constant_", "zeros_", "ones_"])
 def test_constant_initialisers_bump_the_version(init):
     w = to_device(mg.nn.Linear(3, 2)).weight

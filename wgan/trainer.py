@@ -6,15 +6,18 @@ clipping, the critic schedule) comes from the run's entry in ``modes.MODES``. Th
 (``state_dict``) holds everything the next iteration depends on, so a resumed run continues
 exactly as if it had never stopped.
 """
+import contextlib
 import math
 
 import numpy as np
 
 import minigrad as mg
+from minigrad import distributed
 from minigrad.nn.utils import clip_parameters_, eval_mode, frozen
 from minigrad.optim.swa_utils import AveragedModel
 
 from . import data, losses, models, modes
+from .config import SettingError
 
 
 class TrainingDiverged(RuntimeError):
@@ -37,17 +40,41 @@ def ema_with_warmup(decay):
     return average
 
 
+def own_rows(batch_size, group):
+    """The rows of every global batch that this rank of ``group`` trains on (None: all)."""
+    if group is None:
+        return None
+    if batch_size % group.size:
+        below = batch_size - batch_size % group.size
+        raise SettingError(f"--batch-size {batch_size} does not divide by the {group.size} "
+                           f"processes (mpiexec -n {group.size}): each process takes an equal "
+                           f"share of every batch; use a multiple of {group.size}, like "
+                           f"{below or group.size} or {below + group.size}")
+    share = batch_size // group.size
+    return slice(group.rank * share, (group.rank + 1) * share)
+
+
 class Trainer:
     """The models, optimizers and data of one run (``config`` resolved; ``images`` in the
-    generator's pixel range, N x C x H x W)."""
+    generator's pixel range, N x C x H x W).
 
-    def __init__(self, config, images):
+    With ``group`` (a ``minigrad.distributed.ProcessGroup``) this is one rank of a
+    data-parallel run: every rank draws the random numbers of each whole batch (data order,
+    noise, the penalty's alphas, dropout masks) from the same seeded generators and keeps its
+    own rows (``rows``); batch norm takes its statistics over the whole batch, gradients are
+    averaged over the ranks before each update, and the logged numbers are the means over the
+    ranks. So the parameters stay those of one process training on the whole batch, up to
+    float rounding, and the checkpoint is the same on every rank."""
+
+    def __init__(self, config, images, group=None):
         self.config = config
         self.mode = modes.MODES[config.mode]
+        self.group, self.rows = group, own_rows(config.batch_size, group)
         mg.manual_seed(config.seed)
-        self.generator, self.critic = models.build(
-            config.arch, config.dim, config.z_dim, config.critic_norm,
-            gradient_penalty=self.mode.gradient_penalty, generator_norm=config.generator_norm)
+        self.generator, self.critic = models.build_for(config)
+        if group is not None:
+            for model in (self.generator, self.critic):
+                distributed.sync_batch_norm(model, group)
         self.generator.to(config.device)
         self.critic.to(config.device)
         self.opt_g = make_optimizer(config, self.generator.parameters(), config.lr)
@@ -64,8 +91,17 @@ class Trainer:
         self.iteration = 0
         self.elapsed = 0.0
 
+    def _own(self, batch):
+        """This rank's rows of a global batch (all of them without a group)."""
+        return batch if self.rows is None else batch[self.rows]
+
+    def _average_gradients(self, model):
+        if self.group is not None:
+            self.group.average_gradients(model.parameters())
+
     def noise(self):
-        return mg.randn(self.config.batch_size, self.config.z_dim, device=self.config.device)
+        return self._own(mg.randn(self.config.batch_size, self.config.z_dim,
+                                  device=self.config.device))
 
     def critic_steps(self):
         """How many critic steps this generator iteration gets."""
@@ -78,7 +114,7 @@ class Trainer:
         """One critic update; returns its numbers as one-element tensors, left on the device
         (reading them costs a device-to-host sync, so ``step`` reads only the last step's)."""
         c, mode = self.config, self.mode
-        real = mg.tensor(next(self.sampler), device=c.device)
+        real = mg.tensor(self._own(next(self.sampler)), device=c.device)
         with mg.no_grad():
             fake = self.generator(self.noise())
         loss = mode.critic_loss(self.critic(real), self.critic(fake))
@@ -89,12 +125,14 @@ class Trainer:
         if mode.gradient_penalty and self.critic_steps_done % c.gp_every == 0:
             # lazy regularisation (Karras et al. 2020): every gp_every-th step, gp_every times
             # the weight, the same penalty on average at a fraction of its cost
-            penalty = losses.gradient_penalty(self.critic, real, fake)
+            alpha = self._own(losses.interpolation_weights(c.batch_size, real))
+            penalty = losses.gradient_penalty(self.critic, real, fake, alpha=alpha)
             numbers["gradient_penalty"] = penalty.detach()
             total = loss + (c.gp_lambda * c.gp_every) * penalty
         self.critic_steps_done += 1
         self.opt_d.zero_grad()
         total.backward()
+        self._average_gradients(self.critic)
         self.opt_d.step()
         if mode.clips_critic:
             clip_parameters_(self.critic.parameters(), c.clip)
@@ -106,17 +144,22 @@ class Trainer:
             loss = self.mode.generator_loss(self.critic(self.generator(self.noise())))
             self.opt_g.zero_grad()
             loss.backward()
+        self._average_gradients(self.generator)
         self.opt_g.step()
         if self.averaged is not None:
             self.averaged.update_parameters(self.generator)
         return loss.item()
 
     def step(self):
-        """One generator iteration; returns the numbers for the log."""
-        for _ in range(self.critic_steps()):
-            numbers = self.critic_step()
-        numbers = {name: value.item() for name, value in numbers.items()}
-        numbers["generator_loss"] = self.generator_step()
+        """One generator iteration; returns the numbers for the log (with a group: their
+        means over the ranks, the numbers of the whole batch)."""
+        with contextlib.nullcontext() if self.group is None else self.group.batch_shard():
+            for _ in range(self.critic_steps()):
+                numbers = self.critic_step()
+            numbers = {name: value.item() for name, value in numbers.items()}
+            numbers["generator_loss"] = self.generator_step()
+        if self.group is not None:
+            numbers = self.group.mean(numbers)
         self.iteration += 1
         for name, value in numbers.items():
             if not math.isfinite(value):

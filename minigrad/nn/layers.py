@@ -212,6 +212,9 @@ class _BatchNorm(Module):
         self.register_buffer("running_mean", zeros(num_features) if tracked else None)
         self.register_buffer("running_var", ones(num_features) if tracked else None)
         self.register_buffer("num_batches_tracked", zeros((), dtype=np.int64) if tracked else None)
+        # set by minigrad.distributed.sync_batch_norm: in training, its batch_norm (with
+        # F.batch_norm's signature) takes the statistics over every process's share of the batch
+        self.process_group = None
 
     def _check_input_dim(self, x):
         raise NotImplementedError
@@ -223,9 +226,11 @@ class _BatchNorm(Module):
             self.num_batches_tracked.data += 1
             if momentum is None:
                 momentum = 1.0 / self.num_batches_tracked.item()
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=self.training or not self.track_running_stats,
-                            momentum=momentum, eps=self.eps)
+        synced = self.training and self.process_group is not None
+        batch_norm = self.process_group.batch_norm if synced else F.batch_norm
+        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                          training=self.training or not self.track_running_stats,
+                          momentum=momentum, eps=self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -326,7 +326,9 @@ def dropout(x, p=0.5, training=True):
         raise ValueError(f"dropout probability must be in [0, 1], got {p}")
     if not training or p == 0:
         return x
-    keep = backend.rng().random(x.shape, dtype=np.float32) >= p  # drawn on the host (design)
+    # drawn on the host (design); under data parallelism, this process's rows of the mask of
+    # the global batch (backend.per_sample)
+    keep = backend.per_sample(lambda rng, s: rng.random(s, dtype=np.float32), x.shape) >= p
     keep = backend.to_device(keep, x.device)  # one byte per element crosses, not a float
     scale = constant(keep.astype(x.dtype) * (1 / (1 - p) if p < 1 else 0))
     return _unary("dropout", x, lambda d: d * scale.data, lambda g, out, x: g * scale)

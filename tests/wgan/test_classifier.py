@@ -96,7 +96,8 @@ def test_cache_key_covers_the_architecture(monkeypatch):
     monkeypatch.undo()
     original = classifier.DigitClassifier.__init__
     monkeypatch.setattr(classifier.DigitClassifier, "__init__",
-                        lambda self, n_classes=10: original(self, n_classes, width=16))
+                        lambda self, n_classes=10, **kwargs: original(self, n_classes, width=16,
+                                                                      **kwargs))
     assert classifier.fingerprint(images, labels) != before
 
 
@@ -156,8 +157,10 @@ def test_classifier_refuses_images_outside_the_unit_range():
     images, labels = bars(n_per_class=1)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         classifier.train_classifier(images * 2 - 1, labels)
-    with pytest.raises(ValueError, match="28 x 28"):
-        classifier.train_classifier(np.zeros((4, 1, 32, 32), np.float32), np.zeros(4))
+    with pytest.raises(ValueError, match="N x C x H x W"):  # any image shape, but images
+        classifier.train_classifier(np.zeros((4, 32), np.float32), np.zeros(4))
+    with pytest.raises(ValueError, match="1 x 28 x 28"):  # of the shape it was made for
+        classifier.check_images(np.zeros((4, 1, 32, 32), np.float32))
 
 
 @pytest.mark.skipif(not os.environ.get("MINIGRAD_SLOW_TESTS"),

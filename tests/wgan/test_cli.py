@@ -192,9 +192,9 @@ def test_classes_trains_on_those_digits_only(tmp_path, monkeypatch, text, classe
     monkeypatch.setattr(data, "load_dataset", load_dataset)
     real_init = Trainer.__init__
 
-    def init(self, config, images):
+    def init(self, config, images, group=None):
         passed.append(images)
-        real_init(self, config, images)
+        real_init(self, config, images, group)
     monkeypatch.setattr(Trainer, "__init__", init)
     out = tmp_path / "run"
     assert cli.main(["--classes", text, "--iters", "1", "--n-critic", "1", *TINY,
@@ -206,11 +206,21 @@ def test_classes_trains_on_those_digits_only(tmp_path, monkeypatch, text, classe
     assert json.loads((out / "config.json").read_text())["classes"] == classes
 
 
-@pytest.mark.parametrize("text", ["12", "a", "0,x", "-1", "3,10", ""])
+@pytest.mark.parametrize("text", ["-1", "", "3,,4"])
 def test_bad_classes_is_an_argparse_error(text, capsys, tmp_path):
     with pytest.raises(SystemExit) as info:
         cli.main(["--classes", text, "--out", str(tmp_path / "run")])
     assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--classes" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("text", ["12", "a", "0,x", "3,10"])
+def test_classes_that_are_not_digits_are_refused_for_the_digits(text, capsys, tmp_path):
+    """Names (and numbers above 9) select the class sub-folders of an image folder: with
+    the digits they are a usage error, before anything is written."""
+    assert cli.main(["--classes", text, "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "--classes" in err
     assert not (tmp_path / "run").exists()
@@ -222,7 +232,8 @@ def test_bad_classes_is_an_argparse_error(text, capsys, tmp_path):
 
 def captured_config(monkeypatch, argv):
     seen = []
-    monkeypatch.setattr(cli, "train", lambda config, resume=False: seen.append((config, resume)))
+    monkeypatch.setattr(cli, "train", lambda config, resume=False, group=None:
+                        seen.append((config, resume)))
     assert cli.main(argv) == 0
     (config, resume), = seen
     return config.resolved(), resume

@@ -234,7 +234,8 @@ def test_gan_mode_logs_fid_without_a_wasserstein_estimate(tmp_path, evaluator, d
 
 def test_every_settings_on_the_command_line(monkeypatch):
     seen = []
-    monkeypatch.setattr(cli, "train", lambda config, resume=False: seen.append(config))
+    monkeypatch.setattr(cli, "train",
+                        lambda config, resume=False, group=None: seen.append(config))
     assert cli.main(["--every", "50", "--eval-samples", "300"]) == 0
     assert cli.main(["train", "--eval-every", "7"]) == 0
     assert cli.main([]) == 0

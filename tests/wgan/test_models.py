@@ -33,7 +33,7 @@ def test_every_architecture_maps_noise_to_images_in_range_and_images_to_scores(
     # large noise drives the output layer towards saturation: it must still stay in range
     for scale in (1.0, 30.0):
         images = generator(noise() * scale)
-        assert images.shape == (B, 1, 28, 28)
+        assert images.shape == (B, *models.native_shape(arch))
         x = images.numpy()
         assert np.isfinite(x).all()
         assert x.min() >= low and x.max() <= high, (arch, x.min(), x.max())
@@ -42,7 +42,8 @@ def test_every_architecture_maps_noise_to_images_in_range_and_images_to_scores(
     assert scores.shape == (B, 1)
     assert np.isfinite(scores.numpy()).all()
     # and on real-looking data in the pixel range
-    real = np.random.default_rng(1).uniform(low, high, (B, 1, 28, 28)).astype(np.float32)
+    real = np.random.default_rng(1).uniform(low, high, (B, *models.native_shape(arch)))
+    real = real.astype(np.float32)
     assert critic(mg.tensor(real)).shape == (B, 1)
     if gradient_penalty:
         assert not has_batch_norm(critic), f"{arch} critic uses batch norm with the penalty"
@@ -56,7 +57,7 @@ def test_eval_mode_generator_works_on_one_sample(arch):
     critic.eval()
     with mg.no_grad():
         image = generator(noise(1))
-        assert image.shape == (1, 1, 28, 28)
+        assert image.shape == (1, *models.native_shape(arch))
         assert critic(image).shape == (1, 1)
 
 
@@ -77,7 +78,8 @@ def test_critic_norm_choice_is_honoured(arch, norm):
     assert has_batch_norm(critic) == (norm == "batch")
     has_layer_norm = any(isinstance(m, nn.LayerNorm) for m in critic.modules())
     assert has_layer_norm == (norm == "layer")
-    assert critic(mg.tensor(np.zeros((2, 1, 28, 28), np.float32))).shape == (2, 1)
+    zeros = np.zeros((2, *models.native_shape(arch)), np.float32)
+    assert critic(mg.tensor(zeros)).shape == (2, 1)
 
 
 def test_unknown_names_are_refused():

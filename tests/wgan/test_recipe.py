@@ -37,7 +37,8 @@ def images(n=40):
 
 def test_preset_paper_is_the_authors_recipe(monkeypatch):
     seen = []
-    monkeypatch.setattr(cli, "train", lambda config, resume=False: seen.append(config))
+    monkeypatch.setattr(cli, "train",
+                        lambda config, resume=False, group=None: seen.append(config))
     assert cli.main(["--preset", "paper"]) == 0
     c = seen[0].resolved()
     assert (c.mode, c.arch, c.dim, c.batch_size, c.optimizer) == ("wgan-gp", "gp", 64, 50, "adam")
@@ -70,8 +71,8 @@ def test_the_lazy_penalty_runs_every_kth_critic_step_with_k_times_the_weight(mon
     calls = []
     original = losses.gradient_penalty
 
-    def spy(*args):
-        value = original(*args)
+    def spy(*args, **kwargs):
+        value = original(*args, **kwargs)
         calls.append(value.item())
         return value
     monkeypatch.setattr(losses, "gradient_penalty", spy)

@@ -30,7 +30,7 @@ import minigrad as mg
 import minigrad.nn as nn
 import minigrad.nn.functional as F
 
-from .data import CACHE_ENV
+from .data.image_folder import CACHE_ENV
 
 CLASSIFIER_VERSION = 1  # bump when the training procedure changes in a way SETTINGS does not show
 SETTINGS = dict(epochs=12, batch_size=64, lr=3e-3, shift=1, held_out=0.2, seed=0,

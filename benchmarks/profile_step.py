@@ -54,6 +54,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minigrad as mg  # noqa: E402
+import minigrad.nn.functional as F  # noqa: E402
 import minigrad.ops  # noqa: E402
 from minigrad import autograd  # noqa: E402
 from wgan import losses  # noqa: E402
@@ -91,9 +92,9 @@ def instrument_ops(clock):
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and not name.startswith("_"):
                 wrapped = clock.timed(name, fn)
-                setattr(module, name, wrapped)
-                if getattr(minigrad.ops, name, None) is fn:
-                    setattr(minigrad.ops, name, wrapped)
+                for namespace in (module, minigrad.ops, F, mg):  # wherever the op is imported
+                    if getattr(namespace, name, None) is fn:
+                        setattr(namespace, name, wrapped)
     node_init = autograd.Node.__init__
 
     def init(self, op, parents, vjps, saved):

@@ -1,12 +1,12 @@
 """Pictures: sample grids, the progress animation, the loss plot and the Wasserstein-vs-FID
 plot, each drawn from arrays it is given (``report`` reads the log and calls these)."""
 import math
-import os
 
 import numpy as np
 from PIL import Image
 
 from . import pixels
+from .atomic import write_atomically
 
 # matplotlib is imported inside plot_losses, with the non-interactive Agg backend, so that
 # training never needs a display and pays for matplotlib only when it plots.
@@ -34,7 +34,7 @@ def save_png(picture, path, scale=2):
     atomically."""
     image = Image.fromarray(picture)
     image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
-    _atomic(path, lambda tmp: image.save(tmp, format="PNG"))
+    write_atomically(path, lambda temp: image.save(temp, format="PNG"))
 
 
 def save_gif(png_paths, path, seconds_per_frame=0.25):
@@ -45,9 +45,9 @@ def save_gif(png_paths, path, seconds_per_frame=0.25):
     mode = "L" if all(frame.mode == "L" for frame in frames) else "RGB"
     frames = [frame.convert(mode) for frame in frames]
     durations = [int(seconds_per_frame * 1000)] * (len(frames) - 1) + [2000]
-    _atomic(path, lambda tmp: frames[0].save(tmp, format="GIF", save_all=True,
-                                             append_images=frames[1:], duration=durations,
-                                             loop=0))
+    write_atomically(path, lambda temp: frames[0].save(temp, format="GIF", save_all=True,
+                                                       append_images=frames[1:],
+                                                       duration=durations, loop=0))
 
 
 def smooth(values, window):
@@ -79,7 +79,8 @@ def plot_losses(log, path):
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.4 * len(panels)), sharex=True,
                              squeeze=False)
     for ax, (key, title) in zip(axes[:, 0], panels):
-        ax.plot(it, log[key], color="0.75", linewidth=0.8, label="raw")
+        logged = np.isfinite(log[key])  # the lazy penalty is logged where it is computed
+        ax.plot(it[logged], log[key][logged], color="0.75", linewidth=0.8, label="raw")
         ax.plot(it, smooth(log[key], window), color="C0", linewidth=1.5,
                 label=f"mean of {window}")
         ax.set_title(title, fontsize=10)
@@ -87,7 +88,7 @@ def plot_losses(log, path):
     axes[0, 0].legend(loc="upper right", fontsize=8)
     axes[-1, 0].set_xlabel("generator iteration")
     fig.tight_layout()
-    _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    write_atomically(path, lambda temp: fig.savefig(temp, format="png", dpi=100))
     plt.close(fig)
 
 
@@ -124,16 +125,5 @@ def plot_wasserstein_vs_fid(iterations, fid, wasserstein, correlation, path):
              if np.isfinite(rho) else f"{n} evaluations: too few for a rank correlation")
     right.set_title(title, fontsize=10)
     fig.tight_layout()
-    _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    write_atomically(path, lambda temp: fig.savefig(temp, format="png", dpi=100))
     plt.close(fig)
-
-
-def _atomic(path, write):
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -24,6 +24,7 @@ import numpy as np
 import minigrad as mg
 
 from . import config as configs
+from .atomic import write_atomically
 from .metrics import METRIC_COLUMNS
 
 LOSS_COLUMNS = ("iteration", "wall_time", "critic_loss", "wasserstein", "gradient_penalty",
@@ -95,7 +96,7 @@ class RunFolder:
 
     def remove_temporaries(self):
         """Delete what an interrupted atomic write left behind (only while holding the lock)."""
-        for pattern in (".*.tmp", "*.tmp-*", "samples/*.tmp-*"):
+        for pattern in (".*.tmp", "samples/.*.tmp"):
             for leftover in self.path.glob(pattern):
                 leftover.unlink()
 
@@ -150,7 +151,7 @@ class RunFolder:
 
     def write_config(self, config):
         self.samples_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.config_path, configs.to_json(config).encode())
+        write_atomically(self.config_path, lambda temp: temp.write_text(configs.to_json(config)))
 
     # ---- checkpoints ----
     def save_checkpoint(self, state):
@@ -204,14 +205,12 @@ class LogWriter:
         if keep_until and self.path.exists():
             with open(self.path, newline="") as f:
                 kept = [r for r in csv.DictReader(f) if _iteration(r) <= keep_until]
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, self.columns, extrasaction="ignore", restval="")
-            writer.writeheader()
-            writer.writerows(kept)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        def write(temp):
+            with open(temp, "w", newline="") as f:
+                writer = csv.DictWriter(f, self.columns, extrasaction="ignore", restval="")
+                writer.writeheader()
+                writer.writerows(kept)
+        write_atomically(self.path, write)
         self.file = open(self.path, "a", newline="")
         self.writer = csv.DictWriter(self.file, self.columns, extrasaction="ignore", restval="")
 
@@ -241,12 +240,3 @@ def _float_arrays(obj, name="state"):
             yield from _float_arrays(v, f"{name}.{i}")
     elif hasattr(obj, "dtype") and getattr(obj.dtype, "kind", None) == "f":
         yield name, obj
-
-
-def _atomic_write(path, data):
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
+from ..atomic import write_atomically
 from .errors import DataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -174,7 +175,7 @@ def _decode_folder(folder, files, size, channels, images_path, index_path, say):
             os.replace(partial, images_path)
         index = {"folder": str(folder.resolve()), "image_size": size, "channels": channels,
                  "kept": kept, "skipped": skipped}
-        _atomic_write_text(index_path, json.dumps(index))
+        write_atomically(index_path, lambda temp: temp.write_text(json.dumps(index)))
     finally:
         for leftover in (partial, compact):
             leftover.unlink(missing_ok=True)
@@ -197,9 +198,3 @@ def _remove_older_entries(cache_dir, index, key):
         if all(entry.get(k) == index[k] for k in ("folder", "image_size", "channels")):
             other.with_suffix(".npy").unlink(missing_ok=True)
             other.unlink(missing_ok=True)
-
-
-def _atomic_write_text(path, text):
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text)
-    os.replace(temp, path)

@@ -18,6 +18,7 @@ import minigrad.nn as nn
 import minigrad.nn.functional as F
 from minigrad import distributed
 from devices import DEVICE, flatten_state, leaf, tensor
+from tiny_runs import tiny_config
 from wgan import models
 from wgan.config import Config, SettingError
 from wgan.train import train
@@ -181,11 +182,8 @@ def blobs(arch, n=40):
 
 
 def tiny(mode, **overrides):
-    settings = dict(mode=mode, dim=4, z_dim=8, batch_size=8, n_critic=2, critic_warmup=False,
-                    iters=4, sample_every=2, checkpoint_every=2, n_samples=4, device=DEVICE,
-                    bias=False)
-    settings.update(overrides)
-    return Config(**settings).resolved()
+    return tiny_config(**{"mode": mode, "critic_warmup": False, "device": DEVICE, "bias": False,
+                          **overrides}).resolved()
 
 
 RTOL = 1e-4  # float32 rounding, grown over a few updates; a broken split gives 0.1 or more

@@ -1,0 +1,15 @@
+"""The tests' training runs: a Config small enough to train in well under a second."""
+from wgan.config import Config
+
+# Tiny networks on tiny batches; quality is never measured unless a test asks (eval_every).
+TINY_RUN = dict(mode="wgan-gp", dim=4, z_dim=8, batch_size=8, n_critic=2, iters=4,
+                sample_every=2, checkpoint_every=2, n_samples=4, eval_every=0)
+
+
+def tiny_config(**overrides):
+    """The Config of a tiny run: ``TINY_RUN`` with ``overrides`` on top."""
+    return Config(**{**TINY_RUN, **overrides})
+
+
+# The same on the command line (examples/mnist_wgan.py, wgan.cli.main).
+TINY_ARGS = ["--dim", "4", "--z-dim", "8", "--batch-size", "8", "--every", "0"]

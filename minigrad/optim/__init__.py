@@ -3,4 +3,4 @@ from .adam import Adam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
-from . import swa_utils
+from . import lr_scheduler, swa_utils

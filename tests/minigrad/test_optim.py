@@ -1,6 +1,7 @@
 """Optimizers: trajectories against float64 references written out from the published update
 rules, in-place updates, parameter groups, exact resumption from a saved state_dict, and a
 small network that learns with each optimizer."""
+import importlib.util
 import math
 
 import numpy as np
@@ -340,3 +341,51 @@ def test_averaged_model_with_an_ema_and_buffers():
     other.load_state_dict(averaged.state_dict())
     assert other.n_averaged.item() == 2
     np.testing.assert_array_equal(other.module.weight.numpy(), averaged.module.weight.numpy())
+
+
+# ---- learning-rate schedules (torch.optim.lr_scheduler) ----
+
+def test_linear_lr_moves_every_groups_rate_linearly_then_stays():
+    from minigrad.optim.lr_scheduler import LinearLR
+    a, b = mg.zeros(2, requires_grad=True), mg.zeros(3, requires_grad=True)
+    opt = mg.optim.SGD([{"params": [a], "lr": 0.1}, {"params": [b], "lr": 1.0}])
+    scheduler = LinearLR(opt, start_factor=0.5, end_factor=0.0, total_iters=4)
+    seen = [scheduler.get_last_lr()]
+    for _ in range(5):
+        opt.step()
+        scheduler.step()
+        seen.append(scheduler.get_last_lr())
+    factors = [0.5, 0.375, 0.25, 0.125, 0.0, 0.0]
+    np.testing.assert_allclose(seen, [[0.1 * f, 1.0 * f] for f in factors], rtol=1e-15)
+    with pytest.raises(ValueError, match="total_iters"):
+        LinearLR(opt, total_iters=0)
+    with pytest.raises(ValueError, match="start_factor"):
+        LinearLR(opt, start_factor=0.0)
+
+
+def test_a_restored_scheduler_sets_the_uninterrupted_rates():
+    from minigrad.optim.lr_scheduler import LambdaLR
+    p = mg.zeros(1, requires_grad=True)
+    straight = LambdaLR(mg.optim.Adam([p], lr=0.3), lambda t: 0.9 ** t)
+    for _ in range(3):
+        straight.step()
+    opt = mg.optim.Adam([p], lr=0.3)
+    restored = LambdaLR(opt, lambda t: 0.9 ** t)
+    restored.load_state_dict(straight.state_dict())
+    assert restored.last_epoch == 3 and opt.param_groups[0]["lr"] == 0.3 * 0.9 ** 3
+    restored.step()
+    assert opt.param_groups[0]["lr"] == 0.3 * 0.9 ** 4
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
+def test_linear_lr_matches_pytorchs():
+    import torch
+    from minigrad.optim.lr_scheduler import LinearLR
+    ours = LinearLR(mg.optim.SGD([mg.zeros(1, requires_grad=True)], lr=0.2), 0.25, 0.9, 6)
+    theirs = torch.optim.lr_scheduler.LinearLR(
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.2), 0.25, 0.9, 6)
+    for _ in range(8):
+        np.testing.assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-12)
+        ours.step()
+        theirs.optimizer.step()
+        theirs.step()

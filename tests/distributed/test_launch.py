@@ -22,13 +22,14 @@ import pytest
 import minigrad as mg
 from minigrad import distributed
 from devices import DEVICE, flatten_state
+from tiny_runs import TINY_ARGS
 from wgan.run_folder import RunFolder
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = str(ROOT / "examples" / "mnist_wgan.py")
 FAILING_RUN = str(Path(__file__).with_name("failing_run.py"))
-TINY = ["--mode", "wgan-gp", "--dim", "4", "--z-dim", "8", "--batch-size", "8",
-        "--n-critic", "2", "--sample-every", "2", "--checkpoint-every", "2"]
+TINY = ["--mode", "wgan-gp", *TINY_ARGS, "--n-critic", "2", "--gp-every", "1",  # a penalty a row
+        "--sample-every", "2", "--checkpoint-every", "2"]
 
 pytestmark = pytest.mark.skipif(distributed.launched(),
                                 reason="starts mpiexec itself: not run inside mpiexec")

@@ -16,6 +16,7 @@ from PIL import Image
 import minigrad as mg
 from devices import assert_same_state
 from synthetic_digits import TINY_SETTINGS, bars
+from tiny_runs import TINY_ARGS, tiny_config
 from wgan import classifier, cli, data, metrics, plots, report
 from wgan.config import Config
 from wgan.run_folder import LOSS_COLUMNS as LOG_COLUMNS, RunFolder
@@ -25,7 +26,7 @@ CHECKPOINT = "checkpoint.npz"
 
 pytestmark = pytest.mark.cpu_only("wgan metrics run on the CPU (host-side NumPy and SciPy)")
 
-TINY = ["--dim", "4", "--z-dim", "8", "--batch-size", "8", "--n-critic", "1"]
+TINY = [*TINY_ARGS, "--n-critic", "1"]
 LOSS_COLUMNS = ("critic_loss", "wasserstein", "gradient_penalty", "generator_loss")
 
 
@@ -34,10 +35,7 @@ def quiet(*args, **kwargs):
 
 
 def tiny(**overrides):
-    settings = dict(mode="wgan-gp", dim=4, z_dim=8, batch_size=8, n_critic=2, iters=4,
-                    sample_every=2, checkpoint_every=3, n_samples=4, eval_samples=40)
-    settings.update(overrides)
-    return Config(**settings)
+    return tiny_config(**{"checkpoint_every": 3, "eval_samples": 40, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +237,10 @@ def test_every_settings_on_the_command_line(monkeypatch):
     assert cli.main(["--every", "50", "--eval-samples", "300"]) == 0
     assert cli.main(["train", "--eval-every", "7"]) == 0
     assert cli.main([]) == 0
-    assert [(c.eval_every, c.eval_samples) for c in seen] == [(50, 300), (7, 1000), (0, 1000)]
+    assert [(c.eval_every, c.eval_samples) for c in seen] == [(50, 300), (7, 1000), (None, 1000)]
+    # unset: ten measurements a run on the digits, none on a folder of images
+    assert Config(iters=1234).resolved().eval_every == 123
+    assert Config(iters=5).resolved().eval_every == 1
     with pytest.raises(ValueError, match="--every"):
         Config(eval_every=-1).resolved()
     with pytest.raises(ValueError, match="--eval-samples"):
@@ -338,7 +339,7 @@ def test_evaluate_real_held_out_data(synthetic_digits, capsys, digits):
 def test_evaluate_untrained_without_a_run_is_the_default_model(synthetic_digits, capsys):
     assert cli.main(["evaluate", "--untrained", "--n", "20"]) == 0
     out = capsys.readouterr().out
-    assert f"gp, dim {cli.DEFAULTS.dim}, seed 0" in out
+    assert f"gp, dim {cli.DEFAULTS.resolved().dim}, seed 0" in out
     assert "20 samples against" in out
 
 

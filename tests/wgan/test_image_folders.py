@@ -422,14 +422,15 @@ def test_debians_full_fashion_mnist_is_read_as_idx():
 # settings
 
 
-def test_an_image_folder_defaults_to_64_pixels_rgb(folder, tmp_path):
+def test_an_image_folder_defaults_to_64_pixels_rgb_and_no_measurements(folder, tmp_path):
     config = Config(data=str(folder), arch="dcgan64").resolved()
-    assert (config.image_size, config.channels, config.bias) == (64, 3, True)
+    assert (config.image_size, config.channels, config.bias, config.eval_every) == (64, 3, True, 0)
     idx = tmp_path / "idx"
     idx.mkdir()
     (idx / "train-images-idx3-ubyte.gz").write_bytes(b"")
     assert not data.is_image_folder(idx)
     assert (Config(data=str(idx)).resolved().image_size, Config().resolved().channels) == (28, 1)
+    assert Config(data=str(idx), iters=100).resolved().eval_every == 10  # digits: measured
     assert Config(data=str(folder), arch="dcgan", image_size=32,
                   channels=1).resolved().image_size == 32
 

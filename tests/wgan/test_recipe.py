@@ -11,8 +11,10 @@ import pytest
 import minigrad as mg
 from devices import assert_same_state
 from synthetic_digits import TINY_SETTINGS, bars
+from tiny_runs import TINY_ARGS, tiny_config
 from wgan import cli, classifier, metrics, models
 from wgan.config import PRESETS, Config
+from wgan.run_folder import RunFolder
 from wgan.train import train
 from wgan.trainer import Trainer, sampling_weights
 
@@ -25,10 +27,7 @@ def quiet(*args, **kwargs):
 
 
 def tiny(**overrides):
-    settings = dict(mode="wgan-gp", dim=4, z_dim=8, batch_size=8, n_critic=2, iters=4,
-                    sample_every=100, checkpoint_every=2, n_samples=4)
-    settings.update(overrides)
-    return Config(**settings)
+    return tiny_config(**{"sample_every": 100, **overrides})
 
 
 def images(n=40):
@@ -45,7 +44,7 @@ def test_preset_paper_is_the_authors_recipe(monkeypatch):
     assert (c.lr, c.critic_lr, c.beta1, c.beta2) == (1e-4, 1e-4, 0.5, 0.9)
     assert (c.n_critic, c.gp_lambda, c.gp_every, c.ema, c.generator_norm) == (5, 10.0, 1, 0.0,
                                                                               "none")
-    assert c.z_dim == 128 and c.preset == "paper"
+    assert c.z_dim == 128 and c.lr_decay == "none" and c.preset == "paper"
     # options given with the preset win
     seen.clear()
     assert cli.main(["--preset", "paper", "--dim", "8"]) == 0
@@ -80,6 +79,11 @@ def test_the_lazy_penalty_runs_every_kth_critic_step_with_k_times_the_weight(mon
     for _ in range(2):
         trainer.step()
     assert trainer.critic_steps_done == 6 and len(calls) == 3  # steps 0, 2, 4
+    # the penalty is logged where it is computed, and only there
+    calls.clear()
+    trainer = Trainer(tiny(n_critic=1, gp_every=4).resolved(), images())
+    logged = [trainer.step().get("gradient_penalty") for _ in range(6)]
+    assert logged == [calls[0], None, None, None, calls[1], None]
     # the weight: compare one penalised step's update with lambda * k by hand
     a = Trainer(tiny(n_critic=1, gp_every=3, gp_lambda=2.0).resolved(), images())
     a.critic_step()  # (each Trainer seeds the global generator: step a before making b)
@@ -96,6 +100,29 @@ def test_the_lazy_penalty_schedule_resumes_exactly(tmp_path):
     train(tiny(iters=5, n_critic=1, gp_every=3, out=str(split)), resume=True, images=images(),
           say=quiet)
     assert_same_state(mg.load(straight / "checkpoint.npz"), mg.load(split / "checkpoint.npz"))
+    penalties = [RunFolder(run).read_log()["gradient_penalty"] for run in (straight, split)]
+    np.testing.assert_array_equal(*penalties)  # logged at iterations 1 and 4 (steps 0 and 3)
+    assert list(np.isfinite(penalties[0])) == [True, False, False, True, False]
+
+
+def test_linear_lr_decay_reaches_zero_at_the_last_iteration_and_resumes_exactly(tmp_path):
+    config = tiny(iters=5, lr=1e-3, critic_lr=4e-3, lr_decay="linear").resolved()
+    straight = Trainer(config, images())
+    rates = []
+    for _ in range(5):
+        rates.append((straight.opt_g.param_groups[0]["lr"], straight.opt_d.param_groups[0]["lr"]))
+        straight.step()
+    np.testing.assert_allclose(rates, [(1e-3 * (1 - t / 5), 4e-3 * (1 - t / 5)) for t in range(5)],
+                               rtol=1e-12)
+    assert straight.opt_g.param_groups[0]["lr"] == 0.0
+    first = Trainer(config, images())
+    first.step(), first.step()
+    mg.save(first.state_dict(), tmp_path / "checkpoint.npz")  # a snapshot, as a run writes it
+    resumed = Trainer(config, images())  # (this reseeds the global generator; the file has it)
+    resumed.load_state_dict(mg.load(tmp_path / "checkpoint.npz"))
+    for _ in range(3):
+        resumed.step()
+    assert_same_state(straight.state_dict(), resumed.state_dict())
 
 
 def test_batch_norm_in_the_gp_generator():
@@ -171,8 +198,8 @@ def test_evaluate_scores_the_averaged_generator(tmp_path, monkeypatch, capsys):
     for key, value in TINY_SETTINGS.items():
         monkeypatch.setitem(classifier.SETTINGS, key, value)
     run = tmp_path / "run"
-    assert cli.main(["--iters", "3", "--dim", "4", "--z-dim", "8", "--batch-size", "8",
-                     "--n-critic", "1", "--ema", "0.9", "--out", str(run)]) == 0
+    assert cli.main(["--iters", "3", *TINY_ARGS, "--n-critic", "1", "--ema", "0.9",
+                     "--out", str(run)]) == 0
     seen = []
     original = metrics.Evaluator.evaluate_generator
 

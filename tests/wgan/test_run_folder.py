@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from tiny_runs import TINY_ARGS, tiny_config
 from wgan import cli, config as configs, data, train as wtrain
 from wgan.config import Config, SettingError
 from wgan.run_folder import RunFolder, RunFolderInUse
@@ -24,7 +25,7 @@ from wgan.train import train
 from wgan.trainer import Trainer, TrainingDiverged
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--dim", "4", "--z-dim", "8", "--batch-size", "8", "--n-critic", "1"]
+TINY = [*TINY_ARGS, "--n-critic", "1"]
 
 
 def quiet(*args, **kwargs):
@@ -32,10 +33,7 @@ def quiet(*args, **kwargs):
 
 
 def tiny(**overrides):
-    settings = dict(mode="wgan-gp", dim=4, z_dim=8, batch_size=8, n_critic=1, iters=4,
-                    sample_every=100, checkpoint_every=2, n_samples=4)
-    settings.update(overrides)
-    return Config(**settings)
+    return tiny_config(**{"n_critic": 1, "sample_every": 100, **overrides})
 
 
 def images(n=40, seed=0):
@@ -87,7 +85,8 @@ def test_a_kill_during_a_resumed_runs_first_iteration_keeps_every_logged_row(tmp
         Trainer.step = lambda self: os.kill(os.getpid(), signal.SIGKILL)
         x = np.random.default_rng(0).uniform(0, 1, (40, 1, 28, 28)).astype(np.float32)
         train(Config(mode="wgan-gp", dim=4, z_dim=8, batch_size=8, n_critic=1, iters=8,
-                     sample_every=100, checkpoint_every=2, n_samples=4, out={str(folder)!r}),
+                     sample_every=100, checkpoint_every=2, n_samples=4, eval_every=0,
+                     out={str(folder)!r}),
               resume=True, images=x, say=print)
     """)
     assert result.returncode == -signal.SIGKILL, result.stderr
@@ -477,7 +476,8 @@ def test_sigterm_from_another_process_saves(tmp_path):
         Trainer.step = step
         x = np.random.default_rng(0).uniform(0, 1, (40, 1, 28, 28)).astype(np.float32)
         train(Config(mode="wgan-gp", dim=4, z_dim=8, batch_size=8, n_critic=1, iters=50,
-                     sample_every=100, checkpoint_every=100, n_samples=4, out={str(folder)!r}),
+                     sample_every=100, checkpoint_every=100, n_samples=4, eval_every=0,
+                     out={str(folder)!r}),
               images=x, say=print)
     """)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = []
@@ -493,8 +493,9 @@ def test_sigterm_from_another_process_saves(tmp_path):
 
 
 def test_leftover_temporary_files_are_removed_at_start(finished_run):
-    leftovers = [finished_run / ".checkpoint.npz.0123abcd.tmp", finished_run / "losses.png.tmp-99",
-                 finished_run / "samples" / "iter_000002.png.tmp-99", finished_run / ".log.csv.tmp"]
+    leftovers = [finished_run / ".checkpoint.npz.0123abcd.tmp", finished_run / ".losses.png.99.tmp",
+                 finished_run / "samples" / ".iter_000002.png.99.tmp",
+                 finished_run / ".log.csv.99.tmp"]
     for path in leftovers:
         path.write_bytes(b"half written")
     assert cli.main(["--resume", "--iters", "3", "--out", str(finished_run)]) == 0
@@ -506,3 +507,18 @@ def test_the_lock_file_is_the_only_file_a_run_leaves_besides_its_outputs(finishe
     assert names == {".lock", "config.json", "checkpoint.npz", "log.csv", "samples",
                      "losses.png", "progress.gif"}
     assert configs.from_json((finished_run / "config.json").read_text(), "x").iters == 2
+
+
+def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
+    from wgan.atomic import write_atomically
+    path = tmp_path / "config.json"
+    path.write_text("old")
+
+    def half_then_fail(temp):
+        temp.write_text("half")
+        raise OSError(28, "No space left on device")
+    with pytest.raises(OSError, match="No space"):
+        write_atomically(path, half_then_fail)
+    assert path.read_text() == "old" and sorted(tmp_path.iterdir()) == [path]
+    write_atomically(path, lambda temp: temp.write_text("new"))
+    assert path.read_text() == "new" and sorted(tmp_path.iterdir()) == [path]

@@ -109,15 +109,17 @@ def plot(csv_path, png_path):
     for r in rows:
         series.setdefault((r["name"], r["seed"]), []).append(
             (float(r["train_seconds"]) / 60, float(r["fid"])))
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for (name, seed), points in sorted(series.items()):
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    colours = plt.get_cmap("tab20").colors
+    for k, ((name, seed), points) in enumerate(sorted(series.items())):
         minutes, fid = zip(*sorted(points))
-        ax.plot(minutes, fid, "o-", markersize=3, label=f"{name} (seed {seed})")
+        ax.plot(minutes, fid, "o" + ("-", "--", ":")[k // len(colours) % 3], markersize=3,
+                color=colours[k % len(colours)], label=f"{name} (seed {seed})")
     ax.set_xlabel("training time (minutes)")
     ax.set_ylabel("FID (classifier features; lower is better)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(png_path, dpi=100)
     plt.close(fig)

@@ -125,11 +125,7 @@ class Tensor:
         if not np.can_cast(value.dtype, self.dtype, "same_kind"):
             raise TypeError(f"{op}: the result has dtype {value.dtype}, which cannot be stored "
                             f"in place in a tensor of dtype {self.dtype}")
-        try:
-            fits = np.broadcast_shapes(value.shape, self.shape) == self.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not broadcasts_to(value.shape, self.shape):
             raise ShapeError(f"{op}: a result of shape {value.shape} does not fit in place "
                              f"into a tensor of shape {self.shape}")
         self.data[...] = value
@@ -383,6 +379,14 @@ def as_float(x, dtype=DEFAULT_FLOAT):
     otherwise, as PyTorch promotes them. Such tensors never require grad: the cast records
     nothing."""
     return x if x.dtype.kind in "fc" else Tensor(x.data.astype(dtype))
+
+
+def broadcasts_to(shape, target):
+    """Whether an array of ``shape`` broadcasts to ``target`` itself (not to a larger shape)."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def lift(value, like):

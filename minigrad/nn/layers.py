@@ -191,7 +191,23 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class _BatchNorm(Module):
+class _NormBase(Module):
+    """What batch and instance norm share: per-channel affine parameters (weight 1, bias 0) and
+    running statistics (mean 0, variance 1, and a count of batches), each optional."""
+
+    def __init__(self, num_features, eps, momentum, affine, track_running_stats):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(ones(num_features)) if affine else None
+        self.bias = Parameter(zeros(num_features)) if affine else None
+        tracked = track_running_stats
+        self.register_buffer("running_mean", zeros(num_features) if tracked else None)
+        self.register_buffer("running_var", ones(num_features) if tracked else None)
+        self.register_buffer("num_batches_tracked", zeros((), dtype=np.int64) if tracked else None)
+
+
+class _BatchNorm(_NormBase):
     """Normalise each channel with batch statistics in training, running ones in evaluation.
 
     y = (x - mean) / sqrt(var + eps) * weight + bias. In training, with track_running_stats,
@@ -203,15 +219,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True):
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = Parameter(ones(num_features)) if affine else None
-        self.bias = Parameter(zeros(num_features)) if affine else None
-        tracked = track_running_stats
-        self.register_buffer("running_mean", zeros(num_features) if tracked else None)
-        self.register_buffer("running_var", ones(num_features) if tracked else None)
-        self.register_buffer("num_batches_tracked", zeros((), dtype=np.int64) if tracked else None)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
         # set by minigrad.distributed.sync_batch_norm: in training, its batch_norm (with
         # F.batch_norm's signature) takes the statistics over every process's share of the batch
         self.process_group = None
@@ -295,7 +303,7 @@ class GroupNorm(Module):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
-class InstanceNorm2d(Module):
+class InstanceNorm2d(_NormBase):
     """Normalise each channel of each sample of an (N, C, H, W) or (C, H, W) input over H and W.
 
     As PyTorch's: no affine parameters and no running statistics by default. With
@@ -306,15 +314,7 @@ class InstanceNorm2d(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False):
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = Parameter(ones(num_features)) if affine else None
-        self.bias = Parameter(zeros(num_features)) if affine else None
-        tracked = track_running_stats
-        self.register_buffer("running_mean", zeros(num_features) if tracked else None)
-        self.register_buffer("running_var", ones(num_features) if tracked else None)
-        self.register_buffer("num_batches_tracked", zeros((), dtype=np.int64) if tracked else None)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
 
     def forward(self, x):
         if x.ndim not in (3, 4):
@@ -348,98 +348,80 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class ReLU(Module):
+class _Activation(Module):
+    """Applies the function ``F.<function>`` with the module's ``settings``: attributes named as
+    PyTorch names them, passed in that order after the input."""
+    function, settings = None, ()
+
+    def __init__(self, *values):
+        super().__init__()
+        for name, value in zip(self.settings, values):
+            setattr(self, name, value)
+
     def forward(self, x):
-        return F.relu(x)
+        return getattr(F, self.function)(x, *(getattr(self, name) for name in self.settings))
+
+    def extra_repr(self):
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self.settings)
 
 
-class LeakyReLU(Module):
+class ReLU(_Activation):
+    function = "relu"
+
+
+class LeakyReLU(_Activation):
     """x if x > 0 else negative_slope * x."""
+    function, settings = "leaky_relu", ("negative_slope",)
 
     def __init__(self, negative_slope=0.01):
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        super().__init__(negative_slope)
 
 
-class Tanh(Module):
-    def forward(self, x):
-        return F.tanh(x)
+class Tanh(_Activation):
+    function = "tanh"
 
 
-class Sigmoid(Module):
-    def forward(self, x):
-        return F.sigmoid(x)
+class Sigmoid(_Activation):
+    function = "sigmoid"
 
 
-class GELU(Module):
+class GELU(_Activation):
     """x * Phi(x); approximate="tanh" uses PyTorch's tanh formula."""
+    function, settings = "gelu", ("approximate",)
 
     def __init__(self, approximate="none"):
-        super().__init__()
-        self.approximate = approximate
-
-    def forward(self, x):
-        return F.gelu(x, self.approximate)
-
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}"
+        super().__init__(approximate)
 
 
-class SiLU(Module):
+class SiLU(_Activation):
     """x * sigmoid(x)."""
-
-    def forward(self, x):
-        return F.silu(x)
+    function = "silu"
 
 
-class ELU(Module):
+class ELU(_Activation):
     """x if x > 0 else alpha * (exp(x) - 1)."""
+    function, settings = "elu", ("alpha",)
 
     def __init__(self, alpha=1.0):
-        super().__init__()
-        self.alpha = alpha
-
-    def forward(self, x):
-        return F.elu(x, self.alpha)
-
-    def extra_repr(self):
-        return f"alpha={self.alpha}"
+        super().__init__(alpha)
 
 
-class Softplus(Module):
+class Softplus(_Activation):
     """log(1 + exp(beta x)) / beta, linear where beta x > threshold."""
+    function, settings = "softplus", ("beta", "threshold")
 
     def __init__(self, beta=1.0, threshold=20.0):
-        super().__init__()
-        self.beta, self.threshold = beta, threshold
-
-    def forward(self, x):
-        return F.softplus(x, self.beta, self.threshold)
-
-    def extra_repr(self):
-        return f"beta={self.beta}, threshold={self.threshold}"
+        super().__init__(beta, threshold)
 
 
-class Hardtanh(Module):
+class Hardtanh(_Activation):
     """x limited to [min_val, max_val]."""
+    function, settings = "hardtanh", ("min_val", "max_val")
 
     def __init__(self, min_val=-1.0, max_val=1.0):
-        super().__init__()
         if max_val < min_val:
             raise ValueError(f"Hardtanh: max_val {max_val} is smaller than min_val {min_val}")
-        self.min_val, self.max_val = min_val, max_val
-
-    def forward(self, x):
-        return F.hardtanh(x, self.min_val, self.max_val)
-
-    def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        super().__init__(min_val, max_val)
 
 
 class Flatten(Module):

@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend
 from ..autograd import apply
 from ..errors import ShapeError
-from ..tensor import Tensor, lift
+from ..tensor import Tensor, broadcasts_to, lift
 from .elementwise import where
 from .shape import check_axis, place
 
@@ -174,11 +174,7 @@ def masked_fill(x, mask, value):
     mask = mask.data if isinstance(mask, Tensor) else backend.to_device(mask, x.device)
     if mask.dtype != bool:
         raise TypeError(f"masked_fill needs a boolean mask, got dtype {mask.dtype}")
-    try:
-        fits = np.broadcast_shapes(mask.shape, x.shape) == x.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(mask.shape, x.shape):
         raise ShapeError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the "
                          f"tensor's shape {x.shape}")
     value = lift(value, x)

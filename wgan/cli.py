@@ -98,7 +98,7 @@ def _add_train_arguments(p):
                                  f"--critic-lr ({by_mode('lr')})")
     add("--critic-lr", type=float, help="the critic's own learning rate (two time-scale "
                                         f"updates; {by_mode('critic_lr')}; --lr where only --lr is "
-                                        "given, or the mode has none)")
+                                        "given)")
     add("--beta1", type=float, help=f"Adam's first beta ({by_mode('beta1')})")
     add("--beta2", type=float, help=f"Adam's second beta ({by_mode('beta2')})")
     add("--clip", type=float,

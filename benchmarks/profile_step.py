@@ -3,15 +3,17 @@
 
     python benchmarks/profile_step.py                 # DIM 64, batch 50, 5 critic steps
     python benchmarks/profile_step.py --dim 16 --threads 2 --top 25
+    python benchmarks/profile_step.py --recipe bare    # the bare command's step (DIM 24, ...)
 
 The step is the trainer's own (wgan.trainer.Trainer.step with the authors' settings, as
 benchmarks/wgan_step.py times it). Timers are wrapped around it, and every op of minigrad.ops
 and every backward rule is timed exclusively (its own time, without the ops it calls):
 
-- phases: the critic on real and fake, the penalty's forward on the interpolates, the
-  penalty's gradient (create_graph), the critic's backward (the double backward included),
-  the optimizers, the generator's forward and backward, and the rest (the graph traversal,
-  data, noise), per iteration;
+- phases: the generator's forward (the critic steps' fakes; the last one's graph is kept for
+  the generator step), the critic on real and fake, the penalty's forward on the
+  interpolates, the penalty's gradient (create_graph), the critic's backward (the double
+  backward included), the optimizers, the generator step's critic forward and backward, and
+  the rest (the graph traversal, data), per iteration;
 - ops: the forward of each public op (its private helpers count as its own time) and each
   op's backward rule ("vjp of conv2d" is the time of the rule's own arithmetic; the ops it
   calls are counted under their names), with call counts;
@@ -30,9 +32,11 @@ from pathlib import Path
 
 def arguments():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dim", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=50)
-    p.add_argument("--n-critic", type=int, default=5)
+    p.add_argument("--recipe", choices=("paper", "bare"), default="paper",
+                   help="the authors' settings (--preset paper) or the bare command's")
+    p.add_argument("--dim", type=int, help="default: the recipe's")
+    p.add_argument("--batch-size", type=int, help="default: the recipe's")
+    p.add_argument("--n-critic", type=int, help="default: the recipe's")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--iters", type=int, default=3, help="profiled iterations (after 2 warm-up)")
     p.add_argument("--top", type=int, default=20, help="ops shown")
@@ -58,7 +62,7 @@ import minigrad.nn.functional as F  # noqa: E402
 import minigrad.ops  # noqa: E402
 from minigrad import autograd  # noqa: E402
 from wgan import losses  # noqa: E402
-from wgan.config import with_preset  # noqa: E402
+from wgan.config import Config, with_preset  # noqa: E402
 from wgan.trainer import Trainer  # noqa: E402
 
 
@@ -114,8 +118,8 @@ def instrument_phases(clock, trainer):
                  else f"{step_kind[0]} step: critic forward")
         return clock.timed(label, critic_forward)(x)
 
-    def generator(z):
-        return clock.timed(f"{step_kind[0]} step: generator forward", generator_forward)(z)
+    def generator(z):  # the critic steps' fakes (the last one's is the generator step's too)
+        return clock.timed("generator forward", generator_forward)(z)
 
     trainer.critic.forward, trainer.generator.forward = critic, generator
     losses.gradient_penalty = clock.timed("penalty", losses.gradient_penalty)
@@ -128,20 +132,23 @@ def instrument_phases(clock, trainer):
         optimizer.step = clock.timed(f"{which} step: Adam", optimizer.step)
     critic_step, generator_step = trainer.critic_step, trainer.generator_step
 
-    def run_critic_step():
+    def run_critic_step(fake):
         step_kind[0] = "critic"
-        return clock.timed("critic step: the rest (graph, data, noise)", critic_step)()
+        return clock.timed("critic step: the rest (graph, data)", critic_step)(fake)
 
-    def run_generator_step():
+    def run_generator_step(fake):
         step_kind[0] = "generator"
-        return clock.timed("generator step: the rest (graph, noise)", generator_step)()
+        return clock.timed("generator step: the rest (graph)", generator_step)(fake)
     trainer.critic_step, trainer.generator_step = run_critic_step, run_generator_step
 
 
 def main():
-    config = with_preset("paper", dim=ARGS.dim, batch_size=ARGS.batch_size,
-                         n_critic=ARGS.n_critic).resolved()
-    images = np.random.default_rng(0).random((10 * ARGS.batch_size, 1, 28, 28), dtype=np.float32)
+    chosen = {key: value for key, value in (("dim", ARGS.dim), ("batch_size", ARGS.batch_size),
+                                            ("n_critic", ARGS.n_critic)) if value is not None}
+    config = (with_preset("paper", **chosen) if ARGS.recipe == "paper"
+              else Config(eval_every=0, **chosen)).resolved()
+    images = np.random.default_rng(0).random((10 * config.batch_size, 1, 28, 28),
+                                             dtype=np.float32)
     trainer = Trainer(config, images)
     for _ in range(2):
         trainer.step()
@@ -166,8 +173,9 @@ def main():
     instrumented = (time.perf_counter() - started) / ARGS.iters
 
     n = ARGS.iters
-    print(f"WGAN-GP generator iteration: DIM {ARGS.dim}, batch {ARGS.batch_size}, "
-          f"{ARGS.n_critic} critic steps, {ARGS.threads} threads")
+    print(f"WGAN-GP generator iteration ({ARGS.recipe} recipe): DIM {config.dim}, batch "
+          f"{config.batch_size}, {config.n_critic} critic steps, penalty every "
+          f"{config.gp_every}, {ARGS.threads} threads")
     print(f"plain {plain * 1e3:.1f} ms per iteration; instrumented {instrumented * 1e3:.1f} ms")
     print(f"memory: peak {peak / 2**20:.0f} MB traced in one iteration (NumPy's arrays), "
           f"{faults:.0f} page faults per iteration ({faults * 4 / 1024:.0f} MB touched fresh)")

@@ -2,7 +2,8 @@
 """Time one WGAN-GP generator iteration of the authors' MNIST model.
 
 One iteration is what wgan.trainer.Trainer.step() does: n_critic critic steps (critic on real
-and fake, gradient penalty with its double backward, Adam) and one generator step.
+and fake, gradient penalty with its double backward, Adam) and one generator step, through
+the last critic step's fake batch (generated with its graph kept).
 
     python benchmarks/wgan_step.py                       # DIM 64, batch 50, 5 critic steps
     python benchmarks/wgan_step.py --compare-torch       # the same step in PyTorch, same run
@@ -133,10 +134,13 @@ def torch_step():
     opt_d = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
     images = torch.rand(10 * batch, 1, 28, 28, device=device)
 
-    def critic_step():
+    def fakes(keep_graph):
+        with torch.enable_grad() if keep_graph else torch.no_grad():
+            return generator(torch.randn(batch, 128, device=device))
+
+    def critic_step(fake):
         real = images[torch.randint(0, len(images), (batch,))]
-        with torch.no_grad():
-            fake = generator(torch.randn(batch, 128, device=device))
+        fake = fake.detach()
         loss = critic(fake).mean() - critic(real).mean()
         alpha = torch.rand(batch, 1, 1, 1, device=device)
         x_hat = (real + alpha * (fake - real)).requires_grad_()
@@ -146,10 +150,10 @@ def torch_step():
         (loss + 10 * penalty).backward()
         opt_d.step()
 
-    def generator_step():
+    def generator_step(fake):
         for p in critic.parameters():
             p.requires_grad_(False)
-        loss = -critic(generator(torch.randn(batch, 128, device=device))).mean()
+        loss = -critic(fake).mean()
         opt_g.zero_grad()
         loss.backward()
         opt_g.step()
@@ -157,9 +161,10 @@ def torch_step():
             p.requires_grad_(True)
 
     def step():
-        for _ in range(ARGS.n_critic):
-            critic_step()
-        generator_step()
+        for k in range(ARGS.n_critic):  # the last fake batch is the generator step's (as ours)
+            fake = fakes(keep_graph=k == ARGS.n_critic - 1)
+            critic_step(fake)
+        generator_step(fake)
         if device == "cuda":
             torch.cuda.synchronize()
 

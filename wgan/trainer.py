@@ -1,6 +1,9 @@
 """One run's models, optimizers and data, and one generator iteration at a time.
 
-A generator iteration is ``critic_steps()`` critic steps followed by one generator step. What
+A generator iteration is ``critic_steps()`` critic steps followed by one generator step. The
+last critic step's fake batch is the generator step's too, generated with its graph kept (as
+PyTorch's DCGAN example does): the generator has not changed in between, so this is exactly a
+fresh forward pass on that noise, and one generator forward fewer per iteration. What
 differs between WGAN, WGAN-GP and the standard GAN (the losses, the gradient penalty, weight
 clipping, the critic schedule) comes from the run's entry in ``modes.MODES``. The checkpoint
 (``state_dict``) holds everything the next iteration depends on, so a resumed run continues
@@ -119,13 +122,18 @@ class Trainer:
             return 100
         return c.n_critic
 
-    def critic_step(self):
-        """One critic update; returns its numbers as one-element tensors, left on the device
-        (reading them costs a device-to-host sync, so ``step`` reads only the last step's)."""
+    def fakes(self, keep_graph=False):
+        """A batch from the generator; with ``keep_graph``, differentiable for its step."""
+        with contextlib.nullcontext() if keep_graph else mg.no_grad():
+            return self.generator(self.noise())
+
+    def critic_step(self, fake):
+        """One critic update against the batch ``fake`` (taken as data: detached); returns its
+        numbers as one-element tensors, left on the device (reading them costs a
+        device-to-host sync, so ``step`` reads only the last step's)."""
         c, mode = self.config, self.mode
         real = mg.tensor(self._own(next(self.sampler)), device=c.device)
-        with mg.no_grad():
-            fake = self.generator(self.noise())
+        fake = fake.detach()
         if self.joint_critic:  # one pass over real and fake: fewer, larger products
             scores = self.critic(mg.concat([real, fake]))
             d_real, d_fake = scores[:len(real)], scores[len(real):]
@@ -152,10 +160,11 @@ class Trainer:
             clip_parameters_(self.critic.parameters(), c.clip)
         return numbers
 
-    def generator_step(self):
-        """One generator update through the frozen critic; returns the loss as a number."""
+    def generator_step(self, fake):
+        """One generator update through the frozen critic, from ``fake`` with its graph
+        (``fakes(keep_graph=True)``); returns the loss as a number."""
         with frozen(self.critic):
-            loss = self.mode.generator_loss(self.critic(self.generator(self.noise())))
+            loss = self.mode.generator_loss(self.critic(fake))
             self.opt_g.zero_grad()
             loss.backward()
         self._average_gradients(self.generator)
@@ -168,10 +177,12 @@ class Trainer:
         """One generator iteration; returns the numbers for the log (with a group: their
         means over the ranks, the numbers of the whole batch)."""
         with contextlib.nullcontext() if self.group is None else self.group.batch_shard():
-            for _ in range(self.critic_steps()):
-                numbers = self.critic_step()
+            steps = self.critic_steps()
+            for k in range(steps):
+                fake = self.fakes(keep_graph=k == steps - 1)
+                numbers = self.critic_step(fake)
             numbers = {name: value.item() for name, value in numbers.items()}
-            numbers["generator_loss"] = self.generator_step()
+            numbers["generator_loss"] = self.generator_step(fake)
         if self.group is not None:
             numbers = self.group.mean(numbers)
         for scheduler in self.schedulers:

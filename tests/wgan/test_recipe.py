@@ -86,9 +86,9 @@ def test_the_lazy_penalty_runs_every_kth_critic_step_with_k_times_the_weight(mon
     assert logged == [calls[0], None, None, None, calls[1], None]
     # the weight: compare one penalised step's update with lambda * k by hand
     a = Trainer(tiny(n_critic=1, gp_every=3, gp_lambda=2.0).resolved(), images())
-    a.critic_step()  # (each Trainer seeds the global generator: step a before making b)
+    a.critic_step(a.fakes())  # (each Trainer seeds the global generator: step a before making b)
     b = Trainer(tiny(n_critic=1, gp_every=1, gp_lambda=6.0).resolved(), images())
-    b.critic_step()
+    b.critic_step(b.fakes())
     for (name, pa), pb in zip(a.critic.named_parameters(), b.critic.parameters()):
         np.testing.assert_array_equal(pa.numpy(), pb.numpy(), err_msg=name)
 

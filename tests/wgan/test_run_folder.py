@@ -118,8 +118,8 @@ def test_a_checkpoint_is_never_written_from_non_finite_state(tmp_path, monkeypat
     folder = tmp_path / "run"
     original = Trainer.generator_step
 
-    def generator_step(self):
-        loss = original(self)
+    def generator_step(self, fake):
+        loss = original(self, fake)
         if self.iteration + 1 == 3:  # the step of iteration 3: its loss is finite
             next(iter(self.generator.parameters())).data[...] = np.nan
         return loss

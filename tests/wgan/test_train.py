@@ -125,17 +125,40 @@ def test_critic_step_leaves_generator_alone_and_generator_step_leaves_critic(mod
     config = tiny(mode).resolved()
     trainer = Trainer(config, images_for(config.arch))
     g_before, d_before = snapshot(trainer.generator), snapshot(trainer.critic)
-    trainer.critic_step()
+    fake = trainer.fakes(keep_graph=True)
+    trainer.critic_step(fake)
     assert not changed(g_before, trainer.generator)
     assert changed(d_before, trainer.critic)
     d_before = snapshot(trainer.critic)
-    trainer.generator_step()
+    trainer.generator_step(fake)
     assert not changed(d_before, trainer.critic)
     assert changed(g_before, trainer.generator)
     # the critic is trainable again after the generator step
     assert all(p.requires_grad for p in trainer.critic.parameters())
-    trainer.critic_step()
+    trainer.critic_step(trainer.fakes())
     assert changed(d_before, trainer.critic)
+
+
+@pytest.mark.parametrize("mode, generator_norm", [("wgan-gp", "batch"), ("wgan-gp", "none"),
+                                                  ("gan", None)])
+def test_the_generator_step_from_the_kept_fake_is_a_fresh_forward_pass(mode, generator_norm):
+    """The last critic step's fake, kept with its graph, gives the generator step exactly the
+    gradient that a new forward pass on the same noise gives after the critic's update."""
+    grads = []
+    for keep in (True, False):
+        trainer = Trainer(tiny(mode, generator_norm=generator_norm).resolved(),
+                          images_for("gp" if mode == "wgan-gp" else "dcgan"))
+        noise = trainer.noise()
+        trainer.noise = lambda: noise
+        fake = trainer.fakes(keep_graph=keep)
+        trainer.critic_step(fake)
+        trainer.generator_step(fake if keep else trainer.generator(noise))
+        grads.append([p.grad.numpy() for p in trainer.generator.parameters()])
+    kept, fresh = grads
+    assert len(kept) == len(fresh) > 0
+    for a, b in zip(kept, fresh):
+        np.testing.assert_array_equal(a, b)
+    assert any(np.abs(a).max() > 0 for a in kept)
 
 
 def test_gradient_penalty_enters_the_critic_update():
@@ -143,7 +166,7 @@ def test_gradient_penalty_enters_the_critic_update():
     critics = []
     for gp_lambda in (0.0, 10.0):
         trainer = Trainer(tiny("wgan-gp", gp_lambda=gp_lambda).resolved(), images)
-        numbers = trainer.critic_step()
+        numbers = trainer.critic_step(trainer.fakes())
         critics.append((snapshot(trainer.critic), numbers))
     (d0, n0), (d10, n10) = critics
     # same seed, same batch: the losses agree, the penalty changes the update
@@ -217,14 +240,16 @@ def test_step_runs_the_scheduled_number_of_critic_steps():
     trainer = Trainer(tiny("wgan", critic_warmup=True, n_critic=5).resolved(),
                       images_for("dcgan"))
     calls = []
-    trainer.critic_step = lambda: calls.append("d") or {"critic_loss": mg.tensor(0.0),
-                                                         "wasserstein": mg.tensor(0.0)}
-    trainer.generator_step = lambda: calls.append("g") or 0.0
+    trainer.fakes = lambda keep_graph=False: calls.append("kept" if keep_graph else "fake")
+    trainer.critic_step = lambda fake: calls.append("d") or {"critic_loss": mg.tensor(0.0),
+                                                             "wasserstein": mg.tensor(0.0)}
+    trainer.generator_step = lambda fake: calls.append("g") or 0.0
     for start, steps in ((0, 100), (24, 100), (25, 5), (500, 100), (501, 5)):
         calls.clear()
         trainer.iteration = start
         trainer.step()
-        assert calls == ["d"] * steps + ["g"], start
+        # a fake batch per critic step; the last one's graph is kept for the generator step
+        assert calls == ["fake", "d"] * (steps - 1) + ["kept", "d", "g"], start
         assert trainer.iteration == start + 1
 
 

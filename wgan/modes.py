@@ -8,7 +8,7 @@ the critic's gradient or clips its weights, and the papers' settings it starts f
   penalty. Its defaults are not the paper's but a recipe chosen by measurement for ten minutes
   on a 2-core CPU (benchmarks/quality_budget.py; the README has the table): DIM 24, batch 64,
   one critic step, two time-scale Adam (3e-4 generator, 6e-4 critic, betas (0, 0.9)), the
-  penalty on every 4th critic step with weight 4 lambda, batch norm in the generator, 6,000
+  penalty on every 4th critic step with weight 4 lambda, batch norm in the generator, 5,000
   iterations. ``--preset paper`` (config.PRESETS) is the authors' recipe: DIM 64, Adam 1e-4
   with betas (0.5, 0.9), 5 critic steps, batch 50.
 - ``gan`` (Goodfellow et al. 2014, with the DCGAN settings): the cross-entropy losses, the
@@ -37,7 +37,7 @@ class Mode:
 MODES = {mode.name: mode for mode in (
     Mode("wgan-gp", losses.critic_loss, losses.generator_loss, wasserstein=True,
          gradient_penalty=True, clips_critic=False,
-         defaults=dict(arch="gp", dim=24, iters=6000, optimizer="adam", lr=3e-4, critic_lr=6e-4,
+         defaults=dict(arch="gp", dim=24, iters=5000, optimizer="adam", lr=3e-4, critic_lr=6e-4,
                        beta1=0.0, beta2=0.9, n_critic=1, batch_size=64, critic_warmup=False,
                        generator_norm="batch", gp_every=4, ema=0.0)),
     Mode("wgan", losses.critic_loss, losses.generator_loss, wasserstein=True,

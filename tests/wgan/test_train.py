@@ -185,7 +185,7 @@ def test_mode_defaults_are_the_ten_minute_recipe_and_the_papers():
         ("adam", 3e-4, 6e-4, 0.0, 0.9)
     assert (gp.generator_norm, gp.ema, gp.lr_decay, gp.critic_warmup) == \
         ("batch", 0.0, "none", False)
-    assert (gp.iters, gp.eval_every) == (6000, 600)  # quality measured ten times a run
+    assert (gp.iters, gp.eval_every) == (5000, 500)  # quality measured ten times a run
     w = Config(mode="wgan").resolved()
     assert (w.optimizer, w.lr, w.critic_lr, w.n_critic, w.clip, w.critic_warmup) == \
         ("rmsprop", 5e-5, 5e-5, 5, 0.01, True)

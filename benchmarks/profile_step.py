@@ -145,7 +145,7 @@ def instrument_phases(clock, trainer):
 def main():
     chosen = {key: value for key, value in (("dim", ARGS.dim), ("batch_size", ARGS.batch_size),
                                             ("n_critic", ARGS.n_critic)) if value is not None}
-    config = (with_preset("paper", **chosen) if ARGS.recipe == "paper"
+    config = (with_preset("paper", reuse_fake=True, **chosen) if ARGS.recipe == "paper"
               else Config(eval_every=0, **chosen)).resolved()
     images = np.random.default_rng(0).random((10 * config.batch_size, 1, 28, 28),
                                              dtype=np.float32)

@@ -87,6 +87,10 @@ def _add_train_arguments(p):
                                   "the run's own, which --iters can change)")
     add("--batch-size", type=int, help=by_mode("batch_size"))
     add("--n-critic", type=int, help=f"critic steps per generator step ({by_mode('n_critic')})")
+    add("--reuse-fake", action=argparse.BooleanOptionalAction,
+        help="the generator step trains on the last critic step's fake batch, generated with "
+             "its graph kept: one generator forward fewer (default: on; off in --preset paper "
+             "and in runs made before it existed)")
     add("--critic-warmup", action=argparse.BooleanOptionalAction,
         help="100 critic steps for the first 25 generator iterations and every 500th "
              "(default: on for wgan)")

@@ -37,6 +37,8 @@ class Config:
     batch_size: int = None
     n_critic: int = None
     critic_warmup: bool = None      # 100 critic steps early on and every 500th (wgan's default)
+    reuse_fake: bool = True         # the generator step trains on the last critic step's fake
+                                    # batch (False: on a new batch of its own, as the papers do)
     optimizer: str = None
     lr: float = None                # the generator's learning rate (and the critic's, unless...)
     critic_lr: float = None         # ...this is set: two time-scale updates (None: lr if that
@@ -125,6 +127,7 @@ class Config:
         _choice(self, "device", DEVICES)
         _choice(self, "channels", models.CHANNELS)
         _require(self, "bias", isinstance(self.bias, bool), "True or False")
+        _require(self, "reuse_fake", isinstance(self.reuse_fake, bool), "True or False")
         if self.classes is not None:
             _require(self, "classes", _is_class_list(self.classes),
                      "digits 0-9, like 3 or 0,6, or the names of an image folder's class "
@@ -186,7 +189,7 @@ PRESETS = {
     # iterations; the length stays --iters.
     "paper": dict(mode="wgan-gp", arch="gp", dim=64, batch_size=50, optimizer="adam", lr=1e-4,
                   critic_lr=1e-4, beta1=0.5, beta2=0.9, n_critic=5, gp_lambda=10.0, gp_every=1,
-                  generator_norm="none", ema=0.0),
+                  generator_norm="none", ema=0.0, reuse_fake=False),
 }
 
 
@@ -204,7 +207,8 @@ def with_preset(name, **settings):
 ADDED_SETTINGS = {"tensorboard": False, "critic_lr": None, "gp_every": 1,
                   "generator_norm": lambda saved: models.GENERATOR_NORM.get(saved.get("arch")),
                   "ema": 0.0, "time_limit": 0.0, "preset": None, "image_size": 28,
-                  "channels": 1, "bias": True, "lr_decay": "none"}
+                  "channels": 1, "bias": True, "lr_decay": "none",
+                  "reuse_fake": False}
 
 
 def to_json(config):

@@ -1,9 +1,10 @@
 """One run's models, optimizers and data, and one generator iteration at a time.
 
-A generator iteration is ``critic_steps()`` critic steps followed by one generator step. The
-last critic step's fake batch is the generator step's too, generated with its graph kept (as
-PyTorch's DCGAN example does): the generator has not changed in between, so this is exactly a
-fresh forward pass on that noise, and one generator forward fewer per iteration. What
+A generator iteration is ``critic_steps()`` critic steps followed by one generator step. With
+``reuse_fake`` (the default) the last critic step's fake batch is the generator step's too,
+generated with its graph kept (as PyTorch's DCGAN example does): the generator has not changed
+in between, so this is exactly a fresh forward pass on that noise, and one generator forward
+fewer per iteration; without it the generator step draws a batch of its own. What
 differs between WGAN, WGAN-GP and the standard GAN (the losses, the gradient penalty, weight
 clipping, the critic schedule) comes from the run's entry in ``modes.MODES``. The checkpoint
 (``state_dict``) holds everything the next iteration depends on, so a resumed run continues
@@ -177,12 +178,13 @@ class Trainer:
         """One generator iteration; returns the numbers for the log (with a group: their
         means over the ranks, the numbers of the whole batch)."""
         with contextlib.nullcontext() if self.group is None else self.group.batch_shard():
-            steps = self.critic_steps()
+            steps, reuse = self.critic_steps(), self.config.reuse_fake
             for k in range(steps):
-                fake = self.fakes(keep_graph=k == steps - 1)
+                fake = self.fakes(keep_graph=reuse and k == steps - 1)
                 numbers = self.critic_step(fake)
             numbers = {name: value.item() for name, value in numbers.items()}
-            numbers["generator_loss"] = self.generator_step(fake)
+            numbers["generator_loss"] = self.generator_step(
+                fake if reuse else self.fakes(keep_graph=True))
         if self.group is not None:
             numbers = self.group.mean(numbers)
         for scheduler in self.schedulers:

@@ -84,7 +84,7 @@ def test_a_training_iteration_on_cuda_equals_the_one_on_cpu(cuda, mode, arch, no
 @pytest.mark.parametrize("mode, arch", [("wgan-gp", "gp"), ("wgan", "dcgan")])
 def test_a_training_iteration_moves_only_batches_in_and_numbers_out(standin_transfers, mode,
                                                                     arch):
-    """Into the device: per critic step the real batch and the noise (and the penalty's alpha
+    """Into the device: per critic step the noise and the real batch (and the penalty's alpha
     for wgan-gp); the generator step reuses the last fake batch. Out: the numbers for the
     log, nothing else."""
     config = tiny(mode, arch=arch, device="cuda", gp_every=1).resolved()  # a penalty each step
@@ -93,7 +93,7 @@ def test_a_training_iteration_moves_only_batches_in_and_numbers_out(standin_tran
         trainer.step()
     arrays_in = [shape for direction, shape in log if direction == "to_device" and
                  int(np.prod(shape)) > 1]
-    critic_step = [(8, 1, 28, 28), (8, 8)] + ([(8, 1, 1, 1)] if mode == "wgan-gp" else [])
+    critic_step = [(8, 8), (8, 1, 28, 28)] + ([(8, 1, 1, 1)] if mode == "wgan-gp" else [])
     assert arrays_in == critic_step * config.n_critic
     out = [shape for direction, shape in log if direction == "to_host"]
     assert all(shape == () for shape in out), out

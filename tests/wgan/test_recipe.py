@@ -45,6 +45,7 @@ def test_preset_paper_is_the_authors_recipe(monkeypatch):
     assert (c.n_critic, c.gp_lambda, c.gp_every, c.ema, c.generator_norm) == (5, 10.0, 1, 0.0,
                                                                               "none")
     assert c.z_dim == 128 and c.lr_decay == "none" and c.preset == "paper"
+    assert c.reuse_fake is False  # the authors' generator step draws a batch of its own
     # options given with the preset win
     seen.clear()
     assert cli.main(["--preset", "paper", "--dim", "8"]) == 0

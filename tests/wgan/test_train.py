@@ -236,9 +236,10 @@ def test_no_warmup_outside_wgan_or_when_disabled(mode, n_critic, warmup, expecte
         assert trainer.critic_steps() == expected
 
 
-def test_step_runs_the_scheduled_number_of_critic_steps():
-    trainer = Trainer(tiny("wgan", critic_warmup=True, n_critic=5).resolved(),
-                      images_for("dcgan"))
+@pytest.mark.parametrize("reuse_fake", [True, False])
+def test_step_runs_the_scheduled_number_of_critic_steps(reuse_fake):
+    config = tiny("wgan", critic_warmup=True, n_critic=5, reuse_fake=reuse_fake).resolved()
+    trainer = Trainer(config, images_for("dcgan"))
     calls = []
     trainer.fakes = lambda keep_graph=False: calls.append("kept" if keep_graph else "fake")
     trainer.critic_step = lambda fake: calls.append("d") or {"critic_loss": mg.tensor(0.0),
@@ -248,8 +249,10 @@ def test_step_runs_the_scheduled_number_of_critic_steps():
         calls.clear()
         trainer.iteration = start
         trainer.step()
-        # a fake batch per critic step; the last one's graph is kept for the generator step
-        assert calls == ["fake", "d"] * (steps - 1) + ["kept", "d", "g"], start
+        # a fake batch per critic step; the last one's graph is kept for the generator step,
+        # or (reuse_fake=False, the papers' step) the generator step makes a batch of its own
+        assert calls == (["fake", "d"] * (steps - 1) + ["kept", "d", "g"] if reuse_fake
+                         else ["fake", "d"] * steps + ["kept", "g"]), start
         assert trainer.iteration == start + 1
 
 

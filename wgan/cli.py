@@ -89,8 +89,9 @@ def _add_train_arguments(p):
     add("--n-critic", type=int, help=f"critic steps per generator step ({by_mode('n_critic')})")
     add("--reuse-fake", action=argparse.BooleanOptionalAction,
         help="the generator step trains on the last critic step's fake batch, generated with "
-             "its graph kept: one generator forward fewer (default: on; off in --preset paper "
-             "and in runs made before it existed)")
+             "its graph kept: one generator forward fewer (default: on for wgan-gp and gan, as "
+             "in PyTorch's DCGAN example; off, a batch of its own, for wgan, in --preset paper "
+             "and in runs made before it existed, as the WGAN and WGAN-GP authors' code)")
     add("--critic-warmup", action=argparse.BooleanOptionalAction,
         help="100 critic steps for the first 25 generator iterations and every 500th "
              "(default: on for wgan)")

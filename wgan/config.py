@@ -37,8 +37,8 @@ class Config:
     batch_size: int = None
     n_critic: int = None
     critic_warmup: bool = None      # 100 critic steps early on and every 500th (wgan's default)
-    reuse_fake: bool = True         # the generator step trains on the last critic step's fake
-                                    # batch (False: on a new batch of its own, as the papers do)
+    reuse_fake: bool = None         # the generator step trains on the last critic step's fake
+                                    # batch (False: on a new batch of its own)
     optimizer: str = None
     lr: float = None                # the generator's learning rate (and the critic's, unless...)
     critic_lr: float = None         # ...this is set: two time-scale updates (None: lr if that

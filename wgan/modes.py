@@ -3,16 +3,18 @@ the critic's gradient or clips its weights, and the papers' settings it starts f
 
 - ``wgan`` (Arjovsky et al. 2017): critic loss E[D(fake)] - E[D(real)], generator loss
   -E[D(fake)]; every critic parameter clipped to [-clip, clip] after each critic step;
-  RMSprop 5e-5; 5 critic steps, and 100 for the first 25 generator iterations and every 500th.
+  RMSprop 5e-5; 5 critic steps, and 100 for the first 25 generator iterations and every 500th;
+  the generator step on a fake batch of its own, as the authors' code.
 - ``wgan-gp`` (Gulrajani et al. 2017): the same losses plus lambda times the gradient
   penalty. Its defaults are not the paper's but a recipe chosen by measurement for ten minutes
   on a 2-core CPU (benchmarks/quality_budget.py; the README has the table): DIM 24, batch 64,
   one critic step, two time-scale Adam (3e-4 generator, 6e-4 critic, betas (0, 0.9)), the
-  penalty on every 4th critic step with weight 4 lambda, batch norm in the generator, 5,000
-  iterations. ``--preset paper`` (config.PRESETS) is the authors' recipe: DIM 64, Adam 1e-4
+  penalty on every 4th critic step with weight 4 lambda, batch norm in the generator, the
+  generator step on the last critic step's fake batch, 5,000 iterations. ``--preset paper`` (config.PRESETS) is the authors' recipe: DIM 64, Adam 1e-4
   with betas (0.5, 0.9), 5 critic steps, batch 50.
 - ``gan`` (Goodfellow et al. 2014, with the DCGAN settings): the cross-entropy losses, the
-  non-saturating generator loss; Adam 2e-4 with beta1 0.5; one discriminator step.
+  non-saturating generator loss; Adam 2e-4 with beta1 0.5; one discriminator step, whose fake
+  batch the generator step trains on (as PyTorch's DCGAN example).
 
 The trainer reads a mode's fields instead of comparing mode names, so a new mode is one more
 entry here (and its losses in ``losses.py``).
@@ -39,17 +41,17 @@ MODES = {mode.name: mode for mode in (
          gradient_penalty=True, clips_critic=False,
          defaults=dict(arch="gp", dim=24, iters=5000, optimizer="adam", lr=3e-4, critic_lr=6e-4,
                        beta1=0.0, beta2=0.9, n_critic=1, batch_size=64, critic_warmup=False,
-                       generator_norm="batch", gp_every=4, ema=0.0)),
+                       generator_norm="batch", gp_every=4, ema=0.0, reuse_fake=True)),
     Mode("wgan", losses.critic_loss, losses.generator_loss, wasserstein=True,
          gradient_penalty=False, clips_critic=True,
          defaults=dict(arch="dcgan", dim=16, iters=2500, optimizer="rmsprop", lr=5e-5,
                        critic_lr=5e-5, beta1=0.0, beta2=0.0, n_critic=5, batch_size=64,
-                       critic_warmup=True, gp_every=1, ema=0.0)),
+                       critic_warmup=True, gp_every=1, ema=0.0, reuse_fake=False)),
     Mode("gan", losses.discriminator_loss_gan, losses.generator_loss_gan, wasserstein=False,
          gradient_penalty=False, clips_critic=False,
          defaults=dict(arch="dcgan", dim=16, iters=2500, optimizer="adam", lr=2e-4,
                        critic_lr=2e-4, beta1=0.5, beta2=0.999, n_critic=1, batch_size=64,
-                       critic_warmup=False, gp_every=1, ema=0.0)),
+                       critic_warmup=False, gp_every=1, ema=0.0, reuse_fake=True)),
 )}
 NAMES = tuple(MODES)
 

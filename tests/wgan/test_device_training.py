@@ -85,7 +85,7 @@ def test_a_training_iteration_on_cuda_equals_the_one_on_cpu(cuda, mode, arch, no
 def test_a_training_iteration_moves_only_batches_in_and_numbers_out(standin_transfers, mode,
                                                                     arch):
     """Into the device: per critic step the noise and the real batch (and the penalty's alpha
-    for wgan-gp); the generator step reuses the last fake batch. Out: the numbers for the
+    for wgan-gp); the generator step reuses the last fake batch or (wgan) draws its noise. Out: the numbers for the
     log, nothing else."""
     config = tiny(mode, arch=arch, device="cuda", gp_every=1).resolved()  # a penalty each step
     trainer = Trainer(config, images_for(arch))
@@ -94,7 +94,8 @@ def test_a_training_iteration_moves_only_batches_in_and_numbers_out(standin_tran
     arrays_in = [shape for direction, shape in log if direction == "to_device" and
                  int(np.prod(shape)) > 1]
     critic_step = [(8, 8), (8, 1, 28, 28)] + ([(8, 1, 1, 1)] if mode == "wgan-gp" else [])
-    assert arrays_in == critic_step * config.n_critic
+    generator_step = [] if config.reuse_fake else [(8, 8)]  # its own noise, or the last batch
+    assert arrays_in == critic_step * config.n_critic + generator_step
     out = [shape for direction, shape in log if direction == "to_host"]
     assert all(shape == () for shape in out), out
     assert len(out) <= 3 * config.n_critic + 1

@@ -186,6 +186,10 @@ def test_mode_defaults_are_the_ten_minute_recipe_and_the_papers():
     assert (gp.generator_norm, gp.ema, gp.lr_decay, gp.critic_warmup) == \
         ("batch", 0.0, "none", False)
     assert (gp.iters, gp.eval_every) == (5000, 500)  # quality measured ten times a run
+    # the generator step's batch: the last critic step's (wgan-gp, gan), its own (the WGAN
+    # authors' code)
+    assert [Config(mode=m).resolved().reuse_fake for m in ("wgan-gp", "wgan", "gan")] == \
+        [True, False, True]
     w = Config(mode="wgan").resolved()
     assert (w.optimizer, w.lr, w.critic_lr, w.n_critic, w.clip, w.critic_warmup) == \
         ("rmsprop", 5e-5, 5e-5, 5, 0.01, True)

@@ -1,10 +1,11 @@
 """One run's models, optimizers and data, and one generator iteration at a time.
 
 A generator iteration is ``critic_steps()`` critic steps followed by one generator step. With
-``reuse_fake`` (the default) the last critic step's fake batch is the generator step's too,
-generated with its graph kept (as PyTorch's DCGAN example does): the generator has not changed
-in between, so this is exactly a fresh forward pass on that noise, and one generator forward
-fewer per iteration; without it the generator step draws a batch of its own. What
+``reuse_fake`` (wgan-gp's and gan's default) the last critic step's fake batch is the
+generator step's too, generated with its graph kept (as PyTorch's DCGAN example does): the
+generator has not changed in between, so this is exactly a fresh forward pass on that noise,
+and one generator forward fewer per iteration; without it the generator step draws a batch
+of its own. What
 differs between WGAN, WGAN-GP and the standard GAN (the losses, the gradient penalty, weight
 clipping, the critic schedule) comes from the run's entry in ``modes.MODES``. The checkpoint
 (``state_dict``) holds everything the next iteration depends on, so a resumed run continues

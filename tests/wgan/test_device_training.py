@@ -15,7 +15,6 @@ import pytest
 import minigrad as mg
 from minigrad import backend
 from wgan import models
-from wgan.config import Config
 from wgan.train import train
 from wgan.trainer import Trainer
 

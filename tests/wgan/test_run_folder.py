@@ -19,7 +19,7 @@ import pytest
 import minigrad as mg
 from tiny_runs import TINY_ARGS, tiny_config
 from wgan import cli, config as configs, data, train as wtrain
-from wgan.config import Config, SettingError
+from wgan.config import SettingError
 from wgan.run_folder import RunFolder, RunFolderInUse
 from wgan.train import train
 from wgan.trainer import Trainer, TrainingDiverged

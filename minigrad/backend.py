@@ -3,7 +3,8 @@
 A Tensor holds one array: a ``numpy.ndarray`` on "cpu", a ``cupy.ndarray`` on "cuda".
 Everything that differs between the two libraries lives here: which module to use for a
 device, moving arrays between host and device, random number generators, the scatter-add
-behind advanced indexing's gradient, and turning a 0-d result into a Python number.
+behind advanced indexing's gradient, im2col and col2im behind convolution (compiled loops
+on the CPU, minigrad.cpu_kernels), and turning a 0-d result into a Python number.
 
 CuPy is imported lazily, the first time "cuda" is asked for. Tests install a stand-in
 module with ``set_cupy_module`` so that the device code paths run without a GPU.
@@ -13,6 +14,8 @@ import ctypes
 import os
 
 import numpy as np
+
+from . import cpu_kernels
 
 DEVICES = ("cpu", "cuda")
 
@@ -128,12 +131,77 @@ def scalar(array):
     return array.item()
 
 
-def strided_view(array, shape, strides):
-    """A view of ``array`` with the given shape and strides (in bytes), sharing its memory:
-    NumPy's and CuPy's ``lib.stride_tricks.as_strided``. For reading only (entries may
-    overlap)."""
-    lib = cupy().lib if is_device_array(array) else np.lib
-    return lib.stride_tricks.as_strided(array, shape, strides)
+def im2col(image, kernel, out_hw, stride, dilation, start):
+    """The columns of a (C, H, W, N) image for a kh x kw kernel, shape (C, kh, kw, Ho, Wo, N):
+
+        cols[c, i, j, p, q, n] = image[c, p * sh + i * dh - top, q * sw + j * dw - left, n]
+
+    and 0 where that falls outside the image; ``start`` is (top, left), the padding before
+    the first row and column. NumPy float32 and float64: a compiled loop
+    (minigrad.cpu_kernels); any other array: a strided view of a zero-padded copy, copied in
+    one pass. Both give the same numbers.
+    """
+    if _compiled(image):
+        return cpu_kernels.im2col(np.ascontiguousarray(image), kernel, out_hw, stride,
+                                  dilation, start)
+    return _im2col_strided(image, kernel, out_hw, stride, dilation, start)
+
+
+def _im2col_strided(image, kernel, out_hw, stride, dilation, start):
+    xp, (c, h, w, n), (top, left) = xp_of(image), image.shape, start
+    rows, columns = _padded_size(h, w, kernel, out_hw, stride, dilation, start)
+    padded = xp.zeros((c, rows, columns, n), dtype=image.dtype)
+    padded[:, top:top + h, left:left + w] = image
+    s_c, s_h, s_w, s_n = padded.strides
+    (sh, sw), (dh, dw) = stride, dilation
+    lib = cupy().lib if is_device_array(image) else np.lib
+    windows = lib.stride_tricks.as_strided(
+        padded, (c,) + tuple(kernel) + tuple(out_hw) + (n,),
+        (s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw, s_n))
+    return windows.copy()
+
+
+def col2im(cols, image_hw, stride, dilation, start):
+    """The adjoint of ``im2col``: a (C, H, W, N) image in which every entry of the columns
+    (C, kh, kw, Ho, Wo, N) is added into the pixel it was read from (entries that fell in the
+    padding are dropped). Taps are added in the order (i, j), the same on every path.
+
+    Compiled for NumPy float32 and float64 (minigrad.cpu_kernels). Elsewhere, one in-place
+    addition per kernel tap, each of one slab of the whole batch, into the padded image
+    stored phase by phase: padded row y = q * sh + a is kept at [a, q], so that the rows a
+    tap adds to are contiguous runs of Wo * N numbers; one copy at the end turns the phases
+    back into rows (none at stride 1).
+    """
+    if _compiled(cols):
+        return cpu_kernels.col2im(np.ascontiguousarray(cols), image_hw, stride, dilation,
+                                  start)
+    return _col2im_slabs(cols, image_hw, stride, dilation, start)
+
+
+def _col2im_slabs(cols, image_hw, stride, dilation, start):
+    xp, (c, kh, kw, oh, ow, n), (h, w), (top, left) = xp_of(cols), cols.shape, image_hw, start
+    (sh, sw), (dh, dw) = stride, dilation
+    rows, columns = _padded_size(h, w, (kh, kw), (oh, ow), stride, dilation, start)
+    hq, wq = -(-rows // sh), -(-columns // sw)
+    phases = xp.zeros((c, sh, sw, hq, wq, n), dtype=cols.dtype)
+    for i in range(kh):
+        m, a = divmod(i * dh, sh)
+        for j in range(kw):
+            mj, b = divmod(j * dw, sw)
+            window = phases[:, a, b, m:m + oh, mj:mj + ow]
+            window += cols[:, i, j]  # in place: ``phases[...] +=`` would copy it back
+    padded = phases.transpose(0, 3, 1, 4, 2, 5).reshape(c, hq * sh, wq * sw, n)
+    return padded[:, top:top + h, left:left + w]
+
+
+def _compiled(array):
+    return isinstance(array, np.ndarray) and array.dtype in (np.float32, np.float64)
+
+
+def _padded_size(h, w, kernel, out_hw, stride, dilation, start):
+    """Rows and columns of a padded image that holds the image at ``start`` and every window."""
+    return tuple(max(before + size, (o - 1) * s + (k - 1) * d + 1) for size, k, o, s, d, before
+                 in zip((h, w), kernel, out_hw, stride, dilation, start))
 
 
 def scatter_add(values, positions, size):

@@ -19,12 +19,11 @@ With ``groups`` = G, channels split into G blocks that never mix: the columns (c
 first) reshape for free to (G, C/G*kh*kw, L) and the weight to (G, O/G, C/G*kh*kw), and one
 batched matmul does every group (G = C is a depthwise convolution).
 
-``unfold`` copies every window in one pass, from a strided view of the padded image (no
-loop at all); ``fold`` loops over the kh x kw kernel offsets, each adding one slab of the
-whole batch in place (into the image stored phase by phase, so that each slab is contiguous
-runs); never over pixels or batch items. Inside, images are laid out
-(C, H, W, N), batch innermost: a slab then moves runs of N contiguous numbers, several times
-faster than runs of a few pixels. The results are handed out as NCHW views of that memory.
+The copies themselves are the backend's (``backend.im2col``, ``backend.col2im``): on the CPU
+loops compiled with Numba, one pass each; on CuPy a strided view copied in one pass, and one
+in-place addition per kernel tap. Inside, images are laid out (C, H, W, N), batch innermost:
+every copy moves runs of N contiguous numbers, several times faster than runs of a few
+pixels. The results are handed out as NCHW views of that memory.
 """
 import numbers
 
@@ -69,20 +68,9 @@ def unfold(x, kernel_size, stride=1, padding=0, dilation=1, out_hw=None):
     n, c, h, w = x.shape
     if out_hw is None:
         out_hw = tuple(_out_size(*a) for a in zip((h, w), (kh, kw), stride, sides, dilation))
-    (top, bottom), (left, right) = sides
-    xp = backend.xp_of(x.data)
-    image = x.data.transpose(1, 2, 3, 0)
-    if top or bottom or left or right:
-        padded = xp.zeros((c, h + top + bottom, w + left + right, n), dtype=x.dtype)
-        padded[:, top:top + h, left:left + w] = image
-    else:
-        padded = image
-    # every window at once: a strided view of the padded image, copied in one pass
-    s_c, s_h, s_w, s_n = padded.strides
-    (sh, sw), (dh, dw) = stride, dilation
-    windows = backend.strided_view(padded, (c, kh, kw) + tuple(out_hw) + (n,),
-                                   (s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw, s_n))
-    cols = windows.copy()
+    start = (sides[0][0], sides[1][0])
+    cols = backend.im2col(x.data.transpose(1, 2, 3, 0), (kh, kw), tuple(out_hw), stride,
+                          dilation, start)
     return apply(cols, (x,), (lambda g, out: fold(g, (h, w), stride, sides, dilation),),
                  "unfold", saved=())
 
@@ -91,24 +79,10 @@ def fold(cols, image_hw, stride=1, padding=0, dilation=1):
     """col2im: (C, kh, kw, Ho, Wo, N) -> (N, C, H, W), summing overlaps. Backward: ``unfold``."""
     stride, dilation = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
     sides = _sides(padding)
-    c, kh, kw, oh, ow, n = cols.shape
-    (h, w), ((top, bottom), (left, right)) = image_hw, sides
-    (sh, sw), (dh, dw) = stride, dilation
-    # Accumulate in phase-major order: padded row y = q * sh + a is stored at [a, q], so the
-    # rows an offset adds to are contiguous (runs of Wo * N numbers, not N). One copy at the
-    # end turns the phases back into rows (none at stride 1).
-    hq, wq = -(-(h + top + bottom) // sh), -(-(w + left + right) // sw)
-    xp = backend.xp_of(cols.data)
-    phases = xp.zeros((c, sh, sw, hq, wq, n), dtype=cols.dtype)
-    for i in range(kh):
-        (m, a) = divmod(i * dh, sh)
-        for j in range(kw):
-            (mj, b) = divmod(j * dw, sw)
-            window = phases[:, a, b, m:m + oh, mj:mj + ow]
-            window += cols.data[:, i, j]  # in place: ``phases[...] +=`` would copy it back
-    padded = phases.transpose(0, 3, 1, 4, 2, 5).reshape(c, hq * sh, wq * sw, n)
-    image = padded[:, top:top + h, left:left + w].transpose(3, 0, 1, 2)
-    return apply(image, (cols,),
+    kh, kw, oh, ow = cols.shape[1:5]
+    image = backend.col2im(cols.data, tuple(image_hw), stride, dilation,
+                           (sides[0][0], sides[1][0]))
+    return apply(image.transpose(3, 0, 1, 2), (cols,),
                  (lambda g, out: unfold(g, (kh, kw), stride, sides, dilation, (oh, ow)),),
                  "fold", saved=())
 

@@ -9,7 +9,7 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad import ops
+from minigrad import backend, ops
 from minigrad.errors import ShapeError
 
 from devices import array_on_device, leaf, tensor, zeros
@@ -314,6 +314,34 @@ def test_unfold_and_fold_are_adjoint():
     assert folded.shape == x.shape
     np.testing.assert_allclose(np.sum(cols.numpy() * c.numpy()), np.sum(x.numpy() * folded.numpy()),
                                rtol=1e-12)
+
+
+GEOMETRIES = [  # (C, H, W, N), kernel, out_hw, stride, dilation, start (top, left)
+    ((3, 7, 6, 2), (3, 2), (4, 3), (2, 2), (1, 1), (1, 1)),   # stride 2, padding 1
+    ((2, 9, 5, 1), (5, 5), (5, 3), (2, 2), (1, 1), (2, 2)),   # the models' 5x5, batch 1
+    ((1, 6, 7, 3), (2, 3), (3, 3), (2, 1), (1, 2), (1, 0)),   # asymmetric, dilation 2
+    ((4, 5, 5, 2), (3, 3), (2, 2), (3, 2), (2, 1), (0, 1)),   # windows short of the far edge
+]
+
+
+@pytest.mark.cpu_only("compares the CPU's compiled loops with the array-module path on NumPy")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_compiled_im2col_and_col2im_equal_the_array_module_path(geometry, dtype):
+    """The CPU's compiled loops (minigrad.cpu_kernels) and the path CuPy takes give the same
+    numbers bit for bit: the same copies, the same additions in the same order."""
+    (c, h, w, n), kernel, out_hw, stride, dilation, start = geometry
+    rng = np.random.default_rng(18)
+    image = rng.standard_normal((c, h, w, n)).astype(dtype)
+    cols = backend.im2col(image, kernel, out_hw, stride, dilation, start)
+    assert cols.dtype == dtype and cols.shape == (c,) + kernel + out_hw + (n,)
+    np.testing.assert_array_equal(
+        cols, backend._im2col_strided(image, kernel, out_hw, stride, dilation, start))
+    cols = rng.standard_normal(cols.shape).astype(dtype)
+    folded = backend.col2im(cols, (h, w), stride, dilation, start)
+    assert folded.dtype == dtype and folded.shape == (c, h, w, n)
+    np.testing.assert_array_equal(
+        folded, backend._col2im_slabs(cols, (h, w), stride, dilation, start))
 
 
 def test_unfold_fold_gradients():

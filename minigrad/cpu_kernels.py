@@ -1,0 +1,49 @@
+"""Loops compiled for the CPU with Numba: the two memory-bound copies behind convolution.
+
+NumPy can only express im2col as a strided view copied in one pass, and col2im as kh x kw
+in-place additions of whole slabs, each a pass over the image in memory. Written as plain
+loops, both are one pass: each channel's image (a few hundred KiB at most here) stays in the
+cache while all of its windows are read or added. The arithmetic is the same additions in
+the same order as minigrad.backend's array-module path (the CuPy one), so the results are
+equal bit for bit. Compiled once per dtype on first use and cached on disk (``cache=True``).
+"""
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def im2col(image, kernel, out_hw, stride, dilation, start):
+    c, h, w, n = image.shape
+    (kh, kw), (oh, ow), (sh, sw), (dh, dw), (top, left) = kernel, out_hw, stride, dilation, start
+    cols = np.empty((c, kh, kw, oh, ow, n), image.dtype)
+    for ch in range(c):
+        for i in range(kh):
+            for j in range(kw):
+                for p in range(oh):
+                    y = p * sh + i * dh - top
+                    for q in range(ow):
+                        x = q * sw + j * dw - left
+                        if 0 <= y < h and 0 <= x < w:
+                            cols[ch, i, j, p, q] = image[ch, y, x]
+                        else:
+                            cols[ch, i, j, p, q] = 0
+    return cols
+
+
+@numba.njit(cache=True)
+def col2im(cols, image_hw, stride, dilation, start):
+    c, kh, kw, oh, ow, n = cols.shape
+    (h, w), (sh, sw), (dh, dw), (top, left) = image_hw, stride, dilation, start
+    image = np.zeros((c, h, w, n), cols.dtype)
+    for ch in range(c):
+        for i in range(kh):
+            for p in range(oh):
+                y = p * sh + i * dh - top
+                if 0 <= y < h:
+                    for j in range(kw):
+                        for q in range(ow):
+                            x = q * sw + j * dw - left
+                            if 0 <= x < w:
+                                for k in range(n):
+                                    image[ch, y, x, k] += cols[ch, i, j, p, q, k]
+    return image

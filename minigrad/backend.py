@@ -194,6 +194,23 @@ def _col2im_slabs(cols, image_hw, stride, dilation, start):
     return padded[:, top:top + h, left:left + w]
 
 
+def sign_scale(values, signs, slope):
+    """``values`` where ``signs > 0``, ``values * slope`` elsewhere (same shapes): the leaky
+    ReLU is sign_scale(x, x, a), and its gradient sign_scale(g, x, a). Compiled for NumPy
+    float32 and float64 (one pass over the arrays in the memory order of ``signs``; the
+    result has that layout); elsewhere ``where``. The same numbers either way.
+    """
+    if not (_compiled(signs) and isinstance(values, np.ndarray) and values.dtype == signs.dtype):
+        return xp_of(values).where(signs > 0, values, values * slope)
+    order = tuple(np.argsort([-abs(s) for s in signs.strides], kind="stable"))
+    if not signs.transpose(order).flags.c_contiguous:
+        signs, order = np.ascontiguousarray(signs), tuple(range(signs.ndim))
+    signs = signs.transpose(order)
+    values = np.ascontiguousarray(values.transpose(order))
+    out = cpu_kernels.sign_scale(values.reshape(-1), signs.reshape(-1), slope)
+    return out.reshape(signs.shape).transpose(np.argsort(order))
+
+
 def _compiled(array):
     return isinstance(array, np.ndarray) and array.dtype in (np.float32, np.float64)
 

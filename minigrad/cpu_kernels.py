@@ -1,11 +1,14 @@
-"""Loops compiled for the CPU with Numba: the two memory-bound copies behind convolution.
+"""Loops compiled for the CPU with Numba: the memory-bound passes NumPy takes several for.
 
-NumPy can only express im2col as a strided view copied in one pass, and col2im as kh x kw
+im2col and col2im, behind convolution: NumPy can only express im2col as a strided view copied in one pass, and col2im as kh x kw
 in-place additions of whole slabs, each a pass over the image in memory. Written as plain
 loops, both are one pass: each channel's image (a few hundred KiB at most here) stays in the
 cache while all of its windows are read or added. The arithmetic is the same additions in
 the same order as minigrad.backend's array-module path (the CuPy one), so the results are
 equal bit for bit. Compiled once per dtype on first use and cached on disk (``cache=True``).
+
+``sign_scale``, the leaky ReLU's forward and backward, is one pass where NumPy's ``where``
+and product take three (and a stored slope array).
 """
 import numba
 import numpy as np
@@ -47,3 +50,13 @@ def col2im(cols, image_hw, stride, dilation, start):
                                 for k in range(n):
                                     image[ch, y, x, k] += cols[ch, i, j, p, q, k]
     return image
+
+
+@numba.njit(cache=True)
+def sign_scale(values, signs, slope):
+    """values where signs > 0, values * slope elsewhere; 1-D arrays of one length."""
+    out = np.empty_like(values)
+    one = values.dtype.type(1)
+    for k in range(values.size):
+        out[k] = values[k] * (one if signs[k] > 0 else slope)
+    return out

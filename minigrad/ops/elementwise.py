@@ -221,9 +221,16 @@ def relu(x):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    one, negative = x.dtype.type(1), x.dtype.type(negative_slope)
-    slope = constant(_xp(x).where(x.data > 0, one, negative))
-    return _unary("leaky_relu", x, lambda d: d * slope.data, lambda g, out, x: g * slope)
+    """x where x > 0, negative_slope * x elsewhere. Its rule scales g the same way by the sign
+    of x (a constant: the slope's derivative is zero almost everywhere), so the gradient of
+    every order is this same op, one pass each (backend.sign_scale)."""
+    return _sign_scale(x, x, x.dtype.type(negative_slope))
+
+
+def _sign_scale(v, x, slope):
+    """v where x > 0, v * slope elsewhere; x only gives the signs."""
+    return apply(backend.sign_scale(v.data, x.data, slope), (v,),
+                 (lambda g, out: _sign_scale(g, x, slope),), "leaky_relu", saved=(x,))
 
 
 def elu(x, alpha=1.0):

@@ -10,7 +10,7 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad import ops
+from minigrad import backend, ops
 from minigrad.errors import ShapeError
 
 from devices import array_on_device, leaf, other_device, tensor, zeros
@@ -179,6 +179,29 @@ def test_relu_of_infinities():
     """relu(-inf) is 0 and relu(inf) is inf, as np.maximum(x, 0) (not NaN from -inf * 0)."""
     x = tensor(np.array([-np.inf, -1.0, 2.0, np.inf]))
     np.testing.assert_array_equal(F.relu(x).numpy(), [0.0, 0.0, 2.0, np.inf])
+
+
+@pytest.mark.cpu_only("compares the CPU's compiled sign_scale with NumPy's where")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_sign_scale_equals_where_in_every_layout(dtype):
+    """backend.sign_scale (the leaky ReLU's one pass) gives where(x > 0, v, v * a) bit for bit
+    whatever the layouts: NCHW views of (C, H, W, N) memory as the convolutions hand out,
+    values laid out unlike the signs, broadcast, sliced and reversed arrays, and 0-d."""
+    rng = np.random.default_rng(6)
+    slope = dtype(0.2)
+    chwn = rng.standard_normal((3, 4, 5, 2)).astype(dtype)
+    nchw = chwn.transpose(3, 0, 1, 2)
+    other = rng.standard_normal((2, 3, 4, 5)).astype(dtype)
+    cases = [(nchw, nchw), (other, nchw), (nchw, other), (other[:, :, ::2, ::-1], other[:, :, 1::2]),
+             (np.broadcast_to(dtype(1.5), (2, 3, 4, 5)), nchw), (nchw, np.broadcast_to(other[:1], (2, 3, 4, 5))),
+             (np.array(-2.0, dtype), np.array(-1.0, dtype)), (np.array([1.0, 2.0, -0.0, 3.0, np.nan], dtype),
+                                                            np.array([0.0, -0.0, -1.0, np.nan, 1.0], dtype))]
+    for values, signs in cases:
+        expected = np.where(signs > 0, values, values * slope)
+        got = backend.sign_scale(values, signs, slope)
+        assert got.dtype == dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+        assert np.array_equal(np.signbit(got), np.signbit(expected))
 
 
 def test_tensor_methods_match_functions():

@@ -80,6 +80,20 @@ def matmul_rate(size, repeats=5):
     return 2 * size**3 / statistics.median(times) / 1e9
 
 
+def blas_kernels():
+    """Which BLAS NumPy runs and with which kernels (threadpoolctl, of the bench extra), and
+    the OpenBLAS settings from the environment that choose them."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl to see it)"
+    libraries = [f"{i['internal_api']} {i['version']}, {i.get('architecture')} kernels"
+                 for i in threadpool_info() if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+    pins = [f"{v}={os.environ[v]}" for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+            if v in os.environ]
+    return "; ".join(libraries) + (f" (set by {' '.join(pins)})" if pins else "")
+
+
 def minigrad_trainer():
     # the authors' recipe (no averaged generator, no batch norm) with the trainer's default
     # generator step, through the last critic step's fake batch: the step PyTorch runs too
@@ -207,7 +221,9 @@ def main():
     result = {"dim": ARGS.dim, "batch_size": ARGS.batch_size, "n_critic": ARGS.n_critic,
               "threads": ARGS.threads, "device": ARGS.device, "gflop_per_gen_iter": round(gflop, 2),
               "matmul_size": size, "matmul_gflops": round(rate, 1),
-              "peak_rss_mb": round(peak_mb(), 1)}
+              "floor_s_per_gen_iter": round(gflop / rate, 4), "peak_rss_mb": round(peak_mb(), 1)}
+    if ARGS.device == "cpu":
+        result["blas"] = blas_kernels()
     for name, samples in times.items():
         median = statistics.median(samples)
         prefix = "" if name == "minigrad" else f"{name}_"
@@ -232,16 +248,21 @@ def main():
     print(f"WGAN-GP generator iteration: DIM {ARGS.dim}, batch {ARGS.batch_size}, "
           f"{ARGS.n_critic} critic steps, {ARGS.threads} threads, {ARGS.device}; "
           f"{gflop:.1f} GFLOP of matrix products per iteration")
-    print(f"{'engine':<16}{'s/iter (median)':>17}{'GFLOP/s':>10}{'% of matmul':>13}   all runs")
+    print(f"{'engine':<16}{'s/iter (median)':>17}{'min-max':>14}{'GFLOP/s':>10}"
+          f"{'% of matmul':>13}   all runs")
     for name, samples in times.items():
         median = statistics.median(samples)
         label = f"torch {torch_version}" if name == "torch" else name
-        print(f"{label:<16}{median:>17.3f}{gflop / median:>10.1f}{100 * gflop / median / rate:>12.0f}%"
-              f"   {' '.join(f'{t:.3f}' for t in samples)}")
+        spread = f"{min(samples):.3f}-{max(samples):.3f}"
+        print(f"{label:<16}{median:>17.3f}{spread:>14}{gflop / median:>10.1f}"
+              f"{100 * gflop / median / rate:>12.0f}%   {' '.join(f'{t:.3f}' for t in samples)}")
     if "torch" in times:
         print(f"minigrad / torch: {result['ratio_minigrad_to_torch']:.2f}x")
-    print(f"float32 matrix product ({size}^3, {ARGS.device}): {rate:.0f} GFLOP/s; "
-          f"peak resident memory {result['peak_rss_mb']:.0f} MB")
+    print(f"float32 matrix product ({size}^3, {ARGS.device}): {rate:.0f} GFLOP/s, so the "
+          f"matrix products alone take {gflop / rate:.3f} s (the floor); peak resident memory "
+          f"{result['peak_rss_mb']:.0f} MB")
+    if ARGS.device == "cpu":
+        print(f"NumPy's BLAS: {result['blas']}")
     if ARGS.memory_iters:
         first, last, most = result["rss_mb_first_last_max"]
         print(f"resident memory over {ARGS.memory_iters} iterations: after the first {first:.0f} MB, "

@@ -197,18 +197,28 @@ def _col2im_slabs(cols, image_hw, stride, dilation, start):
 def sign_scale(values, signs, slope):
     """``values`` where ``signs > 0``, ``values * slope`` elsewhere (same shapes): the leaky
     ReLU is sign_scale(x, x, a), and its gradient sign_scale(g, x, a). Compiled for NumPy
-    float32 and float64 (one pass over the arrays in the memory order of ``signs``; the
-    result has that layout); elsewhere ``where``. The same numbers either way.
+    float32 and float64: one pass in the memory order of ``values``. Elsewhere
+    ``values * slope``, with ``values`` copied back where ``signs > 0``. Either way the
+    result is laid out as NumPy lays out ``values * slope``, so that the sums downstream add
+    in the same order on every path: the same numbers, in the same layout.
     """
-    if not (_compiled(signs) and isinstance(values, np.ndarray) and values.dtype == signs.dtype):
-        return xp_of(values).where(signs > 0, values, values * slope)
-    order = tuple(np.argsort([-abs(s) for s in signs.strides], kind="stable"))
-    if not signs.transpose(order).flags.c_contiguous:
-        signs, order = np.ascontiguousarray(signs), tuple(range(signs.ndim))
-    signs = signs.transpose(order)
-    values = np.ascontiguousarray(values.transpose(order))
+    if not (_compiled(values) and isinstance(signs, np.ndarray) and values.dtype == signs.dtype):
+        out = values * slope
+        xp_of(values).copyto(out, values, where=signs > 0)
+        return out
+    order = _memory_order(values)
+    if not values.transpose(order).flags.c_contiguous:  # not dense: a copy in the same order
+        values = values.copy(order="K")
+        order = _memory_order(values)
+    values = values.transpose(order)
+    signs = np.ascontiguousarray(signs.transpose(order))
     out = cpu_kernels.sign_scale(values.reshape(-1), signs.reshape(-1), slope)
-    return out.reshape(signs.shape).transpose(np.argsort(order))
+    return out.reshape(values.shape).transpose(np.argsort(order))
+
+
+def _memory_order(array):
+    """The axes from the largest stride to the smallest."""
+    return tuple(np.argsort([-abs(s) for s in array.strides], kind="stable"))
 
 
 def _compiled(array):

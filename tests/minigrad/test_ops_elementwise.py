@@ -186,7 +186,9 @@ def test_relu_of_infinities():
 def test_compiled_sign_scale_equals_where_in_every_layout(dtype):
     """backend.sign_scale (the leaky ReLU's one pass) gives where(x > 0, v, v * a) bit for bit
     whatever the layouts: NCHW views of (C, H, W, N) memory as the convolutions hand out,
-    values laid out unlike the signs, broadcast, sliced and reversed arrays, and 0-d."""
+    values laid out unlike the signs, broadcast, sliced and reversed arrays, and 0-d; and the
+    result is laid out as NumPy's values * slope, so that the sums downstream add in the same
+    order as they did before the compiled path (tests/wgan/test_compat.py)."""
     rng = np.random.default_rng(6)
     slope = dtype(0.2)
     chwn = rng.standard_normal((3, 4, 5, 2)).astype(dtype)
@@ -202,6 +204,7 @@ def test_compiled_sign_scale_equals_where_in_every_layout(dtype):
         assert got.dtype == dtype and got.shape == expected.shape
         np.testing.assert_array_equal(got, expected)
         assert np.array_equal(np.signbit(got), np.signbit(expected))
+        assert got.strides == (values * slope).strides  # laid out as NumPy lays out v * s
 
 
 def test_tensor_methods_match_functions():

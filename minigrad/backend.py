@@ -3,8 +3,8 @@
 A Tensor holds one array: a ``numpy.ndarray`` on "cpu", a ``cupy.ndarray`` on "cuda".
 Everything that differs between the two libraries lives here: which module to use for a
 device, moving arrays between host and device, random number generators, the scatter-add
-behind advanced indexing's gradient, im2col and col2im behind convolution (compiled loops
-on the CPU, minigrad.cpu_kernels), and turning a 0-d result into a Python number.
+behind advanced indexing's gradient, im2col and col2im behind convolution and the leaky
+ReLU's ``sign_scale`` (loops compiled with Numba on the CPU, minigrad.cpu_kernels), and turning a 0-d result into a Python number.
 
 CuPy is imported lazily, the first time "cuda" is asked for. Tests install a stand-in
 module with ``set_cupy_module`` so that the device code paths run without a GPU.

@@ -87,8 +87,11 @@ def blas_kernels():
         from threadpoolctl import threadpool_info
     except ImportError:
         return "unknown (pip install threadpoolctl to see it)"
-    libraries = [f"{i['internal_api']} {i['version']}, {i.get('architecture')} kernels"
-                 for i in threadpool_info() if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    ours = [i for i in blas if "numpy" in i["filepath"]] or blas  # NumPy's wheel, else all
+    libraries = [f"{i['internal_api']} {i['version']}"
+                 + (f", {i['architecture']} kernels" if i.get("architecture") else "")
+                 for i in ours] or ["none found"]
     pins = [f"{v}={os.environ[v]}" for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
             if v in os.environ]
     return "; ".join(libraries) + (f" (set by {' '.join(pins)})" if pins else "")

@@ -4,7 +4,8 @@ A Tensor holds one array: a ``numpy.ndarray`` on "cpu", a ``cupy.ndarray`` on "c
 Everything that differs between the two libraries lives here: which module to use for a
 device, moving arrays between host and device, random number generators, the scatter-add
 behind advanced indexing's gradient, im2col and col2im behind convolution and the leaky
-ReLU's ``sign_scale`` (loops compiled with Numba on the CPU, minigrad.cpu_kernels), and turning a 0-d result into a Python number.
+ReLU's ``sign_scale`` (loops compiled with Numba on the CPU, minigrad.cpu_kernels), and
+turning a 0-d result into a Python number.
 
 CuPy is imported lazily, the first time "cuda" is asked for. Tests install a stand-in
 module with ``set_cupy_module`` so that the device code paths run without a GPU.
@@ -138,8 +139,8 @@ def im2col(image, kernel, out_hw, stride, dilation, start):
 
     and 0 where that falls outside the image; ``start`` is (top, left), the padding before
     the first row and column. NumPy float32 and float64: a compiled loop
-    (minigrad.cpu_kernels); any other array: a strided view of a zero-padded copy, copied in
-    one pass. Both give the same numbers.
+    (minigrad.cpu_kernels); any other array: a strided view of the image (zero-padded first
+    where the windows reach outside it), copied in one pass. Both give the same numbers.
     """
     if _compiled(image):
         return cpu_kernels.im2col(np.ascontiguousarray(image), kernel, out_hw, stride,
@@ -150,8 +151,11 @@ def im2col(image, kernel, out_hw, stride, dilation, start):
 def _im2col_strided(image, kernel, out_hw, stride, dilation, start):
     xp, (c, h, w, n), (top, left) = xp_of(image), image.shape, start
     rows, columns = _padded_size(h, w, kernel, out_hw, stride, dilation, start)
-    padded = xp.zeros((c, rows, columns, n), dtype=image.dtype)
-    padded[:, top:top + h, left:left + w] = image
+    if (rows, columns, top, left) == (h, w, 0, 0):
+        padded = image
+    else:
+        padded = xp.zeros((c, rows, columns, n), dtype=image.dtype)
+        padded[:, top:top + h, left:left + w] = image
     s_c, s_h, s_w, s_n = padded.strides
     (sh, sw), (dh, dw) = stride, dilation
     lib = cupy().lib if is_device_array(image) else np.lib
@@ -164,13 +168,14 @@ def _im2col_strided(image, kernel, out_hw, stride, dilation, start):
 def col2im(cols, image_hw, stride, dilation, start):
     """The adjoint of ``im2col``: a (C, H, W, N) image in which every entry of the columns
     (C, kh, kw, Ho, Wo, N) is added into the pixel it was read from (entries that fell in the
-    padding are dropped). Taps are added in the order (i, j), the same on every path.
+    padding are dropped), returned as a dense array. Taps are added in the order (i, j), the
+    same on every path, so every path gives the same numbers in the same layout.
 
     Compiled for NumPy float32 and float64 (minigrad.cpu_kernels). Elsewhere, one in-place
     addition per kernel tap, each of one slab of the whole batch, into the padded image
     stored phase by phase: padded row y = q * sh + a is kept at [a, q], so that the rows a
     tap adds to are contiguous runs of Wo * N numbers; one copy at the end turns the phases
-    back into rows (none at stride 1).
+    back into rows.
     """
     if _compiled(cols):
         return cpu_kernels.col2im(np.ascontiguousarray(cols), image_hw, stride, dilation,
@@ -191,21 +196,24 @@ def _col2im_slabs(cols, image_hw, stride, dilation, start):
             window = phases[:, a, b, m:m + oh, mj:mj + ow]
             window += cols[:, i, j]  # in place: ``phases[...] +=`` would copy it back
     padded = phases.transpose(0, 3, 1, 4, 2, 5).reshape(c, hq * sh, wq * sw, n)
-    return padded[:, top:top + h, left:left + w]
+    return xp.ascontiguousarray(padded[:, top:top + h, left:left + w])
 
 
 def sign_scale(values, signs, slope):
     """``values`` where ``signs > 0``, ``values * slope`` elsewhere (same shapes): the leaky
     ReLU is sign_scale(x, x, a), and its gradient sign_scale(g, x, a). Compiled for NumPy
-    float32 and float64: one pass in the memory order of ``values``. Elsewhere
+    float32 and float64: one pass in the memory order of ``values`` (after a copy of
+    ``signs`` into that order if theirs differs). Elsewhere
     ``values * slope``, with ``values`` copied back where ``signs > 0``. Either way the
     result is laid out as NumPy lays out ``values * slope``, so that the sums downstream add
     in the same order on every path: the same numbers, in the same layout.
     """
     if not (_compiled(values) and isinstance(signs, np.ndarray) and values.dtype == signs.dtype):
-        out = values * slope
-        xp_of(values).copyto(out, values, where=signs > 0)
+        xp = xp_of(values)
+        out = xp.asarray(values * slope)  # an array also for 0-d values
+        xp.copyto(out, values, where=signs > 0)
         return out
+    slope = values.dtype.type(slope)  # the kernel would compute in float64 for a Python float
     order = _memory_order(values)
     if not values.transpose(order).flags.c_contiguous:  # not dense: a copy in the same order
         values = values.copy(order="K")

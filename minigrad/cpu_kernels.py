@@ -1,11 +1,12 @@
 """Loops compiled for the CPU with Numba: the memory-bound passes NumPy takes several for.
 
-im2col and col2im, behind convolution: NumPy can only express im2col as a strided view copied in one pass, and col2im as kh x kw
-in-place additions of whole slabs, each a pass over the image in memory. Written as plain
-loops, both are one pass: each channel's image (a few hundred KiB at most here) stays in the
-cache while all of its windows are read or added. The arithmetic is the same additions in
-the same order as minigrad.backend's array-module path (the CuPy one), so the results are
-equal bit for bit. Compiled once per dtype on first use and cached on disk (``cache=True``).
+im2col and col2im, behind convolution. In NumPy, im2col is a zero-padded copy of the image
+and then a strided view of it copied whole; col2im is kh x kw in-place additions of whole
+slabs, each a pass over the image in memory. As plain loops each is one pass, and each
+channel's image (a few hundred KiB at most here) stays in the cache while all of its windows
+are read or added. The arithmetic is the same additions in the same order as
+minigrad.backend's array-module path (the CuPy one), so the results are equal bit for bit.
+Compiled once per dtype on first use and cached on disk (``cache=True``).
 
 ``sign_scale``, the leaky ReLU's forward and backward, is one pass where NumPy's ``where``
 and product take three (and a stored slope array).

@@ -20,8 +20,9 @@ first) reshape for free to (G, C/G*kh*kw, L) and the weight to (G, O/G, C/G*kh*k
 batched matmul does every group (G = C is a depthwise convolution).
 
 The copies themselves are the backend's (``backend.im2col``, ``backend.col2im``): on the CPU
-loops compiled with Numba, one pass each; on CuPy a strided view copied in one pass, and one
-in-place addition per kernel tap. Inside, images are laid out (C, H, W, N), batch innermost:
+loops compiled with Numba, one pass each; on CuPy (and for dtypes other than float32 and
+float64) a strided view of the padded image copied whole, and one in-place addition per
+kernel tap. Inside, images are laid out (C, H, W, N), batch innermost:
 every copy moves runs of N contiguous numbers, several times faster than runs of a few
 pixels. The results are handed out as NCHW views of that memory.
 """
@@ -65,7 +66,7 @@ def unfold(x, kernel_size, stride=1, padding=0, dilation=1, out_hw=None):
     """
     (kh, kw), stride = kernel_size, _pair(stride, "stride", 1)
     dilation, sides = _pair(dilation, "dilation", 1), _sides(padding)
-    n, c, h, w = x.shape
+    h, w = x.shape[2:]
     if out_hw is None:
         out_hw = tuple(_out_size(*a) for a in zip((h, w), (kh, kw), stride, sides, dilation))
     start = (sides[0][0], sides[1][0])

@@ -321,6 +321,9 @@ GEOMETRIES = [  # (C, H, W, N), kernel, out_hw, stride, dilation, start (top, le
     ((2, 9, 5, 1), (5, 5), (5, 3), (2, 2), (1, 1), (2, 2)),   # the models' 5x5, batch 1
     ((1, 6, 7, 3), (2, 3), (3, 3), (2, 1), (1, 2), (1, 0)),   # asymmetric, dilation 2
     ((4, 5, 5, 2), (3, 3), (2, 2), (3, 2), (2, 1), (0, 1)),   # windows short of the far edge
+    ((2, 2, 3, 1), (3, 3), (4, 5), (1, 1), (1, 1), (3, 3)),   # padding wider than the image
+    ((1, 4, 4, 2), (2, 2), (5, 5), (1, 1), (1, 1), (0, 0)),   # windows past the far edge
+    ((2, 3, 3, 0), (2, 2), (2, 2), (1, 1), (1, 1), (0, 0)),   # an empty batch
 ]
 
 
@@ -333,15 +336,22 @@ def test_compiled_im2col_and_col2im_equal_the_array_module_path(geometry, dtype)
     (c, h, w, n), kernel, out_hw, stride, dilation, start = geometry
     rng = np.random.default_rng(18)
     image = rng.standard_normal((c, h, w, n)).astype(dtype)
-    cols = backend.im2col(image, kernel, out_hw, stride, dilation, start)
-    assert cols.dtype == dtype and cols.shape == (c,) + kernel + out_hw + (n,)
-    np.testing.assert_array_equal(
-        cols, backend._im2col_strided(image, kernel, out_hw, stride, dilation, start))
+    assert backend._compiled(image)  # the CPU's path, not the array-module one on both sides
+    nchw_view = np.ascontiguousarray(image.transpose(3, 0, 1, 2)).transpose(1, 2, 3, 0)
+    for given in (image, nchw_view):  # unfold hands over (C, H, W, N) views of NCHW tensors
+        cols = backend.im2col(given, kernel, out_hw, stride, dilation, start)
+        assert cols.dtype == dtype and cols.shape == (c,) + kernel + out_hw + (n,)
+        np.testing.assert_array_equal(
+            cols, backend._im2col_strided(image, kernel, out_hw, stride, dilation, start))
     cols = rng.standard_normal(cols.shape).astype(dtype)
     folded = backend.col2im(cols, (h, w), stride, dilation, start)
+    slabs = backend._col2im_slabs(cols, (h, w), stride, dilation, start)
     assert folded.dtype == dtype and folded.shape == (c, h, w, n)
-    np.testing.assert_array_equal(
-        folded, backend._col2im_slabs(cols, (h, w), stride, dilation, start))
+    np.testing.assert_array_equal(folded, slabs)
+    if folded.size:  # the same layout too, so that later sums add alike (axes of length 1
+        # and empty arrays have no layout to speak of)
+        assert ([st for st, k in zip(folded.strides, folded.shape) if k > 1]
+                == [st for st, k in zip(slabs.strides, slabs.shape) if k > 1])
 
 
 def test_unfold_fold_gradients():

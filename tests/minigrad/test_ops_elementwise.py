@@ -207,6 +207,30 @@ def test_compiled_sign_scale_equals_where_in_every_layout(dtype):
         assert got.strides == (values * slope).strides  # laid out as NumPy lays out v * s
 
 
+def test_leaky_relu_of_other_dtypes_and_0d():
+    """float16 and integer tensors, and 0-d ones, take the array-module path: the same values
+    as where(x > 0, x, a * x)."""
+    for x in (np.array(-2.0, np.float16), np.array([-3.0, 0.0, 2.5], np.float16),
+              np.array(-1.0), np.array([-4, 0, 3])):
+        np.testing.assert_array_equal(F.leaky_relu(tensor(x), 0.25).numpy(),
+                                      np.where(x > 0, x, x.dtype.type(0.25) * x))
+    x = leaf(np.array(-2.0))
+    (g,) = mg.grad(F.leaky_relu(x, 0.25), x)
+    assert g.item() == 0.25
+
+
+def test_leaky_relu_refuses_its_input_changed_in_place_before_backward():
+    """The rule reads the input's signs, so changing the input in place first is refused (as
+    for every op whose rule reads its input; PyTorch refuses it too)."""
+    x = leaf(np.array([-1.0, 2.0]))
+    h = x * 1.0
+    y = F.leaky_relu(h, 0.2)
+    with mg.no_grad():
+        h *= -1.0
+    with pytest.raises(RuntimeError, match="changed by an in-place operation after .leaky_relu."):
+        y.sum().backward()
+
+
 def test_tensor_methods_match_functions():
     """x.exp() etc. are the same ops as mg.exp(x) (the methods are part of the public API)."""
     rng = np.random.default_rng(5)

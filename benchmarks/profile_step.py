@@ -6,8 +6,9 @@
     python benchmarks/profile_step.py --recipe bare    # the bare command's step (DIM 24, ...)
 
 The step is the trainer's own (wgan.trainer.Trainer.step with the authors' settings, as
-benchmarks/wgan_step.py times it, or with the bare command's: --recipe bare). Timers are wrapped around it, and every op of minigrad.ops
-and every backward rule is timed exclusively (its own time, without the ops it calls):
+benchmarks/wgan_step.py times it, or with the bare command's: --recipe bare). Timers are
+wrapped around it, and every op of minigrad.ops and every backward rule is timed exclusively
+(its own time, without the ops it calls):
 
 - phases: the generator's forward (the critic steps' fakes; the last one's graph is kept for
   the generator step), the critic on real and fake, the penalty's forward on the

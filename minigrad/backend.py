@@ -158,8 +158,7 @@ def _im2col_strided(image, kernel, out_hw, stride, dilation, start):
         padded[:, top:top + h, left:left + w] = image
     s_c, s_h, s_w, s_n = padded.strides
     (sh, sw), (dh, dw) = stride, dilation
-    lib = cupy().lib if is_device_array(image) else np.lib
-    windows = lib.stride_tricks.as_strided(
+    windows = xp.lib.stride_tricks.as_strided(
         padded, (c,) + tuple(kernel) + tuple(out_hw) + (n,),
         (s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw, s_n))
     return windows.copy()
@@ -203,8 +202,8 @@ def sign_scale(values, signs, slope):
     """``values`` where ``signs > 0``, ``values * slope`` elsewhere (same shapes): the leaky
     ReLU is sign_scale(x, x, a), and its gradient sign_scale(g, x, a). Compiled for NumPy
     float32 and float64: one pass in the memory order of ``values`` (after a copy of
-    ``signs`` into that order if theirs differs). Elsewhere
-    ``values * slope``, with ``values`` copied back where ``signs > 0``. Either way the
+    ``signs`` into that order if theirs differs). Elsewhere ``values * slope``, with
+    ``values`` copied back where ``signs > 0``. Either way the
     result is laid out as NumPy lays out ``values * slope``, so that the sums downstream add
     in the same order on every path: the same numbers, in the same layout.
     """

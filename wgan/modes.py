@@ -10,8 +10,9 @@ the critic's gradient or clips its weights, and the papers' settings it starts f
   on a 2-core CPU (benchmarks/quality_budget.py; the README has the table): DIM 24, batch 64,
   one critic step, two time-scale Adam (3e-4 generator, 6e-4 critic, betas (0, 0.9)), the
   penalty on every 4th critic step with weight 4 lambda, batch norm in the generator, the
-  generator step on the last critic step's fake batch, 5,000 iterations. ``--preset paper`` (config.PRESETS) is the authors' recipe: DIM 64, Adam 1e-4
-  with betas (0.5, 0.9), 5 critic steps, batch 50.
+  generator step on the last critic step's fake batch, 5,000 iterations. ``--preset paper``
+  (config.PRESETS) is the authors' recipe: DIM 64, Adam 1e-4 with betas (0.5, 0.9), 5
+  critic steps, batch 50.
 - ``gan`` (Goodfellow et al. 2014, with the DCGAN settings): the cross-entropy losses, the
   non-saturating generator loss; Adam 2e-4 with beta1 0.5; one discriminator step, whose fake
   batch the generator step trains on (as PyTorch's DCGAN example).

@@ -5,11 +5,10 @@ A generator iteration is ``critic_steps()`` critic steps followed by one generat
 generator step's too, generated with its graph kept (as PyTorch's DCGAN example does): the
 generator has not changed in between, so this is exactly a fresh forward pass on that noise,
 and one generator forward fewer per iteration; without it the generator step draws a batch
-of its own. What
-differs between WGAN, WGAN-GP and the standard GAN (the losses, the gradient penalty, weight
-clipping, the critic schedule) comes from the run's entry in ``modes.MODES``. The checkpoint
-(``state_dict``) holds everything the next iteration depends on, so a resumed run continues
-exactly as if it had never stopped.
+of its own. What differs between WGAN, WGAN-GP and the standard GAN (the losses, the gradient
+penalty, weight clipping, the critic schedule) comes from the run's entry in ``modes.MODES``.
+The checkpoint (``state_dict``) holds everything the next iteration depends on, so a resumed
+run continues exactly as if it had never stopped.
 """
 import contextlib
 import math

@@ -18,10 +18,11 @@ parsed, never imported):
    computation may be allowed by a comment ``# host: <why>`` on the call's first line.
 
 3. Everywhere else outside backend.py (the host-side modules gradcheck.py, serialization.py,
-   cpu_kernels.py (which only backend.py calls, with NumPy arrays), wgan/), a NumPy call must not take a tensor's array: no argument may read ``.data`` (the
-   Tensor's array) unless it only reads its metadata (``.data.shape``, ``.dtype``, ``.ndim``,
-   ``.size``) or passes it through ``backend.to_host(...)`` / ``backend.host_copy(...)``
-   first. (``x.numpy()`` is the public way to the host and needs no exception.)
+   cpu_kernels.py (which only backend.py calls, with NumPy arrays), wgan/), a NumPy call must
+   not take a tensor's array: no argument may read ``.data`` (the Tensor's array) unless it
+   only reads its metadata (``.data.shape``, ``.dtype``, ``.ndim``, ``.size``) or passes it
+   through ``backend.to_host(...)`` / ``backend.host_copy(...)`` first. (``x.numpy()`` is
+   the public way to the host and needs no exception.)
 
 4. Nothing outside backend.py calls ``.get()`` with no arguments: that is CuPy's device-to-host
    copy (``dict.get`` always takes a key), which belongs in ``backend.to_host``.

@@ -194,10 +194,13 @@ def test_compiled_sign_scale_equals_where_in_every_layout(dtype):
     chwn = rng.standard_normal((3, 4, 5, 2)).astype(dtype)
     nchw = chwn.transpose(3, 0, 1, 2)
     other = rng.standard_normal((2, 3, 4, 5)).astype(dtype)
-    cases = [(nchw, nchw), (other, nchw), (nchw, other), (other[:, :, ::2, ::-1], other[:, :, 1::2]),
-             (np.broadcast_to(dtype(1.5), (2, 3, 4, 5)), nchw), (nchw, np.broadcast_to(other[:1], (2, 3, 4, 5))),
-             (np.array(-2.0, dtype), np.array(-1.0, dtype)), (np.array([1.0, 2.0, -0.0, 3.0, np.nan], dtype),
-                                                            np.array([0.0, -0.0, -1.0, np.nan, 1.0], dtype))]
+    cases = [(nchw, nchw), (other, nchw), (nchw, other),
+             (other[:, :, ::2, ::-1], other[:, :, 1::2]),
+             (np.broadcast_to(dtype(1.5), (2, 3, 4, 5)), nchw),
+             (nchw, np.broadcast_to(other[:1], (2, 3, 4, 5))),
+             (np.array(-2.0, dtype), np.array(-1.0, dtype)),
+             (np.array([1.0, 2.0, -0.0, 3.0, np.nan], dtype),
+              np.array([0.0, -0.0, -1.0, np.nan, 1.0], dtype))]
     for values, signs in cases:
         expected = np.where(signs > 0, values, values * slope)
         got = backend.sign_scale(values, signs, slope)

@@ -84,8 +84,8 @@ def test_a_training_iteration_on_cuda_equals_the_one_on_cpu(cuda, mode, arch, no
 def test_a_training_iteration_moves_only_batches_in_and_numbers_out(standin_transfers, mode,
                                                                     arch):
     """Into the device: per critic step the noise and the real batch (and the penalty's alpha
-    for wgan-gp); the generator step reuses the last fake batch or (wgan) draws its noise. Out: the numbers for the
-    log, nothing else."""
+    for wgan-gp); the generator step reuses the last fake batch or (wgan) draws its noise.
+    Out: the numbers for the log, nothing else."""
     config = tiny(mode, arch=arch, device="cuda", gp_every=1).resolved()  # a penalty each step
     trainer = Trainer(config, images_for(arch))
     with standin_transfers.record() as log:

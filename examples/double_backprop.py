@@ -48,7 +48,7 @@ def finite_differences(critic, real, fake, seed, h=1e-6):
     result = {}
     for name, p in critic.named_parameters():
         grad = np.zeros(p.shape)
-        flat = p.data.reshape(-1)  # a view: changing it changes the parameter
+        flat = p.array.reshape(-1)  # a view: changing it changes the parameter
         for k in range(flat.size):
             original = flat[k]
             flat[k] = original + h
@@ -78,8 +78,8 @@ def linear_critic_check(dim, batch, seed):
     print(f"1. Linear critic D(x) = <v, x> + c on {dim}-dimensional samples, batch {batch}")
     rng = np.random.default_rng(seed)
     critic = mg.nn.Linear(dim, 1).to(dtype=np.float64)
-    critic.weight.data[...] = rng.standard_normal((1, dim)) * 0.7
-    critic.bias.data[...] = 0.3
+    critic.weight.array[...] = rng.standard_normal((1, dim)) * 0.7
+    critic.bias.array[...] = 0.3
     real = mg.tensor(rng.standard_normal((batch, dim)))
     fake = mg.tensor(rng.standard_normal((batch, dim)) + 2.0)
 

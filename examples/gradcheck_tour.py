@@ -80,23 +80,23 @@ def run_checks():
 
 def square_wrong(x):
     """x^2 with the backward rule d/dx = x: the factor 2 is missing."""
-    return apply(x.data ** 2, (x,), (lambda g, out: g * x,), "square_wrong")
+    return apply(x.array ** 2, (x,), (lambda g, out: g * x,), "square_wrong")
 
 
 def cube_outside_graph(x):
     """x^3 whose rule has the right value 3x^2, but computed on the raw array: a constant to
     the engine, so the rule's own dependence on x is invisible when it is differentiated."""
-    return apply(x.data ** 3, (x,), (lambda g, out: g * constant(3 * x.data ** 2),), "cube_outside")
+    return apply(x.array ** 3, (x,), (lambda g, out: g * constant(3 * x.array ** 2),), "cube_outside")
 
 
 def cube_right(x):
     """The same rule written with Tensor ops: recorded under create_graph, differentiable."""
-    return apply(x.data ** 3, (x,), (lambda g, out: g * 3 * x * x,), "cube")
+    return apply(x.array ** 3, (x,), (lambda g, out: g * 3 * x * x,), "cube")
 
 
 def add_no_unbroadcast(a, b):
     """a + b whose rule for b forgets to sum the gradient over the axis b was broadcast along."""
-    return apply(a.data + b.data, (a, b), (lambda g, out: g, lambda g, out: g),
+    return apply(a.array + b.array, (a, b), (lambda g, out: g, lambda g, out: g),
                  "add_no_unbroadcast")
 
 

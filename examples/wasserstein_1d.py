@@ -107,8 +107,8 @@ def make_critic(hidden, activation):
     act = ACTIVATIONS[activation]
     critic = mg.nn.Sequential(mg.nn.Linear(1, hidden), act(), mg.nn.Linear(hidden, hidden), act(),
                               mg.nn.Linear(hidden, 1))
-    critic[4].weight.data[...] = 0
-    critic[4].bias.data[...] = 0
+    critic[4].weight.array[...] = 0
+    critic[4].bias.array[...] = 0
     return critic
 
 

@@ -221,8 +221,8 @@ class ProcessGroup:
         parameters = [p for p in parameters if p.grad is not None]
         if not parameters:
             return
-        xp = backend.xp_of(parameters[0].grad.data)
-        flat = xp.concatenate([p.grad.data.reshape(-1) for p in parameters])
+        xp = backend.xp_of(parameters[0].grad.array)
+        flat = xp.concatenate([p.grad.array.reshape(-1) for p in parameters])
         flat = self._all_reduce(flat, "sum", "gradients")
         flat /= self.size
         offset = 0
@@ -319,7 +319,7 @@ def _cuda_aware(mpi):
 class _Pickler(pickle.Pickler):
     def reducer_override(self, obj):
         if isinstance(obj, Tensor):
-            return _tensor, (backend.host_copy(obj.data), obj.requires_grad, obj.device)
+            return _tensor, (backend.host_copy(obj.array), obj.requires_grad, obj.device)
         return NotImplemented
 
 
@@ -370,7 +370,7 @@ def all_reduce(x, group, kind="all_reduce"):
     every rank's input, so the gradient with respect to a rank's input is the sum over the
     ranks of the gradients of their outputs, again an ``all_reduce``, and derivatives of any
     order follow."""
-    return apply(group._all_reduce(x.data, "sum", kind), (x,),
+    return apply(group._all_reduce(x.array, "sum", kind), (x,),
                  (lambda g, out: all_reduce(g, group, kind),), "all_reduce", saved=())
 
 
@@ -393,7 +393,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     local = concat([x.sum(axis=axes), (x * x).sum(axis=axes),
                     full((1,), x.size // channels, dtype=x.dtype, device=x.device)])
     total = all_reduce(local, group, "batch_norm")
-    count = int(backend.scalar(total.data[2 * channels]))
+    count = int(backend.scalar(total.array[2 * channels]))
     if count < 2:
         raise ValueError(f"batch_norm in training needs more than one value per channel over "
                          f"the {group.size} ranks, got input shape {x.shape}")

@@ -30,7 +30,7 @@ def _outputs(fn, inputs):
 
 
 def _weighted_sum(outputs, weights):
-    return sum(float(np.sum(backend.to_host(o.data).astype(np.float64) * u))
+    return sum(float(np.sum(backend.to_host(o.array).astype(np.float64) * u))
                for o, u in zip(outputs, weights))
 
 
@@ -43,18 +43,18 @@ def _analytic(fn, inputs, weights):
     grads = grad([outputs[i] for i in differentiable], wanted,
                  [Tensor(backend.to_device(weights[i].astype(outputs[i].dtype), outputs[i].device))
                   for i in differentiable], allow_unused=True)
-    return [np.zeros(x.shape) if g is None else backend.to_host(g.data).astype(np.float64)
+    return [np.zeros(x.shape) if g is None else backend.to_host(g.array).astype(np.float64)
             for x, g in zip(wanted, grads)]
 
 
 def _loss_at(fn, inputs, x, flat_change, weights):
     """L with ``flat_change`` added to input x (restored afterwards)."""
-    original = x.data
-    x.data = original + backend.to_device(flat_change.reshape(x.shape).astype(x.dtype), x.device)
+    original = x.array
+    x.array = original + backend.to_device(flat_change.reshape(x.shape).astype(x.dtype), x.device)
     try:
         return _weighted_sum(_outputs(fn, inputs), weights)
     finally:
-        x.data = original
+        x.array = original
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_entries=400, directions=8,

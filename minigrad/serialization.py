@@ -63,7 +63,7 @@ def _encode(obj, arrays, where):
                          for k, v in obj.items()]}
     name = f"a{len(arrays)}"
     if isinstance(obj, Tensor):
-        arrays[name] = backend.to_host(obj.data)
+        arrays[name] = backend.to_host(obj.array)
         return {"tensor": name, "requires_grad": obj.requires_grad}
     if hasattr(obj, "dtype") and hasattr(obj, "shape"):  # a NumPy or CuPy array, or a NumPy scalar
         if obj.dtype.kind == "O":

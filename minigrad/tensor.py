@@ -1,6 +1,6 @@
 """Tensor, and the functions that make tensors.
 
-A Tensor holds one array (``.data``: NumPy on "cpu", CuPy on "cuda"), whether it requires
+A Tensor holds one array (``.array``: NumPy on "cpu", CuPy on "cuda"), whether it requires
 grad, its accumulated ``.grad``, and ``grad_fn``: the node of the recorded graph that made it
 (None for a leaf). The graph and backward live in ``minigrad.autograd``; the operations in
 ``minigrad.ops``, which the operators and methods here call.
@@ -24,24 +24,24 @@ def _check_can_require_grad(dtype):
 class Tensor:
     """An array (NumPy on "cpu", CuPy on "cuda") and, if made by a recorded op, its place in the graph."""
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_versions")
+    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_versions")
     __array_priority__ = 1000  # NumPy scalars and arrays defer to Tensor's operators
 
-    def __init__(self, data, requires_grad=False):
+    def __init__(self, array, requires_grad=False):
         if requires_grad:
-            _check_can_require_grad(data.dtype)
-        self.data = data
+            _check_can_require_grad(array.dtype)
+        self.array = array
         self._requires_grad = requires_grad
         self.grad = None
         self.grad_fn = None
         self._versions = [0]  # in-place changes so far; shared with views (see _view_of)
 
     # ---- what a tensor is ----
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    device = property(lambda self: backend.device_of(self.data))
+    shape = property(lambda self: self.array.shape)
+    dtype = property(lambda self: self.array.dtype)
+    ndim = property(lambda self: self.array.ndim)
+    size = property(lambda self: self.array.size)
+    device = property(lambda self: backend.device_of(self.array))
     is_leaf = property(lambda self: self.grad_fn is None)
 
     @property
@@ -59,7 +59,7 @@ class Tensor:
         return self
 
     def __len__(self):
-        return len(self.data)
+        return len(self.array)
 
     def __bool__(self):
         if self.size != 1:
@@ -75,23 +75,38 @@ class Tensor:
 
     def numpy(self):
         """A NumPy copy on the host, whatever the device."""
-        return backend.host_copy(self.data)
+        return backend.host_copy(self.array)
 
     def item(self):
         if self.size != 1:
             raise ShapeError(f"item() needs a tensor with one element, not shape {self.shape}")
-        return backend.scalar(self.data)
+        return backend.scalar(self.array)
+
+    @property
+    def data(self):
+        """PyTorch's ``.data``: a tensor sharing this one's array, cut from the graph, whose
+        in-place changes (``p.data.clamp_(-c, c)``) are not seen by the version check that
+        guards backward (as in PyTorch). ``.array`` is the array itself; ``.detach()`` is the
+        checked way."""
+        return Tensor(self.array)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor) or value.shape != self.shape or value.dtype != self.dtype:
+            raise TypeError(f".data = needs a tensor of shape {self.shape} and dtype {self.dtype}, "
+                            f"got {value!r:.80}")
+        self.array = value.array
 
     def detach(self):
         """The same data, cut from the graph (an in-place change of either changes both)."""
-        return Tensor(self.data)._view_of(self)
+        return Tensor(self.array)._view_of(self)
 
     def to(self, device):
         """This tensor on ``device``; differentiable, so gradients flow back across devices."""
         if backend.check_device(device) == self.device:
             return self
         source = self.device
-        return autograd.apply(backend.to_device(self.data, device), (self,),
+        return autograd.apply(backend.to_device(self.array, device), (self,),
                               (lambda g, out: g.to(source),), "to", saved=())
 
     def backward(self, grad=None, create_graph=False, retain_graph=None):
@@ -118,7 +133,7 @@ class Tensor:
                 f"{op} changes a tensor that requires grad in place while operations are "
                 "recorded; do it inside mg.no_grad() (an update of weights), or write "
                 "x = x + y instead (a new tensor in the graph)")
-        if any(stride == 0 and n > 1 for stride, n in zip(self.data.strides, self.shape)):
+        if any(stride == 0 and n > 1 for stride, n in zip(self.array.strides, self.shape)):
             raise RuntimeError(f"{op}: this tensor of shape {self.shape} is an expanded view "
                                "(several of its elements are one memory location), so it "
                                "cannot be changed in place; change a copy (x = x * 1)")
@@ -128,13 +143,13 @@ class Tensor:
         if not broadcasts_to(value.shape, self.shape):
             raise ShapeError(f"{op}: a result of shape {value.shape} does not fit in place "
                              f"into a tensor of shape {self.shape}")
-        self.data[...] = value
+        self.array[...] = value
         self._changed_in_place()
         return self
 
     def _in_place(self, op, other, symbol):
         with autograd.no_grad():
-            result = op(self, other).data
+            result = op(self, other).array
         return self._assign(result, f"x {symbol} y")
 
     def __iadd__(self, other): return self._in_place(ops.add, other, "+=")
@@ -146,15 +161,15 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
-        return self._assign(backend.xp_of(self.data).full((), value, self.dtype), "fill_")
+        return self._assign(backend.xp_of(self.array).full((), value, self.dtype), "fill_")
 
     def copy_(self, source):
         """Copy ``source`` (a Tensor or array, broadcastable to this shape) into this tensor."""
-        return self._assign(lift(source, self).data, "copy_")
+        return self._assign(lift(source, self).array, "copy_")
 
     def clamp_(self, min=None, max=None):
         with autograd.no_grad():
-            result = ops.clip(self, min, max).data
+            result = ops.clip(self, min, max).array
         return self._assign(result, "clamp_")
 
     # ---- operators (defined in minigrad.ops) ----
@@ -250,7 +265,7 @@ def tensor(data, dtype=None, requires_grad=False, device="cpu"):
     """A new leaf tensor holding a copy of ``data`` (numbers, nested lists, a NumPy or CuPy
     array, a Tensor). Python floats become float32; arrays keep their dtype unless ``dtype``
     is given. Anything that is not numbers is refused here, naming what it is."""
-    source = data.data if isinstance(data, Tensor) else data
+    source = data.array if isinstance(data, Tensor) else data
     if not hasattr(source, "dtype"):  # Python numbers and lists
         source = _host_array(source)
         dtype = _default_dtype(source) if dtype is None else dtype
@@ -261,7 +276,7 @@ def tensor(data, dtype=None, requires_grad=False, device="cpu"):
     array = backend.to_device(source, device)
     if dtype is not None and array.dtype != dtype:
         array = array.astype(dtype)
-    elif array is data or array is getattr(data, "data", None):
+    elif array is data or array is getattr(data, "array", None):
         array = array.copy()
     return Tensor(array, requires_grad)
 
@@ -378,7 +393,7 @@ def as_float(x, dtype=DEFAULT_FLOAT):
     """``x`` if it is floating; an integer or boolean tensor's values cast to ``dtype``
     otherwise, as PyTorch promotes them. Such tensors never require grad: the cast records
     nothing."""
-    return x if x.dtype.kind in "fc" else Tensor(x.data.astype(dtype))
+    return x if x.dtype.kind in "fc" else Tensor(x.array.astype(dtype))
 
 
 def broadcasts_to(shape, target):
@@ -405,7 +420,7 @@ def lift(value, like):
         dtype = (DEFAULT_FLOAT if isinstance(value, float) and like.dtype.kind not in "fc"
                  else np.result_type(like.dtype, value))
         # full() fills on the device; asarray() would copy the number over from the host
-        return Tensor(backend.xp_of(like.data).full((), value, dtype))
+        return Tensor(backend.xp_of(like.array).full((), value, dtype))
     return Tensor(backend.to_device(value, like.device))
 
 

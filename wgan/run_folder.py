@@ -157,7 +157,7 @@ class RunFolder:
     def save_checkpoint(self, state):
         """Write ``state`` atomically, after checking that every float array in it is finite."""
         for name, array in _float_arrays(state):
-            finite = array.data if isinstance(array, mg.Tensor) else array
+            finite = array.array if isinstance(array, mg.Tensor) else array
             if not bool(mg.backend.xp_of(finite).isfinite(finite).all()):
                 raise NonFiniteState(f"{name} holds NaN or infinite values")
         mg.save(state, self.checkpoint_path)

@@ -1,6 +1,6 @@
 """Initialisation of a tensor's values in place, with PyTorch's names, defaults and formulas.
 
-Every function writes into ``tensor.data`` (so optimizers and modules that hold the tensor see
+Every function writes into ``tensor.array`` (so optimizers and modules that hold the tensor see
 the new values), records nothing in the graph, and returns the tensor. Random values are drawn
 on the host in float32 from ``backend.rng()`` (the generator seeded by ``mg.manual_seed``) and
 then moved to the tensor's device, so a seed gives the same weights on every device.
@@ -48,7 +48,7 @@ def calculate_gain(nonlinearity, param=None):
 
 def _write(tensor, host_values):
     """Copy float32 values drawn on the host into the tensor's array, on its device."""
-    tensor.data[...] = backend.to_device(host_values, tensor.device)
+    tensor.array[...] = backend.to_device(host_values, tensor.device)
     tensor._changed_in_place()
     return tensor
 
@@ -67,7 +67,7 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 def constant_(tensor, val):
     """Fill with ``val``."""
-    tensor.data.fill(val)
+    tensor.array.fill(val)
     tensor._changed_in_place()
     return tensor
 

@@ -231,7 +231,7 @@ class _BatchNorm(_NormBase):
         self._check_input_dim(x)
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
             if momentum is None:
                 momentum = 1.0 / self.num_batches_tracked.item()
         synced = self.training and self.process_group is not None

@@ -23,7 +23,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True):
-        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad)
+        super().__init__(data.array if isinstance(data, Tensor) else data, requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -173,19 +173,19 @@ class Module:
     def to(self, device=None, dtype=None):
         """Move parameters, their gradients, and buffers to ``device`` and/or cast the
         floating-point ones to ``dtype``, in place: every tensor keeps its identity (optimizers
-        hold references to them) and gets a new ``.data``. Returns the module."""
+        hold references to them) and gets a new ``.array``. Returns the module."""
         def convert(array):
             if dtype is not None and array.dtype.kind == "f":
                 array = array.astype(dtype)
             return array if device is None else backend.to_device(array, device)
 
         for t in self.parameters() + self.buffers():
-            converted = convert(t.data)
-            if converted is not t.data:
-                t.data = converted
+            converted = convert(t.array)
+            if converted is not t.array:
+                t.array = converted
                 t._changed_in_place()
             if t.grad is not None:
-                t.grad.data = convert(t.grad.data)
+                t.grad.array = convert(t.grad.array)
         return self
 
     def requires_grad_(self, requires_grad=True):
@@ -233,7 +233,7 @@ class Module:
             if name not in state_dict:
                 continue
             value = state_dict[name]
-            array = value.data if isinstance(value, Tensor) else value
+            array = value.array if isinstance(value, Tensor) else value
             if not hasattr(array, "shape") or not hasattr(array, "dtype"):
                 problems.append(f"{name}: expected a Tensor or an array, got "
                                 f"{type(value).__name__}")
@@ -249,7 +249,7 @@ class Module:
             raise RuntimeError(f"error(s) loading state_dict into {type(self).__name__}:\n  "
                                + "\n  ".join(problems))
         for name, array in arrays.items():
-            own[name].data[...] = backend.to_device(array, own[name].device)
+            own[name].array[...] = backend.to_device(array, own[name].device)
             own[name]._changed_in_place()
         return IncompatibleKeys(missing, unexpected)
 

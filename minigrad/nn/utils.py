@@ -18,7 +18,7 @@ def clip_parameters_(parameters, clip_value):
     elif isinstance(parameters, Tensor):
         parameters = [parameters]
     for p in parameters:
-        backend.xp_of(p.data).clip(p.data, -clip_value, clip_value, out=p.data)
+        backend.xp_of(p.array).clip(p.array, -clip_value, clip_value, out=p.array)
         p._changed_in_place()
 
 

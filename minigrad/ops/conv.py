@@ -70,7 +70,7 @@ def unfold(x, kernel_size, stride=1, padding=0, dilation=1, out_hw=None):
     if out_hw is None:
         out_hw = tuple(_out_size(*a) for a in zip((h, w), (kh, kw), stride, sides, dilation))
     start = (sides[0][0], sides[1][0])
-    cols = backend.im2col(x.data.transpose(1, 2, 3, 0), (kh, kw), tuple(out_hw), stride,
+    cols = backend.im2col(x.array.transpose(1, 2, 3, 0), (kh, kw), tuple(out_hw), stride,
                           dilation, start)
     return apply(cols, (x,), (lambda g, out: fold(g, (h, w), stride, sides, dilation),),
                  "unfold", saved=())
@@ -81,7 +81,7 @@ def fold(cols, image_hw, stride=1, padding=0, dilation=1):
     stride, dilation = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
     sides = _sides(padding)
     kh, kw, oh, ow = cols.shape[1:5]
-    image = backend.col2im(cols.data, tuple(image_hw), stride, dilation,
+    image = backend.col2im(cols.array, tuple(image_hw), stride, dilation,
                            (sides[0][0], sides[1][0]))
     return apply(image.transpose(3, 0, 1, 2), (cols,),
                  (lambda g, out: unfold(g, (kh, kw), stride, sides, dilation, (oh, ow)),),

@@ -34,7 +34,7 @@ def _binary(op, a, b, forward, vjp_a, vjp_b, saved):
     """A broadcasting binary op; ``saved`` names what its rules read: "a", "b", "out"."""
     a, b = operands(a, b)
     _check_broadcast(op, a, b)
-    return apply(forward(a.data, b.data), (a, b),
+    return apply(forward(a.array, b.array), (a, b),
                  (lambda g, out: unbroadcast(vjp_a(g, out, a, b), a.shape),
                   lambda g, out: unbroadcast(vjp_b(g, out, a, b), b.shape)), op,
                  saved=tuple({"a": a, "b": b, "out": OUTPUT}[name] for name in saved))
@@ -79,12 +79,12 @@ def pow(a, b):
 
 
 def _pow_vjp_base(g, out, a, b):
-    zero_zero = constant((a.data == 0) & (b.data == 0))
+    zero_zero = constant((a.array == 0) & (b.array == 0))
     return g * b * a ** where(zero_zero, 0, b - 1)
 
 
 def _pow_vjp_exponent(g, out, a, b):
-    zero_base = constant((a.data == 0) & (b.data >= 0))
+    zero_base = constant((a.array == 0) & (b.array >= 0))
     return g * out * log(where(zero_base, 1, a))
 
 
@@ -93,9 +93,9 @@ def _extreme(op, a, b, a_wins):
     PyTorch: the mask of a's share, 1, 0.5 or 0, is a constant)."""
     a, b = operands(a, b)
     _check_broadcast(op, a, b)
-    share = a_wins(a.data, b.data).astype(a.dtype) + (a.data == b.data).astype(a.dtype) * 0.5
+    share = a_wins(a.array, b.array).astype(a.dtype) + (a.array == b.array).astype(a.dtype) * 0.5
     a_share = constant(share)
-    return _binary(op, a, b, getattr(backend.xp_of(a.data), op),
+    return _binary(op, a, b, getattr(backend.xp_of(a.array), op),
                    lambda g, out, a, b: g * a_share, lambda g, out, a, b: g * (1 - a_share),
                    saved=())
 
@@ -117,12 +117,12 @@ def where(condition, a, b):
     if isinstance(a, numbers.Number) and isinstance(b, numbers.Number):
         a = full((), a, device=condition.device if isinstance(condition, Tensor) else "cpu")
     a, b = operands(a, b)
-    cond = condition.data if isinstance(condition, Tensor) else backend.to_device(condition, a.device)
+    cond = condition.array if isinstance(condition, Tensor) else backend.to_device(condition, a.device)
     _check_broadcast("where", cond, a, b)
-    xp = backend.xp_of(a.data)
+    xp = backend.xp_of(a.array)
     mask = constant(cond.astype(bool))
     zero = constant(xp.zeros((), dtype=a.dtype))
-    return apply(xp.where(cond, a.data, b.data), (a, b),
+    return apply(xp.where(cond, a.array, b.array), (a, b),
                  (lambda g, out: unbroadcast(where(mask, g, zero), a.shape),
                   lambda g, out: unbroadcast(where(mask, zero, g), b.shape)), "where", saved=())
 
@@ -131,17 +131,17 @@ def compare(name, a, b):
     """A boolean tensor from a NumPy comparison ufunc; never differentiable."""
     a, b = operands(a, b)
     _check_broadcast(name, a, b)
-    return Tensor(getattr(backend.xp_of(a.data), name)(a.data, b.data))
+    return Tensor(getattr(backend.xp_of(a.array), name)(a.array, b.array))
 
 
 def _unary(op, x, forward, vjp, saved=()):
     """A unary op; ``saved`` names what its rule reads: "x", "out" (masks are constants)."""
-    return apply(forward(x.data), (x,), (lambda g, out: vjp(g, out, x),), op,
+    return apply(forward(x.array), (x,), (lambda g, out: vjp(g, out, x),), op,
                  saved=tuple({"x": x, "out": OUTPUT}[name] for name in saved))
 
 
 def _xp(x):
-    return backend.xp_of(x.data)
+    return backend.xp_of(x.array)
 
 
 def neg(x):
@@ -164,7 +164,7 @@ def sqrt(x):
 
 
 def abs(x):
-    sign = constant(_xp(x).sign(x.data))
+    sign = constant(_xp(x).sign(x.array))
     return _unary("abs", x, _xp(x).abs, lambda g, out, x: g * sign)
 
 
@@ -175,9 +175,9 @@ def clip(x, low=None, high=None):
     xp = _xp(x)
     inside = xp.ones(x.shape, dtype=bool)
     if low is not None:
-        inside &= x.data >= low
+        inside &= x.array >= low
     if high is not None:
-        inside &= x.data <= high
+        inside &= x.array <= high
     mask = constant(inside.astype(x.dtype))
     return _unary("clip", x, lambda d: xp.clip(d, low, high), lambda g, out, x: g * mask)
 
@@ -208,7 +208,7 @@ def softplus(x, beta=1, threshold=20):
     if beta == 0:
         raise ValueError("softplus: beta must not be 0")
     xp = _xp(x)
-    linear = x.data * beta > threshold
+    linear = x.array * beta > threshold
     return _unary("softplus", x,
                   lambda d: xp.where(linear, d, xp.logaddexp(d.dtype.type(0), d * beta) / beta),
                   lambda g, out, x: where(constant(linear), g, g * sigmoid(x * beta)),
@@ -216,7 +216,7 @@ def softplus(x, beta=1, threshold=20):
 
 
 def relu(x):
-    mask = constant((x.data > 0).astype(x.dtype))
+    mask = constant((x.array > 0).astype(x.dtype))
     return _unary("relu", x, lambda d: _xp(x).maximum(d, 0), lambda g, out, x: g * mask)
 
 
@@ -229,13 +229,13 @@ def leaky_relu(x, negative_slope=0.01):
 
 def _sign_scale(v, x, slope):
     """v where x > 0, v * slope elsewhere; x only gives the signs."""
-    return apply(backend.sign_scale(v.data, x.data, slope), (v,),
+    return apply(backend.sign_scale(v.array, x.array, slope), (v,),
                  (lambda g, out: _sign_scale(g, x, slope),), "leaky_relu", saved=(x,))
 
 
 def elu(x, alpha=1.0):
     """x for x > 0, alpha (e^x - 1) otherwise; the derivative there is alpha e^x = out + alpha."""
-    xp, positive = _xp(x), x.data > 0
+    xp, positive = _xp(x), x.array > 0
     return _unary("elu", x, lambda d: xp.where(positive, d, alpha * xp.expm1(xp.minimum(d, 0))),
                   lambda g, out, x: where(constant(positive), g, g * (out + alpha)),
                   saved=("out",))
@@ -246,7 +246,7 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
     themselves, as PyTorch's hardtanh."""
     if max_val < min_val:
         raise ValueError(f"hardtanh: max_val {max_val} is smaller than min_val {min_val}")
-    inside = constant(((x.data > min_val) & (x.data < max_val)).astype(x.dtype))
+    inside = constant(((x.array > min_val) & (x.array < max_val)).astype(x.dtype))
     return _unary("hardtanh", x, lambda d: _xp(x).clip(d, min_val, max_val),
                   lambda g, out, x: g * inside)
 
@@ -338,4 +338,4 @@ def dropout(x, p=0.5, training=True):
     keep = backend.per_sample(lambda rng, s: rng.random(s, dtype=np.float32), x.shape) >= p
     keep = backend.to_device(keep, x.device)  # one byte per element crosses, not a float
     scale = constant(keep.astype(x.dtype) * (1 / (1 - p) if p < 1 else 0))
-    return _unary("dropout", x, lambda d: d * scale.data, lambda g, out, x: g * scale)
+    return _unary("dropout", x, lambda d: d * scale.array, lambda g, out, x: g * scale)

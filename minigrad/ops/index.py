@@ -29,14 +29,14 @@ from .shape import check_axis, place
 def take(x, positions):
     """The values of ``x`` at flat ``positions`` (an integer array on x's device, entries in
     [0, x.size)), in the shape of ``positions``, as torch.take."""
-    return apply(x.data.reshape(-1)[positions], (x,),
+    return apply(x.array.reshape(-1)[positions], (x,),
                  (lambda g, out: scatter_add(g, positions, x.shape),), "take", saved=())
 
 
 def scatter_add(values, positions, shape):
     """Zeros of ``shape`` with each entry of ``values`` added at its flat position in
     ``positions`` (an integer array of values' shape); repeated positions add up."""
-    data = backend.scatter_add(values.data, positions, math.prod(shape)).reshape(shape)
+    data = backend.scatter_add(values.array, positions, math.prod(shape)).reshape(shape)
     return apply(data, (values,), (lambda g, out: take(g, positions),), "scatter_add", saved=())
 
 
@@ -45,14 +45,14 @@ def getitem(x, index):
     index gets a message naming it and the shape (and CuPy, which does not check, gets none)."""
     index, advanced = _checked_index(x, index)
     if not advanced:
-        return apply(x.data[index], (x,), (lambda g, out: place(g, x.shape, index),),
+        return apply(x.array[index], (x,), (lambda g, out: place(g, x.shape, index),),
                      "getitem", saved=())
 
     def vjp(g, out):
-        positions = backend.xp_of(x.data).arange(x.size).reshape(x.shape)[index]
+        positions = backend.xp_of(x.array).arange(x.size).reshape(x.shape)[index]
         return scatter_add(g, positions, x.shape)
 
-    return apply(x.data[index], (x,), (vjp,), "getitem", saved=())
+    return apply(x.array[index], (x,), (vjp,), "getitem", saved=())
 
 
 def _checked_index(x, index):
@@ -115,7 +115,7 @@ def _index_array(op, index, device, masks=False):
         if index.device != device:
             raise RuntimeError(f"{op}: the index is on {index.device} but the tensor on {device}; "
                                "move one with .to(device)")
-        array = index.data
+        array = index.array
     else:
         array = backend.to_device(index, device)
     if array.dtype.kind == "f" and array.size == 0:  # [] reads as float64
@@ -150,7 +150,7 @@ def gather(x, dim, index):
     _check_range("gather", index, x.shape[dim] if x.ndim else 1,
                  f"axis {dim} of a tensor of shape {x.shape}", negative=False)
     corner = tuple(slice(0, 1) if a == dim else slice(0, i) for a, i in enumerate(index.shape))
-    rows = backend.xp_of(x.data).arange(x.size).reshape(x.shape)[corner]
+    rows = backend.xp_of(x.array).arange(x.size).reshape(x.shape)[corner]
     return take(x, rows + index * math.prod(x.shape[dim + 1:]))
 
 
@@ -171,7 +171,7 @@ def index_select(x, dim, index):
 def masked_fill(x, mask, value):
     """``x`` with ``value`` (a number or a 0-d tensor) wherever the boolean ``mask``, broadcast
     to x's shape, holds (torch.masked_fill); x keeps its dtype, and its gradient is 0 there."""
-    mask = mask.data if isinstance(mask, Tensor) else backend.to_device(mask, x.device)
+    mask = mask.array if isinstance(mask, Tensor) else backend.to_device(mask, x.device)
     if mask.dtype != bool:
         raise TypeError(f"masked_fill needs a boolean mask, got dtype {mask.dtype}")
     if not broadcasts_to(mask.shape, x.shape):
@@ -198,7 +198,7 @@ def one_hot(labels, num_classes=-1):
     if num_classes == -1:
         if labels.size == 0:
             raise ValueError("one_hot: num_classes=-1 cannot be inferred from no labels; pass it")
-        num_classes = int(labels.data.max()) + 1  # one number crosses from a device
-    _check_range("one_hot", labels.data, num_classes, f"{num_classes} classes", negative=False)
-    classes = backend.xp_of(labels.data).arange(num_classes)
-    return Tensor((labels.data[..., None] == classes).astype(np.int64))
+        num_classes = int(labels.array.max()) + 1  # one number crosses from a device
+    _check_range("one_hot", labels.array, num_classes, f"{num_classes} classes", negative=False)
+    classes = backend.xp_of(labels.array).arange(num_classes)
+    return Tensor((labels.array[..., None] == classes).astype(np.int64))

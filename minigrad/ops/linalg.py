@@ -30,6 +30,6 @@ def matmul(a, b):
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ShapeError(f"matmul: batch axes of {a.shape} and {b.shape} do not broadcast") from None
-    return apply(a.data @ b.data, (a, b),
+    return apply(a.array @ b.array, (a, b),
                  (lambda g, out: unbroadcast(g @ swap_last_axes(b), a.shape),
                   lambda g, out: unbroadcast(swap_last_axes(a) @ g, b.shape)), "matmul")

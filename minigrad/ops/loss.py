@@ -42,7 +42,7 @@ def _reduce(loss, reduction):
 def _labels(op, target, like, shape, classes, ignore_index):
     """Class-index targets as an integer array on ``like``'s device, checked against
     ``shape`` and the range [0, classes) (ignore_index aside)."""
-    labels = target.data if isinstance(target, Tensor) else target
+    labels = target.array if isinstance(target, Tensor) else target
     if not backend.is_device_array(labels):
         labels = backend.to_host(labels)  # host labels are checked on the host, then moved
     if labels.dtype.kind not in "iu" or labels.shape != shape:
@@ -61,12 +61,12 @@ def _labels(op, target, like, shape, classes, ignore_index):
 def _class_weight(op, weight, like, classes):
     """The class weights as an array on ``like``'s device (ones when not given)."""
     if weight is None:
-        return backend.xp_of(like.data).ones(classes, dtype=like.dtype)
+        return backend.xp_of(like.array).ones(classes, dtype=like.dtype)
     weight = lift(weight, like)
     if weight.shape != (classes,):
         raise ShapeError(f"{op}: weight must have one entry per class, shape ({classes},), got "
                          f"{weight.shape}")
-    return weight.data.astype(like.dtype)
+    return weight.array.astype(like.dtype)
 
 
 def _class_axis_last(x):
@@ -91,7 +91,7 @@ def _class_index_loss(op, log_probs, target, weight, ignore_index, reduction, sm
     classes = log_probs.shape[1]
     shape = log_probs.shape[:1] + log_probs.shape[2:]
     labels = _labels(op, target, log_probs, shape, classes, ignore_index)
-    xp = backend.xp_of(log_probs.data)
+    xp = backend.xp_of(log_probs.array)
     counted = labels != ignore_index
     class_weight = _class_weight(op, weight, log_probs, classes)
     target_weight = xp.where(counted, class_weight[xp.where(counted, labels, 0)], 0)
@@ -154,14 +154,14 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
     _check_reduction("binary_cross_entropy", reduction)
     p, t = operands(input, target)
     _same_shape("binary_cross_entropy", p, t)
-    xp = backend.xp_of(p.data)
-    if p.size and bool(((p.data < 0) | (p.data > 1)).any()):
+    xp = backend.xp_of(p.array)
+    if p.size and bool(((p.array < 0) | (p.array > 1)).any()):
         raise ValueError(f"binary_cross_entropy: every input must be a probability in [0, 1], "
-                         f"got values from {p.data.min().item()} to {p.data.max().item()}")
+                         f"got values from {p.array.min().item()} to {p.array.max().item()}")
     floor = math.exp(-100)
-    log_p = xp.maximum(xp.log(xp.maximum(p.data, floor)), -100)
-    log_q = xp.maximum(xp.log(xp.maximum(1 - p.data, floor)), -100)
-    loss = apply(-(t.data * log_p + (1 - t.data) * log_q), (p, t),
+    log_p = xp.maximum(xp.log(xp.maximum(p.array, floor)), -100)
+    log_q = xp.maximum(xp.log(xp.maximum(1 - p.array, floor)), -100)
+    loss = apply(-(t.array * log_p + (1 - t.array) * log_q), (p, t),
                  (lambda g, out: g * (p - t) / clip(p * (1 - p), 1e-12, None),
                   lambda g, out: g * (clip(log(1 - p), -100, None) - clip(log(p), -100, None))),
                  "binary_cross_entropy")

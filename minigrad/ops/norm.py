@@ -75,9 +75,9 @@ def _update_running(running_mean, running_var, mean, var, count, momentum):
     with no_grad():
         for running, stat in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
             if running is not None:
-                per_channel = stat.data.reshape(-1, running.shape[0]).mean(axis=0)
-                running.data *= 1 - momentum
-                running.data += momentum * per_channel.astype(running.dtype)
+                per_channel = stat.array.reshape(-1, running.shape[0]).mean(axis=0)
+                running.array *= 1 - momentum
+                running.array += momentum * per_channel.astype(running.dtype)
                 running._changed_in_place()
 
 
@@ -85,8 +85,8 @@ def _running_normalise(op, x, running_mean, running_var, shape, eps):
     """(x - running_mean) / sqrt(running_var + eps): an affine map of x (evaluation mode)."""
     if running_mean is None or running_var is None:
         raise ValueError(f"{op} in evaluation mode needs running_mean and running_var")
-    mean = Tensor(running_mean.data.reshape(shape))
-    std = Tensor((running_var.data.reshape(shape) + eps) ** 0.5)
+    mean = Tensor(running_mean.array.reshape(shape))
+    std = Tensor((running_var.array.reshape(shape) + eps) ** 0.5)
     return (x - mean) / std
 
 

@@ -82,8 +82,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     padded = pad(xb, ((0, 0), (0, 0)) + sides, value=low)
     cols = unfold(padded, kernel, stride, 0, dilation, out)
     c, kh, kw, oh, ow, n = cols.shape
-    xp = backend.xp_of(cols.data)
-    first = cols.data.reshape(c, kh * kw, oh, ow, n).argmax(axis=1)
+    xp = backend.xp_of(cols.array)
+    first = cols.array.reshape(c, kh * kw, oh, ow, n).argmax(axis=1)
     offsets = xp.arange(kh * kw).reshape(1, kh * kw, 1, 1, 1)
     mask = constant((offsets == first[:, None]).reshape(cols.shape))
     y = _nchw(where(mask, cols, 0).sum(axis=(1, 2)), x.ndim == 3)
@@ -124,7 +124,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
             raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got "
                              f"{divisor_override!r}")
         return _nchw(sums / divisor_override, x.ndim == 3)
-    xp = backend.xp_of(x.data)
+    xp = backend.xp_of(x.array)
     count_h, count_w = (_window_counts(xp, *a, count_include_pad) for a in
                         zip(xb.shape[2:], kernel, stride, (s[0] for s in sides), out))
     counts = constant((count_h.reshape(1, -1, 1, 1) * count_w.reshape(1, 1, -1, 1))

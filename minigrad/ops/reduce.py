@@ -33,7 +33,7 @@ def _count(shape, axes):
 def sum(x, axis=None, keepdims=False):
     axes = _axes("sum", axis, x.shape)
     kept = _kept_shape(x.shape, axes)
-    return apply(x.data.sum(axis=axes, keepdims=keepdims), (x,),
+    return apply(x.array.sum(axis=axes, keepdims=keepdims), (x,),
                  (lambda g, out: broadcast_to(g.reshape(kept), x.shape),), "sum", saved=())
 
 
@@ -54,7 +54,7 @@ def std(x, axis=None, keepdims=False, ddof=0):
     """The square root of ``var``. Where the variance is 0 the gradient is 0, as PyTorch's (not
     the NaN of 0 * inf): the square root is taken of 1 there, and its result replaced by 0."""
     v = var(x, axis, keepdims, ddof)
-    zero = constant(v.data == 0)
+    zero = constant(v.array == 0)
     return where(zero, 0, where(zero, 1, v).sqrt())
 
 
@@ -75,11 +75,11 @@ def _extreme(op, x, axis, keepdims):
     kept = _kept_shape(x.shape, axes)
 
     def vjp(g, out):
-        is_extreme = (x.data == out.data.reshape(kept)).astype(x.dtype)
+        is_extreme = (x.array == out.array.reshape(kept)).astype(x.dtype)
         share = constant(is_extreme / is_extreme.sum(axis=axes, keepdims=True))
         return broadcast_to(g.reshape(kept), x.shape) * share
 
-    return apply(getattr(x.data, op)(axis=axes, keepdims=keepdims), (x,), (vjp,), op,
+    return apply(getattr(x.array, op)(axis=axes, keepdims=keepdims), (x,), (vjp,), op,
                  saved=(x, OUTPUT))
 
 
@@ -100,8 +100,8 @@ def _position(op, x, axis, keepdims):
         axis = check_axis(op, axis, x.shape)
     _nonempty_axes(op, x, axis)
     if x.ndim == 0:
-        return Tensor(backend.xp_of(x.data).zeros((), dtype="int64"))
-    data = getattr(x.data, op)(axis=axis)
+        return Tensor(backend.xp_of(x.array).zeros((), dtype="int64"))
+    data = getattr(x.array, op)(axis=axis)
     if keepdims:
         data = data.reshape(_kept_shape(x.shape, range(x.ndim) if axis is None else (axis,)))
     return Tensor(data.astype("int64", copy=False))
@@ -120,7 +120,7 @@ def logsumexp(x, axis=-1, keepdims=False):
     so nothing overflows (of an integer or boolean tensor, in float32)."""
     x = as_float(x)
     axes = _axes("logsumexp", axis, x.shape)
-    shift = constant(x.data.max(axis=axes, keepdims=True))
+    shift = constant(x.array.max(axis=axes, keepdims=True))
     total = sum((x - shift).exp(), axes, keepdims=True).log() + shift
     return total if keepdims else total.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 

@@ -45,7 +45,7 @@ def check_axes(op, axes, shape):
 def reshape(x, *shape):
     shape = sizes(shape)
     try:
-        data = x.data.reshape(shape)
+        data = x.array.reshape(shape)
     except ValueError:
         raise ShapeError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
                          f"into {tuple(shape)}") from None
@@ -72,7 +72,7 @@ def transpose(x, *axes):
         raise ShapeError(f"transpose axes {axes} are not a permutation of the {x.ndim} axes "
                          f"of a tensor of shape {x.shape}")
     inverse = tuple(sorted(range(x.ndim), key=lambda i: axes[i]))
-    return apply(x.data.transpose(axes), (x,), (lambda g, out: g.transpose(inverse),), "transpose",
+    return apply(x.array.transpose(axes), (x,), (lambda g, out: g.transpose(inverse),), "transpose",
                  saved=())
 
 
@@ -93,7 +93,7 @@ def broadcast_to(x, shape):
     if not fits:
         raise ShapeError(f"a tensor of shape {x.shape} cannot be broadcast to shape {shape} "
                          "(each axis must match or be 1; new axes go in front)")
-    data = backend.xp_of(x.data).broadcast_to(x.data, shape)
+    data = backend.xp_of(x.array).broadcast_to(x.array, shape)
     return apply(data, (x,), (lambda g, out: unbroadcast(g, x.shape),), "broadcast_to",
                  saved=())
 
@@ -109,9 +109,9 @@ def unbroadcast(g, shape):
 
 def place(x, shape, index):
     """Zeros of ``shape`` with ``x`` written at ``index``: the adjoint of basic indexing."""
-    xp = backend.xp_of(x.data)
+    xp = backend.xp_of(x.array)
     data = xp.zeros(shape, dtype=x.dtype)
-    data[index] = x.data
+    data[index] = x.array
     return apply(data, (x,), (lambda g, out: g[index],), "place", saved=())
 
 
@@ -157,9 +157,9 @@ def _pad_constant(x, pairs, value):
         x = x[tuple(slice(-min(b, 0), n + min(a, 0)) for (b, a), n in zip(pairs, x.shape))]
         pairs = tuple((max(b, 0), max(a, 0)) for b, a in pairs)
     inside = tuple(slice(b, b + n) for (b, _), n in zip(pairs, x.shape))
-    data = backend.xp_of(x.data).full(tuple(n + b + a for (b, a), n in zip(pairs, x.shape)),
+    data = backend.xp_of(x.array).full(tuple(n + b + a for (b, a), n in zip(pairs, x.shape)),
                                       value, dtype=x.dtype)
-    data[inside] = x.data
+    data[inside] = x.array
     return apply(data, (x,), (lambda g, out: g[inside],), "pad", saved=())
 
 
@@ -203,7 +203,7 @@ def concat(tensors, axis=0):
                                        if i != axis):
             raise ShapeError(f"concat along axis {axis}: shapes "
                              f"{[tuple(t.shape) for t in tensors]} differ off that axis")
-    data = backend.xp_of(first.data).concatenate([t.data for t in tensors], axis=axis)
+    data = backend.xp_of(first.array).concatenate([t.array for t in tensors], axis=axis)
     vjps, start = [], 0
     for t in tensors:
         index = (slice(None),) * axis + (slice(start, start + t.shape[axis]),)

@@ -1,7 +1,7 @@
 """The base class of the optimizers: parameter groups, the step loop, and state_dicts.
 
 An optimizer holds references to parameters (Tensors) and updates their arrays in place,
-``p.data``, with array arithmetic: no graph is recorded, and modules, other optimizers and
+``p.array``, with array arithmetic: no graph is recorded, and modules, other optimizers and
 earlier state_dicts keep seeing the same arrays. Parameters whose ``.grad`` is None are
 skipped. Subclasses write one rule, ``_update(param, grad, state, group)``, on raw arrays.
 """
@@ -59,12 +59,12 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = p.grad.data
+                grad = p.grad.array
                 if group["maximize"]:
                     grad = -grad
                 if group["weight_decay"]:
-                    grad = grad + group["weight_decay"] * p.data
-                self._update(p.data, grad, self.state.setdefault(p, {}), group)
+                    grad = grad + group["weight_decay"] * p.array
+                self._update(p.array, grad, self.state.setdefault(p, {}), group)
                 p._changed_in_place()
 
     def _update(self, param, grad, state, group):
@@ -114,7 +114,7 @@ class Optimizer:
             state[p] = {}
             for name, value in saved_state.items():
                 if hasattr(value, "shape"):
-                    array = value.data if isinstance(value, Tensor) else value
+                    array = value.array if isinstance(value, Tensor) else value
                     if array.shape != p.shape:
                         raise ValueError(f"state {name!r} of parameter {i} has shape "
                                          f"{tuple(array.shape)}, the parameter {p.shape}")

@@ -19,8 +19,8 @@ parsed, never imported):
 
 3. Everywhere else outside backend.py (the host-side modules gradcheck.py, serialization.py,
    cpu_kernels.py (which only backend.py calls, with NumPy arrays), wgan/), a NumPy call must
-   not take a tensor's array: no argument may read ``.data`` (the Tensor's array) unless it
-   only reads its metadata (``.data.shape``, ``.dtype``, ``.ndim``, ``.size``) or passes it
+   not take a tensor's array: no argument may read ``.array`` (the Tensor's array) unless it
+   only reads its metadata (``.array.shape``, ``.dtype``, ``.ndim``, ``.size``) or passes it
    through ``backend.to_host(...)`` / ``backend.host_copy(...)`` first. (``x.numpy()`` is
    the public way to the host and needs no exception.)
 
@@ -135,14 +135,16 @@ class _Checker(ast.NodeVisitor):
                                "deliberate host computation with '# host: <why>'")
 
     def _reads_tensor_data(self, node):
-        """True if ``node`` reads some ``.data`` (a Tensor's array) beyond its metadata,
+        """True if ``node`` reads some ``.array`` (a Tensor's array) beyond its metadata,
         outside a transfer to the host."""
         parents = {}
         for parent in ast.walk(node):
             for child in ast.iter_child_nodes(parent):
                 parents[child] = parent
         for sub in ast.walk(node):
-            if not (isinstance(sub, ast.Attribute) and sub.attr == "data"):
+            if not (isinstance(sub, ast.Attribute) and sub.attr == "array"):
+                continue
+            if self._numpy_function(sub) is not None:  # np.array itself, not a tensor's array
                 continue
             parent = parents.get(sub)
             if isinstance(parent, ast.Attribute) and parent.attr in METADATA_ATTRIBUTES:
@@ -191,45 +193,45 @@ CAUGHT = {
     "from cupyx import scipy": ("minigrad/nn/layers.py", "from cupyx import scipy\n"),
     "from cupy import ndarray": ("minigrad/tensor.py", "from cupy import ndarray\n"),
     "importlib": ("minigrad/gradcheck.py", "import importlib\ncp = importlib.import_module('cupy')\n"),
-    "np.sum on .data": ("minigrad/ops/reduce.py", "import numpy as np\ny = np.sum(x.data)\n"),
-    "np.exp on .data, bare name": ("minigrad/ops/elementwise.py",
-                                   "from numpy import exp\ny = exp(x.data * 2)\n"),
-    "numpy.linalg.norm on .data": ("minigrad/gradcheck.py",
-                                   "import numpy\nn = numpy.linalg.norm(g.data)\n"),
-    "np.asarray on .data in a host module": ("wgan/plots.py",
-                                            "import numpy as np\na = np.asarray(t.data)\n"),
+    "np.sum on .array": ("minigrad/ops/reduce.py", "import numpy as np\ny = np.sum(x.array)\n"),
+    "np.exp on .array, bare name": ("minigrad/ops/elementwise.py",
+                                   "from numpy import exp\ny = exp(x.array * 2)\n"),
+    "numpy.linalg.norm on .array": ("minigrad/gradcheck.py",
+                                   "import numpy\nn = numpy.linalg.norm(g.array)\n"),
+    "np.asarray on .array in a host module": ("wgan/plots.py",
+                                            "import numpy as np\na = np.asarray(t.array)\n"),
     "np.result_type of an array": ("minigrad/tensor.py",
-                                   "import numpy as np\nd = np.result_type(like.data, 1.0)\n"),
+                                   "import numpy as np\nd = np.result_type(like.array, 1.0)\n"),
     "np.zeros in a device module": ("minigrad/ops/shape.py",
                                     "import numpy as np\nz = np.zeros(x.shape)\n"),
     "np.sqrt of a raw array in an optimizer": ("minigrad/optim/adam.py",
                                                "import numpy as np\nd = np.sqrt(v) + eps\n"),
     "np.random in a device module": ("minigrad/nn/init.py",
                                      "import numpy as np\nu = np.random.rand(3)\n"),
-    ".get()": ("minigrad/serialization.py", "host = t.data.get()\n"),
+    ".get()": ("minigrad/serialization.py", "host = t.array.get()\n"),
 }
 
 ALLOWED = {
     "broadcast_shapes on shapes": ("minigrad/ops/elementwise.py",
                                    "import numpy as np\nnp.broadcast_shapes(a.shape, b.shape)\n"),
     "result_type on dtypes": ("minigrad/tensor.py",
-                              "import numpy as np\nnp.result_type(like.data.dtype, value)\n"),
+                              "import numpy as np\nnp.result_type(like.array.dtype, value)\n"),
     "dtype and scalar types": ("minigrad/nn/layers.py",
                                "import numpy as np\nd = np.dtype(np.float32)\nh = np.float32(0.5)\n"),
     "NumPy names that are not calls": ("minigrad/tensor.py",
                                        "import numpy as np\nzeros(3, dtype=np.float32)\n"),
     "the array module of the data": ("minigrad/ops/elementwise.py",
-                                     "y = backend.xp_of(x.data).exp(x.data)\n"),
+                                     "y = backend.xp_of(x.array).exp(x.array)\n"),
     "host data in a host module": ("minigrad/gradcheck.py",
                                    "import numpy as np\n"
-                                   "s = np.sum(backend.to_host(o.data).astype(np.float64) * u)\n"
+                                   "s = np.sum(backend.to_host(o.array).astype(np.float64) * u)\n"
                                    "e = np.eye(1, x.size, 3)\n"),
     "a marked host computation": ("minigrad/ops/elementwise.py",
                                   "import numpy as np\nm = np.zeros(shape)  # host: a mask\n"),
     "dict.get with a key": ("minigrad/optim/adam.py", "t = state.get('step', 0) + 1\n"),
     "numpy() of a tensor": ("wgan/train.py", "import numpy as np\na = np.clip(t.numpy(), 0, 1)\n"),
     "a config's data field": ("wgan/train.py", "data.load_dataset(config.data)\n"),
-    "backend.py itself": (BACKEND, "import cupy\nimport numpy as np\nnp.asarray(a.data)\n"),
+    "backend.py itself": (BACKEND, "import cupy\nimport numpy as np\nnp.asarray(a.array)\n"),
 }
 
 

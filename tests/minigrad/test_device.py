@@ -24,7 +24,7 @@ from devices import assert_close, other_device, tensor
 
 
 def is_cuda(*tensors):
-    return all(t.device == "cuda" and backend.is_device_array(t.data) for t in tensors)
+    return all(t.device == "cuda" and backend.is_device_array(t.array) for t in tensors)
 
 
 # ---- tensors ----
@@ -144,7 +144,7 @@ def test_module_to_moves_parameters_buffers_and_gradients_in_place(cuda):
     assert all(a is b for a, b in zip(tensors, model.parameters() + model.buffers()))
     assert is_cuda(*tensors, *(p.grad for p in model.parameters()))
     assert model.to("cpu") is model
-    assert all(isinstance(t.data, np.ndarray) for t in tensors)
+    assert all(isinstance(t.array, np.ndarray) for t in tensors)
 
 
 OPTIMIZERS = [(optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)),
@@ -179,9 +179,9 @@ def test_optimizer_state_lives_on_the_device_and_survives_a_checkpoint(cuda, tmp
     checkpoint = mg.load(tmp_path / "checkpoint.npz", device="cuda")
     assert is_cuda(*checkpoint["model"].values())
     resumed = small_net().to("cuda")
-    arrays = [p.data for p in resumed.parameters()]
+    arrays = [p.array for p in resumed.parameters()]
     resumed.load_state_dict(checkpoint["model"])
-    assert all(p.data is a for p, a in zip(resumed.parameters(), arrays))
+    assert all(p.array is a for p, a in zip(resumed.parameters(), arrays))
     optimizer = kind(resumed.parameters(), lr=123.0)
     optimizer.load_state_dict(checkpoint["optimizer"])
     for p, state in optimizer.state.items():
@@ -199,7 +199,7 @@ def test_a_device_checkpoint_loads_on_the_host_and_back(cuda, tmp_path):
     model(batch()[0])
     mg.save(model.state_dict(), tmp_path / "model.npz")
     on_host = mg.load(tmp_path / "model.npz")
-    assert all(isinstance(t.data, np.ndarray) for t in on_host.values())
+    assert all(isinstance(t.array, np.ndarray) for t in on_host.values())
     cpu_model = small_net()
     cpu_model.load_state_dict(on_host)
     cuda_model = small_net().to("cuda")

@@ -131,7 +131,7 @@ def counting_identity(x, calls):
     def vjp(g, out):
         calls.append(1)
         return g
-    return apply(x.data.copy(), (x,), (vjp,), "counting_identity")
+    return apply(x.array.copy(), (x,), (vjp,), "counting_identity")
 
 
 def test_each_node_backward_runs_once_in_a_diamond():
@@ -365,9 +365,9 @@ IN_PLACE = {  # name: (change, what it makes of [1, -2, 3])
 def test_each_in_place_method_changes_the_array_itself_and_bumps_the_version(name):
     change, expected = IN_PLACE[name]
     x = tensor([1.0, -2.0, 3.0], dtype=np.float64)
-    array, version = x.data, x._version
+    array, version = x.array, x._version
     assert change(x) is x
-    assert x.data is array and x._version == version + 1
+    assert x.array is array and x._version == version + 1
     np.testing.assert_array_equal(x.numpy(), expected)
 
 
@@ -388,10 +388,10 @@ def test_in_place_on_a_tensor_that_requires_grad_is_refused_while_recording(name
 def test_a_manual_sgd_step_under_no_grad_updates_the_parameter_in_place():
     p = leaf([1.0, 2.0])
     (p * p).sum().backward()
-    array = p.data
+    array = p.array
     with mg.no_grad():
         p -= 0.1 * p.grad
-    assert p.data is array and p._version == 1 and p.requires_grad and p.is_leaf
+    assert p.array is array and p._version == 1 and p.requires_grad and p.is_leaf
     np.testing.assert_allclose(p.numpy(), [1.0 - 0.2, 2.0 - 0.4])
 
 
@@ -448,7 +448,7 @@ def test_requires_grad_on_an_integer_tensor_is_refused_however_it_is_set():
     with pytest.raises(TypeError, match="int64"):
         counts.requires_grad = True
     with pytest.raises(TypeError, match="int64"):
-        mg.Tensor(counts.data, requires_grad=True)
+        mg.Tensor(counts.array, requires_grad=True)
     assert not counts.requires_grad
     counts.requires_grad = False  # saying no is always fine
     x = tensor([1.0])

@@ -18,7 +18,7 @@ from devices import leaf, tensor
 
 def square(x, rule):
     """x ** 2 as a single recorded node whose vjp is ``rule(g, x)``."""
-    return apply(x.data ** 2, (x,), (lambda g, out: rule(g, x),), "test_square")
+    return apply(x.array ** 2, (x,), (lambda g, out: rule(g, x),), "test_square")
 
 
 def right(g, x):
@@ -45,7 +45,7 @@ def test_rule_wrong_for_the_second_input_only_is_caught_and_named():
     a, b = leaf(rng.standard_normal(3)), leaf(rng.standard_normal(3))
 
     def product(a, b):  # d/db should be g * a; the rule gives g * a * 1.01
-        return apply(a.data * b.data, (a, b), (lambda g, out: g * b, lambda g, out: g * a * 1.01), "test_mul")
+        return apply(a.array * b.array, (a, b), (lambda g, out: g * b, lambda g, out: g * a * 1.01), "test_mul")
 
     with pytest.raises(mg.GradcheckError, match=r"input 1 \(shape \(3,\)\)"):
         mg.gradcheck(product, [a, b])
@@ -57,7 +57,7 @@ def test_non_differentiable_rule_is_caught_by_gradgradcheck():
     x = leaf(np.random.default_rng(3).standard_normal((2, 3)))
 
     def frozen(g, x):
-        return g * constant(2 * x.data)
+        return g * constant(2 * x.array)
 
     assert mg.gradcheck(lambda x: square(x, frozen), [x])
     with pytest.raises(mg.GradcheckError):
@@ -65,11 +65,11 @@ def test_non_differentiable_rule_is_caught_by_gradgradcheck():
 
 
 def test_wrong_second_derivative_is_caught():
-    """A rule whose values are right but whose own derivative is wrong (g * (x + x.data) has
+    """A rule whose values are right but whose own derivative is wrong (g * (x + x.array) has
     derivative g, not 2g) fails gradgradcheck."""
     x = leaf(np.random.default_rng(4).standard_normal(4))
     with pytest.raises(mg.GradcheckError):
-        mg.gradgradcheck(lambda x: square(x, lambda g, x: g * (x + constant(x.data))), [x])
+        mg.gradgradcheck(lambda x: square(x, lambda g, x: g * (x + constant(x.array))), [x])
 
 
 def test_large_input_checked_along_random_directions():
@@ -136,7 +136,7 @@ def test_gradgradcheck_with_given_grad_outputs():
     x, u = leaf(rng.standard_normal(4)), leaf(rng.standard_normal(4))
     assert mg.gradgradcheck(lambda x: x.tanh() * x, [x], grad_outputs=[u])
     with pytest.raises(mg.GradcheckError):
-        mg.gradgradcheck(lambda x: square(x, lambda g, x: g * (x + constant(x.data))), [x], grad_outputs=u)
+        mg.gradgradcheck(lambda x: square(x, lambda g, x: g * (x + constant(x.array))), [x], grad_outputs=u)
 
 
 def test_constant_outputs_are_ignored_by_both_checks():
@@ -155,7 +155,7 @@ def square_with_wrong_rule(x):
     """x ** 2 whose vjp is off by 1 at flat entry 5 only (entry (1, 1) of a (2, 4) input)."""
     bump = np.zeros(x.shape)
     bump.flat[5] = 1.0
-    return apply(x.data ** 2, (x,), (lambda g, out: g * 2 * x + devices.constant(bump),), "wrong_square")
+    return apply(x.array ** 2, (x,), (lambda g, out: g * 2 * x + devices.constant(bump),), "wrong_square")
 
 def test_gradcheck_names_the_input_and_entry_of_a_wrong_rule():
     """gradcheck on an op with a wrong vjp raises GradcheckError naming the input, the entry and

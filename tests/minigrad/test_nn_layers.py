@@ -459,8 +459,8 @@ def test_init_functions_follow_their_formulas_in_place():
     w = devices.zeros(200, 100, 3, 3)  # fan_in 900, fan_out 1800
     fan_in, fan_out = 100 * 9, 200 * 9
     assert nn.init.fan_in_and_fan_out(w) == (fan_in, fan_out)
-    array = w.data
-    assert nn.init.normal_(w, 1.0, 0.02) is w and w.data is array
+    array = w.array
+    assert nn.init.normal_(w, 1.0, 0.02) is w and w.array is array
     assert abs(w.numpy().mean() - 1.0) < 1e-3 and abs(w.numpy().std() / 0.02 - 1) < 0.01
     nn.init.uniform_(w, -2, 3)
     assert w.numpy().min() >= -2 and w.numpy().max() < 3 and abs(w.numpy().mean() - 0.5) < 0.02
@@ -477,7 +477,7 @@ def test_init_functions_follow_their_formulas_in_place():
     nn.init.ones_(w)
     assert np.all(w.numpy() == 1)
     nn.init.zeros_(w)
-    assert np.all(w.numpy() == 0) and w.data is array and w.dtype == np.float32
+    assert np.all(w.numpy() == 0) and w.array is array and w.dtype == np.float32
     with pytest.raises(ValueError, match="at least 2 axes"):
         nn.init.xavier_uniform_(devices.zeros(5))
     with pytest.raises(ValueError, match="fan_avg"):

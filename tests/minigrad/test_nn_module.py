@@ -21,7 +21,7 @@ class Block(nn.Module):
         self.name = "block"  # an ordinary attribute
 
     def forward(self, x):
-        self.calls.data += 1
+        self.calls.array += 1
         return self.norm(self.conv(x)).relu() * self.scale
 
 
@@ -40,7 +40,7 @@ def test_parameter_is_a_tensor_that_requires_grad_and_shares_the_array():
     p = nn.Parameter(mg.tensor(array))
     assert isinstance(p, mg.Tensor) and p.requires_grad and p.shape == (2, 3)
     q = nn.Parameter(array, requires_grad=False)
-    assert q.data is array and not q.requires_grad
+    assert q.array is array and not q.requires_grad
     assert repr(p).startswith("Parameter containing:")
 
 
@@ -131,7 +131,7 @@ def test_state_dict_has_parameters_then_buffers_per_module_sharing_memory():
         "block.norm.weight", "block.norm.bias", "block.norm.running_mean",
         "block.norm.running_var", "block.norm.num_batches_tracked", "head.2.weight",
         "head.2.bias"]
-    assert state["block.conv.weight"].data is net.block.conv.weight.data
+    assert state["block.conv.weight"].array is net.block.conv.weight.array
     assert not state["block.conv.weight"].requires_grad
     assert state["block.norm.num_batches_tracked"].dtype == np.int64
 
@@ -141,11 +141,11 @@ def test_load_state_dict_copies_values_in_place_and_reproduces_outputs():
     source, target = to_device(Net()), to_device(Net())
     source(devices.randn(4, 1, 4, 4))  # moves the running statistics and counters away from init
     source.eval(), target.eval()
-    params_before = [(p, p.data) for p in target.parameters()]
+    params_before = [(p, p.array) for p in target.parameters()]
     result = target.load_state_dict(source.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
     for p, array in params_before:  # same Parameter objects and arrays: optimizers keep working
-        assert p.data is array
+        assert p.array is array
     for (name, a), (_, b) in zip(source.state_dict().items(), target.state_dict().items()):
         assert np.array_equal(a.numpy(), b.numpy()), name
     x = devices.randn(2, 1, 4, 4)
@@ -250,11 +250,11 @@ def test_clip_parameters_clamps_a_module_or_a_list_in_place():
     net = to_device(nn.Sequential(nn.Linear(10, 10), nn.Linear(10, 1)))
     for p in net.parameters():
         nn.init.normal_(p, 0, 1)
-    arrays = [p.data for p in net.parameters()]
+    arrays = [p.array for p in net.parameters()]
     expected = [np.clip(p.numpy(), -0.01, 0.01) for p in net.parameters()]
     nn.utils.clip_parameters_(net, 0.01)
     for p, array, want in zip(net.parameters(), arrays, expected):
-        assert p.data is array and np.array_equal(p.numpy(), want) and on_device(p)
+        assert p.array is array and np.array_equal(p.numpy(), want) and on_device(p)
     w = nn.Parameter(devices.tensor([-3.0, 0.5, 2.0]))
     nn.utils.clip_parameters_([w], 1.0)
     assert w.numpy().tolist() == [-1.0, 0.5, 1.0]

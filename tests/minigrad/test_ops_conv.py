@@ -373,7 +373,7 @@ def test_non_contiguous_conv():
                   requires_grad=True)  # the same views, made on the device
     w = mg.Tensor(array_on_device(w_data.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2),
                   requires_grad=True)
-    assert not x.data.flags.c_contiguous and not w.data.flags.c_contiguous
+    assert not x.array.flags.c_contiguous and not w.array.flags.c_contiguous
     expected = naive_conv2d(x_data, w_data, stride=2, padding=1)
     np.testing.assert_allclose(F.conv2d(x, w, stride=2, padding=1).numpy(), expected, rtol=1e-10, atol=1e-12)
     check(lambda x, w: F.conv2d(x, w, stride=2, padding=1), x, w)

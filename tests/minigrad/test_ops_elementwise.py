@@ -372,7 +372,7 @@ def test_non_contiguous_elementwise():
     a_data, b_data = rng.standard_normal((5, 3)).T, nonzero(rng, (5, 3)).T
     a = mg.Tensor(array_on_device(a_data.T).T, requires_grad=True)  # transposed on the device
     b = mg.Tensor(array_on_device(b_data.T).T, requires_grad=True)
-    assert not a.data.flags.c_contiguous and not b.data.flags.c_contiguous
+    assert not a.array.flags.c_contiguous and not b.array.flags.c_contiguous
 
     def fn(a, b):
         return (a * b + a / b - b ** 2).exp() * mg.tanh(a) + mg.maximum(a, 0.05) * a.sum(axis=0)

@@ -73,7 +73,7 @@ def test_non_contiguous_matmul():
     a_data, b_data = rng.standard_normal((4, 3)).T, rng.standard_normal((2, 5, 4)).transpose(0, 2, 1)
     a = mg.Tensor(array_on_device(a_data.T).T, requires_grad=True)  # the same views, on the device
     b = mg.Tensor(array_on_device(b_data.transpose(0, 2, 1)).transpose(0, 2, 1), requires_grad=True)
-    assert not a.data.flags.c_contiguous and not b.data.flags.c_contiguous
+    assert not a.array.flags.c_contiguous and not b.array.flags.c_contiguous
     np.testing.assert_allclose((a @ b).numpy(), np.ascontiguousarray(a_data) @ b_data, rtol=1e-12)
     check(lambda a, b: a @ b, a, b)
     # and a view made inside the graph: the transpose op's own output is non-contiguous

@@ -109,7 +109,7 @@ def start_values(seed=0):
 def test_trajectory_matches_the_published_formulas(case):
     kind, kwargs = case
     params = [devices.tensor(v, requires_grad=True) for v in start_values()]
-    arrays = [p.data for p in params]
+    arrays = [p.array for p in params]
     optimizer = kind(params, **kwargs)
     reference = REFERENCES[kind](**kwargs)
     expected, states = start_values(), [{}, {}]
@@ -120,7 +120,7 @@ def test_trajectory_matches_the_published_formulas(case):
         expected = [reference(e, gradient(e), s, t) for e, s in zip(expected, states)]
         for p, e in zip(params, expected):
             np.testing.assert_allclose(p.numpy(), e, rtol=1e-10, atol=1e-12)
-    assert all(p.data is a for p, a in zip(params, arrays))  # updated in place
+    assert all(p.array is a for p, a in zip(params, arrays))  # updated in place
     assert all(p.is_leaf and p.dtype == np.float64 for p in params)
     assert not np.allclose(expected[0], start_values()[0])  # the parameters did move
     assert_state_on_the_parameters_device(optimizer)

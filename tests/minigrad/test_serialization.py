@@ -37,7 +37,7 @@ def same(a, b):
             same(x, y)
     elif isinstance(a, mg.Tensor):
         assert a.requires_grad == b.requires_grad and a.device == b.device
-        assert backend.device_of(a.data) == backend.device_of(b.data) == a.device
+        assert backend.device_of(a.array) == backend.device_of(b.array) == a.device
         same(a.numpy(), b.numpy())
     elif isinstance(a, (np.ndarray, np.generic)):
         assert a.dtype == b.dtype and a.shape == b.shape
@@ -133,16 +133,16 @@ def test_device_tensors_are_saved_from_the_host_and_loaded_onto_the_modules_devi
     on_device = mg.load(tmp_path / "model.npz", device="cuda")
     for name, value in expected.items():
         assert on_host[name].device == "cpu" and on_device[name].device == "cuda"
-        assert backend.device_of(on_device[name].data) == "cuda"
+        assert backend.device_of(on_device[name].array) == "cuda"
         assert np.array_equal(on_host[name].numpy(), value)
         assert np.array_equal(on_device[name].numpy(), value)
     for state in (on_host, on_device):
         other = nn.Linear(3, 2).to("cuda")
-        arrays = [p.data for p in other.parameters()]
+        arrays = [p.array for p in other.parameters()]
         other.load_state_dict(state)  # values are copied into the device arrays
-        assert all(p.data is a and p.device == "cuda" for p, a in zip(other.parameters(), arrays))
+        assert all(p.array is a and p.device == "cuda" for p, a in zip(other.parameters(), arrays))
         other.to("cpu")
-        assert all(isinstance(p.data, np.ndarray) for p in other.parameters())
+        assert all(isinstance(p.array, np.ndarray) for p in other.parameters())
         for name, value in other.state_dict().items():
             assert np.array_equal(value.numpy(), expected[name])
 

@@ -71,7 +71,7 @@ def to_device(module, dtype=None):
 
 def on_device(*tensors):
     """True if every tensor (and its array) lives on DEVICE."""
-    return all(t.device == DEVICE and backend.device_of(t.data) == DEVICE for t in tensors)
+    return all(t.device == DEVICE and backend.device_of(t.array) == DEVICE for t in tensors)
 
 
 def assert_close(a, b, what="", rtol=1e-5, atol=1e-6):

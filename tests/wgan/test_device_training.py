@@ -71,7 +71,7 @@ def test_a_training_iteration_on_cuda_equals_the_one_on_cpu(cuda, mode, arch, no
     for module in ("generator", "critic"):
         for (name, p), q in zip(getattr(cpu, module).named_parameters(),
                                 getattr(gpu, module).parameters()):
-            assert q.device == "cuda" and backend.is_device_array(q.data)
+            assert q.device == "cuda" and backend.is_device_array(q.array)
             assert_close(p.numpy(), q.numpy(), f"{module}.{name}")
     for optimizer in (gpu.opt_g, gpu.opt_d):
         for state in optimizer.state.values():

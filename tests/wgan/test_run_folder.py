@@ -121,7 +121,7 @@ def test_a_checkpoint_is_never_written_from_non_finite_state(tmp_path, monkeypat
     def generator_step(self, fake):
         loss = original(self, fake)
         if self.iteration + 1 == 3:  # the step of iteration 3: its loss is finite
-            next(iter(self.generator.parameters())).data[...] = np.nan
+            next(iter(self.generator.parameters())).array[...] = np.nan
         return loss
     monkeypatch.setattr(Trainer, "generator_step", generator_step)
     with pytest.raises(TrainingDiverged) as info:

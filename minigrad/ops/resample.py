@@ -6,9 +6,12 @@ row of the (out, in) matrix A holds the weights of the input pixels an output pi
 - nearest: one 1 at src = min(floor(dst * scale), in - 1), computed in float32 as PyTorch
   does, with scale = 1 / scale_factor when a scale factor is given, else in / out (and
   src = dst when out == in, dst // 2 when out == 2 in);
-- bilinear: 1 - l at i and l at i + 1 (or both at the last pixel), where src = i + l is
+- bilinear: 1 - l at i and l at i + 1 (or both at the last pixel), where src is
   dst * (in - 1) / (out - 1) with ``align_corners``, else (dst + 0.5) * scale - 0.5,
-  clamped at 0 (PyTorch's area_pixel_compute_source_index), in the image's dtype.
+  clamped at 0 (PyTorch's area_pixel_compute_source_index), in the image's dtype (float32
+  for float16), i = floor(src) (rounded to float32 first, as PyTorch's floorf does) and
+  l = src - i within [0, 1]; an axis whose size stays is copied, whatever the scale factor
+  (PyTorch's compute_source_index_and_lambda).
 
 The matrices are built on the host from the sizes (O(out * in) numbers) and moved to the
 device; matmul gives the gradient (A^T g) and every higher order. When nearest resizing only
@@ -56,17 +59,20 @@ def _nearest_source(size, out, scale_factor):
 
 def _bilinear_weights(size, out, scale_factor, align_corners, dtype):
     """(i0, i1, l0, l1) for each output index: y = l0 * x[i0] + l1 * x[i1] (host)."""
-    real = np.dtype(dtype).type
-    dst = np.arange(out).astype(dtype)  # host: indices from sizes
+    real = np.promote_types(dtype, np.float32).type  # PyTorch's opmath type
+    if out == size:
+        copy = np.arange(out)  # host: indices from sizes
+        return copy, copy, np.ones(out, real), np.zeros(out, real)  # host: sizes
+    dst = np.arange(out).astype(real)  # host: indices from sizes
     if align_corners:
         scale = real(size - 1) / real(out - 1) if out > 1 else real(0)
         source = dst * scale
     else:
         scale = real(1.0 / scale_factor) if scale_factor else real(size) / real(out)
         source = np.maximum(scale * (dst + real(0.5)) - real(0.5), real(0))  # host: sizes
-    i0 = source.astype(np.int64)
+    i0 = np.minimum(np.floor(source.astype(np.float32)).astype(np.int64), size - 1)  # host
+    l1 = np.clip(source - i0.astype(real), 0, 1)  # host: weights from sizes
     i1 = np.minimum(i0 + 1, size - 1)  # host: indices from sizes
-    l1 = source - i0
     return i0, i1, real(1) - l1, l1
 
 

@@ -180,3 +180,75 @@ def test_interpolate_input_checks():
         F.interpolate(tensor(np.zeros((1, 1, 2, 2), dtype=np.int64)), size=3)
     with pytest.raises(ValueError, match="whole scale factor"):
         F.upsample_nearest(zeros(1, 1, 2, 2), 1.5)
+
+
+# ---- against PyTorch: every index rule, sizes that stay, shrink and grow ----
+
+EDGE = 2.5 / (1.5 - 1e-9)  # 3 rows -> 5: row 2 reads from 1 - 1e-9, which PyTorch rounds to 1
+
+# (input height and width, interpolate's size / scale_factor arguments): each pair of axes
+# keeps, shrinks or grows, by a factor or to a size
+RESIZES = [
+    ((3, 7), dict(scale_factor=(1.3, 0.6))),     # 3 -> 3 (kept though the factor is not 1), 7 -> 4
+    ((3, 7), dict(scale_factor=(1.9, 1.0))),     # grows to 5, kept
+    ((4, 7), dict(scale_factor=(0.9, 1.1))),     # shrinks to 3, kept by 1.1
+    ((3, 4), dict(scale_factor=(2.0, 2.6))),     # doubles, grows to 10
+    ((3, 2), dict(scale_factor=(EDGE, 0.5))),    # a source point just below a whole number; to 1
+    ((3, 7), dict(size=(3, 7))), ((5, 4), dict(size=(2, 9))), ((2, 3), dict(size=(1, 1))),
+]
+OPTIONS = [dict(mode="nearest"), dict(mode="bilinear"),
+           dict(mode="bilinear", align_corners=True)]
+
+
+def _resize_cases():
+    for hw, resize in RESIZES:
+        recomputes = [None, False, True] if "scale_factor" in resize else [None]
+        for options in OPTIONS:
+            for recompute in recomputes:
+                yield hw, dict(resize, recompute_scale_factor=recompute, **options)
+
+
+@pytest.mark.cpu_only("compares with PyTorch on the CPU")
+@pytest.mark.parametrize("hw, kwargs", list(_resize_cases()), ids=str)
+def test_interpolate_vs_torch_to_second_order(hw, kwargs):
+    """Values, first and second derivatives against PyTorch in float64 (the matrices of
+    both axes at once)."""
+    pytest.importorskip("torch")
+    from test_vs_torch import TF, compare_with_torch
+    x = np.random.default_rng(8).standard_normal((2, 3) + hw)
+    compare_with_torch(lambda x: F.interpolate(x, **kwargs), lambda x: TF.interpolate(x, **kwargs),
+                       [x])
+
+
+@pytest.mark.cpu_only("compares with PyTorch on the CPU")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("hw, kwargs", list(_resize_cases()), ids=str)
+def test_interpolate_weights_are_torchs(hw, kwargs, dtype):
+    """Each axis's weights, read off by resizing one-hot rows (channel c holds e_c along the
+    axis, the other axis has size 1 and is kept), equal PyTorch's to a few units in the last
+    place in float32 and float64: each output is a single weight times 1, so no sum's order
+    enters, and a wrong index or a resampled kept axis is off by far more. (Not bit for bit:
+    PyTorch's kernels for CPUs with FMA fuse the source point's multiply-add.)"""
+    torch = pytest.importorskip("torch")
+    for axis, size in enumerate(hw):
+        one_hot = np.eye(size, dtype=dtype).reshape((1, size) + ((size, 1) if axis == 0 else
+                                                                   (1, size)))
+        axis_kwargs = {k: ((v[0], 1) if axis == 0 else (1, v[1]))
+                       if k in ("size", "scale_factor") else v for k, v in kwargs.items()}
+        mine = F.interpolate(tensor(one_hot), **axis_kwargs).numpy()
+        theirs = torch.nn.functional.interpolate(torch.tensor(one_hot), **axis_kwargs).numpy()
+        np.testing.assert_allclose(mine, theirs, rtol=0, atol=4 * np.finfo(dtype).eps,
+                                   err_msg=f"axis {axis}")
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_an_axis_that_keeps_its_size_is_copied(mode):
+    """3 rows x 1.3 stay 3 rows: PyTorch copies them (it does not resample with 1 / 1.3,
+    which would read rows 0, 0.654, 1.423); the other axis is resampled."""
+    x = leaf(np.random.default_rng(9).standard_normal((1, 2, 3, 4)))
+    y = F.interpolate(x, scale_factor=(1.3, 1.5), mode=mode)
+    assert y.shape == (1, 2, 3, 6)
+    np.testing.assert_array_equal(y.numpy(), F.interpolate(x, size=(3, 6), mode=mode).numpy())
+    rows = F.interpolate(x, scale_factor=(1.3, 1.0), mode=mode)
+    np.testing.assert_array_equal(rows.numpy(), x.numpy())
+    check(lambda x: F.interpolate(x, scale_factor=(1.3, 1.5), mode=mode), x)

@@ -70,7 +70,8 @@ def _bilinear_weights(size, out, scale_factor, align_corners, dtype):
     else:
         scale = real(1.0 / scale_factor) if scale_factor else real(size) / real(out)
         source = np.maximum(scale * (dst + real(0.5)) - real(0.5), real(0))  # host: sizes
-    i0 = np.minimum(np.floor(source.astype(np.float32)).astype(np.int64), size - 1)  # host
+    whole = np.floor(source.astype(np.float32))  # host: PyTorch's floorf
+    i0 = np.minimum(whole.astype(np.int64), size - 1)  # host: indices from sizes
     l1 = np.clip(source - i0.astype(real), 0, 1)  # host: weights from sizes
     i1 = np.minimum(i0 + 1, size - 1)  # host: indices from sizes
     return i0, i1, real(1) - l1, l1

@@ -94,7 +94,7 @@ def apply(data, parents, vjps, op, saved=None):
     """
     requires_grad = (_GradMode.enabled and data.dtype.kind in "fc"
                      and any(p.requires_grad for p in parents))
-    out = _tensor.Tensor(data, requires_grad)
+    out = _tensor.Tensor._wrap(data, requires_grad)
     viewed = next((p for p in parents if _is_view(data, p.array)), None)
     if viewed is not None:  # a view shares the version of what it views
         out._view_of(viewed)
@@ -126,7 +126,7 @@ def backward(root, grad=None, create_graph=False, retain_graph=None):
         if leaf.grad is not None:
             leaf.grad = _accumulate(leaf.grad, g, create_graph)
         else:  # a gradient may be a view shared with other tensors: give the leaf its own
-            leaf.grad = g if create_graph else _tensor.Tensor(g.array.copy())
+            leaf.grad = g if create_graph else _tensor.Tensor._wrap(g.array.copy())
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,

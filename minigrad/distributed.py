@@ -228,7 +228,7 @@ class ProcessGroup:
         offset = 0
         for p in parameters:
             part = flat[offset:offset + p.grad.size].reshape(p.grad.shape)
-            p.grad = Tensor(part.astype(p.grad.dtype, copy=False))
+            p.grad = Tensor._wrap(part.astype(p.grad.dtype, copy=False))
             offset += p.grad.size
 
     def mean(self, numbers):
@@ -324,7 +324,7 @@ class _Pickler(pickle.Pickler):
 
 
 def _tensor(array, requires_grad, device):
-    return Tensor(backend.to_device(array, device), requires_grad)
+    return Tensor._wrap(backend.to_device(array, device), requires_grad)
 
 
 def _dumps(obj):

@@ -41,7 +41,8 @@ def _analytic(fn, inputs, weights):
     if not differentiable:
         return [np.zeros(x.shape) for x in wanted]
     grads = grad([outputs[i] for i in differentiable], wanted,
-                 [Tensor(backend.to_device(weights[i].astype(outputs[i].dtype), outputs[i].device))
+                 [Tensor._wrap(backend.to_device(weights[i].astype(outputs[i].dtype),
+                                                 outputs[i].device))
                   for i in differentiable], allow_unused=True)
     return [np.zeros(x.shape) if g is None else backend.to_host(g.array).astype(np.float64)
             for x, g in zip(wanted, grads)]
@@ -100,8 +101,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     outputs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(kwargs.get("seed", 0) + 1)
-        grad_outputs = [Tensor(backend.to_device(rng.standard_normal(o.shape), o.device),
-                               requires_grad=True) for o in outputs]
+        grad_outputs = [Tensor._wrap(backend.to_device(rng.standard_normal(o.shape), o.device),
+                                     requires_grad=True) for o in outputs]
     grad_outputs = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
     n = len(inputs)
     wanted = [i for i, x in enumerate(inputs) if x.requires_grad]

@@ -87,7 +87,7 @@ def _decode(node, arrays, device):
             return {_decode(k, arrays, device): _decode(v, arrays, device) for k, v in node["dict"]}
         if "tensor" in node:
             array = _stored(arrays, node["tensor"])
-            return Tensor(backend.to_device(array, device), node["requires_grad"])
+            return Tensor._wrap(backend.to_device(array, device), node["requires_grad"])
         if "array" in node:
             array = _stored(arrays, node["array"])
             return array[()] if node["scalar"] else array

@@ -5,6 +5,7 @@ grad, its accumulated ``.grad``, and ``grad_fn``: the node of the recorded graph
 (None for a leaf). The graph and backward live in ``minigrad.autograd``; the operations in
 ``minigrad.ops``, which the operators and methods here call.
 """
+import math
 import numbers
 import reprlib
 
@@ -21,13 +22,44 @@ def _check_can_require_grad(dtype):
         raise TypeError(f"only floating-point tensors can require grad, not {dtype}")
 
 
+_allocate = object.__new__  # an object of a class, without running its __init__
+
+
 class Tensor:
     """An array (NumPy on "cpu", CuPy on "cuda") and, if made by a recorded op, its place in the graph."""
 
     __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_versions")
     __array_priority__ = 1000  # NumPy scalars and arrays defer to Tensor's operators
 
-    def __init__(self, array, requires_grad=False):
+    def __init__(self, *data, device=None, **unexpected):
+        """PyTorch's legacy constructor: ``mg.Tensor(data)`` is a float32 copy of ``data`` (a
+        list, a tuple, a NumPy or CuPy array); ``mg.Tensor(2, 3)`` or ``mg.Tensor(x.size())`` a
+        float32 tensor of that shape (zeros, where PyTorch leaves memory uninitialised);
+        ``mg.Tensor(other_tensor)`` shares ``other_tensor``'s data, cut from the graph.
+        ``mg.tensor(data, dtype=, requires_grad=)`` is the constructor to use."""
+        if unexpected:
+            raise TypeError(f"mg.Tensor(...) is PyTorch's legacy constructor (float32 data, or "
+                            f"a shape) and takes only device=, not {', '.join(unexpected)}; "
+                            "use mg.tensor(data, dtype=..., requires_grad=...)")
+        self._hold(_legacy_array(data, device), False)
+        if len(data) == 1 and isinstance(data[0], Tensor):
+            self._view_of(data[0])  # it holds other's array
+
+    @classmethod
+    def _wrap(cls, array, requires_grad=False):
+        """The engine's constructor: a tensor holding ``array`` itself (no copy, no cast), as
+        ops, autograd and the factories make them. Skips ``__init__`` (the legacy meaning)."""
+        if requires_grad:
+            _check_can_require_grad(array.dtype)
+        self = _allocate(cls)  # _hold written out: the engine makes hundreds per step
+        self.array = array
+        self._requires_grad = requires_grad
+        self.grad = None
+        self.grad_fn = None
+        self._versions = [0]
+        return self
+
+    def _hold(self, array, requires_grad):
         if requires_grad:
             _check_can_require_grad(array.dtype)
         self.array = array
@@ -88,7 +120,7 @@ class Tensor:
         in-place changes (``p.data.clamp_(-c, c)``) are not seen by the version check that
         guards backward (as in PyTorch). ``.array`` is the array itself; ``.detach()`` is the
         checked way."""
-        return Tensor(self.array)
+        return Tensor._wrap(self.array)
 
     @data.setter
     def data(self, value):
@@ -99,7 +131,7 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph (an in-place change of either changes both)."""
-        return Tensor(self.array)._view_of(self)
+        return Tensor._wrap(self.array)._view_of(self)
 
     def to(self, device):
         """This tensor on ``device``; differentiable, so gradients flow back across devices."""
@@ -278,7 +310,41 @@ def tensor(data, dtype=None, requires_grad=False, device="cpu"):
         array = array.astype(dtype)
     elif array is data or array is getattr(data, "array", None):
         array = array.copy()
-    return Tensor(array, requires_grad)
+    return Tensor._wrap(array, requires_grad)
+
+
+def _legacy_array(args, device):
+    """The array ``mg.Tensor(*args, device=device)`` holds (see ``Tensor.__init__``)."""
+    data = args[0] if len(args) == 1 else None
+    if isinstance(data, Tensor):
+        if device is not None and backend.check_device(device) != data.device:
+            raise RuntimeError(f"mg.Tensor(other): other is on {data.device}, not {device}; "
+                               "use other.to(device)")
+        return data.array
+    if isinstance(data, Size) or all(isinstance(n, numbers.Integral) and not isinstance(n, bool)
+                                     for n in args):
+        shape = tuple(data) if isinstance(data, Size) else args or (0,)  # Tensor() is empty
+        return zeros(shape, device=device or "cpu").array
+    if isinstance(data, (list, tuple, np.ndarray)) or backend.is_device_array(data):
+        if device is None:
+            device = backend.device_of(data) if backend.is_device_array(data) else "cpu"
+        return tensor(data, DEFAULT_FLOAT, device=device).array
+    raise TypeError(f"mg.Tensor(*args) takes a shape (ints) or one list, tuple or array of "
+                    f"data, got {reprlib.repr(args)}; use mg.tensor(data, dtype=..., "
+                    "requires_grad=...) for anything else")
+
+
+class Size(tuple):
+    """A shape as ``x.size()`` gives it: a tuple, as PyTorch's ``torch.Size`` (``x.shape`` is
+    a plain tuple here, so ``mg.Tensor(x.shape)`` reads it as data: write ``x.size()``)."""
+
+    __slots__ = ()
+
+    def numel(self):
+        return math.prod(self)
+
+    def __repr__(self):
+        return f"mg.Size({list(self)})"
 
 
 def sizes(args):
@@ -288,7 +354,8 @@ def sizes(args):
 
 def _filled(fill, shape, dtype, device, requires_grad):
     shape = sizes(shape)
-    return Tensor(fill(backend.xp_of_device(device), shape, np.dtype(dtype)), requires_grad)
+    array = fill(backend.xp_of_device(device), shape, np.dtype(dtype))
+    return Tensor._wrap(array, requires_grad)
 
 
 def zeros(*shape, dtype=np.float32, device="cpu", requires_grad=False):
@@ -386,14 +453,14 @@ def rand_like(x, dtype=None, requires_grad=False, device=None):
 
 def constant(array):
     """Wrap an array made by an op's own arithmetic (a mask, a count) as a Tensor."""
-    return Tensor(array)
+    return Tensor._wrap(array)
 
 
 def as_float(x, dtype=DEFAULT_FLOAT):
     """``x`` if it is floating; an integer or boolean tensor's values cast to ``dtype``
     otherwise, as PyTorch promotes them. Such tensors never require grad: the cast records
     nothing."""
-    return x if x.dtype.kind in "fc" else Tensor(x.array.astype(dtype))
+    return x if x.dtype.kind in "fc" else Tensor._wrap(x.array.astype(dtype))
 
 
 def broadcasts_to(shape, target):
@@ -404,41 +471,95 @@ def broadcasts_to(shape, target):
         return False
 
 
-def lift(value, like):
-    """``value`` as a Tensor on ``like``'s device.
-
-    A Python number takes the dtype NumPy 2 would give it next to ``like`` (NEP 50): it never
-    widens a float32 tensor. A float next to an integer or boolean tensor is the default float
-    (float32), as in PyTorch, where NumPy would give float64.
-    """
+def lift(value, like, dtype=None):
+    """``value`` as a Tensor on ``like``'s device: a Tensor as it is, an array as a tensor
+    holding it, a Python or NumPy number as a 0-d tensor of ``dtype`` (default: PyTorch's
+    ``result_type(like, value)``, so a number never widens a tensor). An integer that does not
+    fit the dtype wraps around, as in PyTorch: next to a uint8 tensor, -1 is 255."""
     if isinstance(value, Tensor):
         if value.device != like.device:
             raise RuntimeError(f"tensors on different devices: {like.device} and {value.device}; "
                                "move one with .to(device)")
         return value
-    if isinstance(value, (int, float, bool)):
-        dtype = (DEFAULT_FLOAT if isinstance(value, float) and like.dtype.kind not in "fc"
-                 else np.result_type(like.dtype, value))
-        # full() fills on the device; asarray() would copy the number over from the host
-        return Tensor(backend.xp_of(like.array).full((), value, dtype))
-    return Tensor(backend.to_device(value, like.device))
+    if hasattr(value, "dtype") and not isinstance(value, np.generic):  # an array
+        return Tensor._wrap(backend.to_device(value, like.device))
+    dtype = result_type(like, value) if dtype is None else dtype
+    if dtype.kind in "iu" and not isinstance(value, (bool, np.bool_)):
+        value = np.int64(value).astype(dtype)
+    # full() fills on the device; asarray() would copy the number over from the host
+    return Tensor._wrap(backend.xp_of(like.array).full((), value, dtype))
 
 
 def operands(*values):
-    """Tensors from a mix of Tensors and numbers, all on one device (the first tensor's).
-
-    Integer and boolean tensors next to a float tensor are cast to the float dtype, as PyTorch
-    promotes (int64 with float32 is float32; NumPy would give float64).
-    """
+    """Tensors from a mix of Tensors, arrays and numbers, on the first tensor's device, all of
+    ``result_type(*values)``: the dtype PyTorch computes an operation on them in. A tensor of
+    another dtype is cast by a recorded op, so its gradient comes back in its own dtype."""
     like = next((v for v in values if isinstance(v, Tensor)), None)
     if like is None:
         raise TypeError("expected at least one Tensor")
-    tensors = tuple(lift(v, like) for v in values)
-    floats = [t.dtype for t in tensors if t.dtype.kind in "fc"]
-    if floats and len(floats) < len(tensors):
-        dtype = np.result_type(*floats)
-        tensors = tuple(as_float(t, dtype) for t in tensors)
-    return tensors
+    dtype = result_type(*values)
+    tensors = (lift(v, like, dtype) for v in values)
+    return tuple(t if t.dtype == dtype else ops.astype(t, dtype) for t in tensors)
+
+
+# ---- PyTorch's type promotion ----
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < floating < complex
+
+
+def _number_dtype(value):
+    """The dtype a Python or NumPy number counts as in promotion: bool, int64, the default
+    float or complex64, whatever its size (PyTorch's "wrapped numbers")."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(bool)
+    for kind, dtype in ((numbers.Integral, np.int64), (numbers.Real, DEFAULT_FLOAT),
+                        (numbers.Complex, np.complex64)):
+        if isinstance(value, kind):
+            return np.dtype(dtype)
+    raise TypeError(f"expected a Tensor, an array or a number, got {type(value).__name__} "
+                    f"{reprlib.repr(value)}")
+
+
+def promote_types(a, b):
+    """torch.promote_types: the smallest dtype holding both, except that an integer or bool
+    with a float (or complex) gives that float itself (int64 with float32 is float32, NumPy
+    says float64; float16 with int16 is float16)."""
+    if a == b:
+        return a
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca == cb or min(ca, cb) >= 2:
+        return np.promote_types(a, b)
+    return a if ca > cb else b
+
+
+def result_type(*values):
+    """The dtype of an operation on ``values`` (Tensors, arrays, numbers): torch.result_type.
+
+    Values rank in three tiers: tensors with axes, then 0-d tensors, then Python numbers
+    (a number counts as bool, int64, float32 or complex64). Each tier's dtypes promote among
+    themselves (``promote_types``). A lower tier matters only if its category (bool <
+    integer < floating < complex) is higher than every tier above it; then its dtype is taken
+    (a complex over a float: the complex of that float's size). So
+
+        float32 tensor * float64 0-d tensor  -> float32     int32 tensor + int64 0-d -> int32
+        int32 tensor * float64 0-d tensor    -> float64     int64 tensor * 2.5       -> float32
+        uint8 tensor + int8 tensor           -> int16       bool tensor + 1          -> int64
+    """
+    tiers = [None, None, None]  # tensors with axes, 0-d tensors, numbers
+    for value in values:
+        if hasattr(value, "dtype") and not isinstance(value, np.generic):
+            tier, dtype = (0 if value.ndim else 1), value.dtype
+        else:
+            tier, dtype = 2, _number_dtype(value)
+        tiers[tier] = dtype if tiers[tier] is None else promote_types(tiers[tier], dtype)
+    result = None
+    for dtype in tiers:
+        if result is None:
+            result = dtype
+        elif dtype is not None and _CATEGORY[dtype.kind] > _CATEGORY[result.kind]:
+            complex_of_float = result.kind == "f" and dtype.kind == "c"
+            result = np.promote_types(result, np.complex64) if complex_of_float else dtype
+    return result
 
 
 from . import ops  # noqa: E402  (ops build on Tensor, and Tensor's methods call ops)

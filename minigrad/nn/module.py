@@ -23,7 +23,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True):
-        super().__init__(data.array if isinstance(data, Tensor) else data, requires_grad)
+        self._hold(data.array if isinstance(data, Tensor) else data, requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

@@ -131,7 +131,7 @@ def compare(name, a, b):
     """A boolean tensor from a NumPy comparison ufunc; never differentiable."""
     a, b = operands(a, b)
     _check_broadcast(name, a, b)
-    return Tensor(getattr(backend.xp_of(a.array), name)(a.array, b.array))
+    return Tensor._wrap(getattr(backend.xp_of(a.array), name)(a.array, b.array))
 
 
 def _unary(op, x, forward, vjp, saved=()):

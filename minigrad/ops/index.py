@@ -201,4 +201,4 @@ def one_hot(labels, num_classes=-1):
         num_classes = int(labels.array.max()) + 1  # one number crosses from a device
     _check_range("one_hot", labels.array, num_classes, f"{num_classes} classes", negative=False)
     classes = backend.xp_of(labels.array).arange(num_classes)
-    return Tensor((labels.array[..., None] == classes).astype(np.int64))
+    return Tensor._wrap((labels.array[..., None] == classes).astype(np.int64))

@@ -85,8 +85,8 @@ def _running_normalise(op, x, running_mean, running_var, shape, eps):
     """(x - running_mean) / sqrt(running_var + eps): an affine map of x (evaluation mode)."""
     if running_mean is None or running_var is None:
         raise ValueError(f"{op} in evaluation mode needs running_mean and running_var")
-    mean = Tensor(running_mean.array.reshape(shape))
-    std = Tensor((running_var.array.reshape(shape) + eps) ** 0.5)
+    mean = Tensor._wrap(running_mean.array.reshape(shape))
+    std = Tensor._wrap((running_var.array.reshape(shape) + eps) ** 0.5)
     return (x - mean) / std
 
 

@@ -100,11 +100,11 @@ def _position(op, x, axis, keepdims):
         axis = check_axis(op, axis, x.shape)
     _nonempty_axes(op, x, axis)
     if x.ndim == 0:
-        return Tensor(backend.xp_of(x.array).zeros((), dtype="int64"))
+        return Tensor._wrap(backend.xp_of(x.array).zeros((), dtype="int64"))
     data = getattr(x.array, op)(axis=axis)
     if keepdims:
         data = data.reshape(_kept_shape(x.shape, range(x.ndim) if axis is None else (axis,)))
-    return Tensor(data.astype("int64", copy=False))
+    return Tensor._wrap(data.astype("int64", copy=False))
 
 
 def argmax(x, axis=None, keepdims=False):

@@ -448,7 +448,7 @@ def test_requires_grad_on_an_integer_tensor_is_refused_however_it_is_set():
     with pytest.raises(TypeError, match="int64"):
         counts.requires_grad = True
     with pytest.raises(TypeError, match="int64"):
-        mg.Tensor(counts.array, requires_grad=True)
+        mg.Tensor._wrap(counts.array, requires_grad=True)
     assert not counts.requires_grad
     counts.requires_grad = False  # saying no is always fine
     x = tensor([1.0])

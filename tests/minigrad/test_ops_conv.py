@@ -369,15 +369,15 @@ def test_non_contiguous_conv():
     rng = np.random.default_rng(8)
     x_data = rng.standard_normal((1, 2, 7, 5)).transpose(0, 1, 3, 2)     # (1, 2, 5, 7) view
     w_data = rng.standard_normal((3, 2, 3, 3)).transpose(0, 1, 3, 2)
-    x = mg.Tensor(array_on_device(x_data.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2),
+    x = mg.Tensor._wrap(array_on_device(x_data.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2),
                   requires_grad=True)  # the same views, made on the device
-    w = mg.Tensor(array_on_device(w_data.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2),
+    w = mg.Tensor._wrap(array_on_device(w_data.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2),
                   requires_grad=True)
     assert not x.array.flags.c_contiguous and not w.array.flags.c_contiguous
     expected = naive_conv2d(x_data, w_data, stride=2, padding=1)
     np.testing.assert_allclose(F.conv2d(x, w, stride=2, padding=1).numpy(), expected, rtol=1e-10, atol=1e-12)
     check(lambda x, w: F.conv2d(x, w, stride=2, padding=1), x, w)
-    wt = mg.Tensor(array_on_device(rng.standard_normal((3, 2, 3, 3))).transpose(1, 0, 3, 2),
+    wt = mg.Tensor._wrap(array_on_device(rng.standard_normal((3, 2, 3, 3))).transpose(1, 0, 3, 2),
                    requires_grad=True)  # (2, 3, 3, 3)
     expected = naive_conv_transpose2d(x_data, wt.numpy(), stride=2, padding=1, output_padding=1)
     np.testing.assert_allclose(F.conv_transpose2d(x, wt, stride=2, padding=1, output_padding=1).numpy(),

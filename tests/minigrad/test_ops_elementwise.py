@@ -370,8 +370,8 @@ def test_non_contiguous_elementwise():
     """Transposed (non-contiguous) leaves: forward equals the contiguous result, gradients check."""
     rng = np.random.default_rng(11)
     a_data, b_data = rng.standard_normal((5, 3)).T, nonzero(rng, (5, 3)).T
-    a = mg.Tensor(array_on_device(a_data.T).T, requires_grad=True)  # transposed on the device
-    b = mg.Tensor(array_on_device(b_data.T).T, requires_grad=True)
+    a = mg.Tensor._wrap(array_on_device(a_data.T).T, requires_grad=True)  # transposed on the device
+    b = mg.Tensor._wrap(array_on_device(b_data.T).T, requires_grad=True)
     assert not a.array.flags.c_contiguous and not b.array.flags.c_contiguous
 
     def fn(a, b):

@@ -71,8 +71,8 @@ def test_non_contiguous_matmul():
     """Transposed (non-contiguous) operands give the contiguous result and correct gradients."""
     rng = np.random.default_rng(3)
     a_data, b_data = rng.standard_normal((4, 3)).T, rng.standard_normal((2, 5, 4)).transpose(0, 2, 1)
-    a = mg.Tensor(array_on_device(a_data.T).T, requires_grad=True)  # the same views, on the device
-    b = mg.Tensor(array_on_device(b_data.transpose(0, 2, 1)).transpose(0, 2, 1), requires_grad=True)
+    a = mg.Tensor._wrap(array_on_device(a_data.T).T, requires_grad=True)  # the same views, on the device
+    b = mg.Tensor._wrap(array_on_device(b_data.transpose(0, 2, 1)).transpose(0, 2, 1), requires_grad=True)
     assert not a.array.flags.c_contiguous and not b.array.flags.c_contiguous
     np.testing.assert_allclose((a @ b).numpy(), np.ascontiguousarray(a_data) @ b_data, rtol=1e-12)
     check(lambda a, b: a @ b, a, b)

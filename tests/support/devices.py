@@ -37,7 +37,7 @@ def leaf(array, dtype=np.float64):
 
 def constant(array):
     """A constant tensor on DEVICE holding a copy of ``array`` (NumPy data or a number)."""
-    return mg.Tensor(array_on_device(np.asarray(array)))
+    return mg.Tensor._wrap(array_on_device(np.asarray(array)))
 
 
 def array_on_device(array):

@@ -15,6 +15,7 @@ The scatter-add kernel is the backend's (NumPy's bincount, CuPy's scatter_add).
 """
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -41,71 +42,126 @@ def scatter_add(values, positions, shape):
 
 
 def getitem(x, index):
-    """``x[index]``, as NumPy and PyTorch index; every item is checked first, so that a bad
-    index gets a message naming it and the shape (and CuPy, which does not check, gets none)."""
-    index, advanced = _checked_index(x, index)
+    """``x[index]`` as PyTorch reads it (``torch_index``): the basic part is a view, whose
+    adjoint writes the gradient into zeros (``place``); advanced indices then read positions
+    that may repeat, so their adjoint is a scatter-add of the gradient."""
+    basic, advanced = torch_index(x, index)
+    view = x.array[basic]
     if not advanced:
-        return apply(x.array[index], (x,), (lambda g, out: place(g, x.shape, index),),
-                     "getitem", saved=())
+        return apply(view, (x,), (lambda g, out: place(g, x.shape, basic),), "getitem",
+                     saved=())
 
     def vjp(g, out):
-        positions = backend.xp_of(x.array).arange(x.size).reshape(x.shape)[index]
+        positions = backend.xp_of(x.array).arange(x.size).reshape(x.shape)[basic][advanced]
         return scatter_add(g, positions, x.shape)
 
-    return apply(x.array[index], (x,), (vjp,), "getitem", saved=())
+    return apply(view[advanced], (x,), (vjp,), "getitem", saved=())
 
 
-def _checked_index(x, index):
-    """``index`` as a tuple that NumPy and CuPy read alike (index arrays on x's device), and
-    whether it holds arrays (advanced indexing)."""
-    items = list(index) if isinstance(index, tuple) else [index]
-    for i, item in enumerate(items):
-        if isinstance(item, numbers.Integral) and not isinstance(item, (bool, np.bool_)):
-            items[i] = int(item)
-        elif isinstance(item, slice):
-            _check_slice(item, x.shape)
-        elif not (item is None or item is Ellipsis):
-            items[i] = _index_array("index", item, x.device, masks=True)
-    taken = sum(_axes_taken(item) for item in items)
+def torch_index(x, index):
+    """PyTorch's reading of ``x[index]`` as two NumPy indices: ``x.array[basic][advanced]`` is
+    PyTorch's ``x[index]``, and ``x.array[basic][advanced] = value`` its assignment (the first
+    is a view). ``advanced`` is ``()`` when the index has no arrays, lists or masks.
+
+    PyTorch first applies integers, slices, None and Ellipsis as a view (an integer removes
+    its axis), then the advanced indices (integer arrays or lists, boolean masks) together,
+    by NumPy's rule: their result axes stand where they were if they are next to each other,
+    first otherwise. NumPy counts an integer among the advanced indices when there are any,
+    so for x of shape (3, 4, 5), x[0, :, [0, 1]] is (4, 2) in PyTorch and (2, 4) in NumPy.
+    Also PyTorch's: a 0-d integer tensor is an integer; True / False (or a 0-d boolean
+    tensor) add an axis of 1 / 0 entries; a uint8 tensor is a boolean mask; a list holding a
+    list, a tensor, a slice, None or Ellipsis is read as a tuple (x[[[0, 1], [1, 2]]] is
+    x[[0, 1], [1, 2]]). Every item is checked, so a bad index gets a message naming it and
+    the shape (CuPy does not check).
+    """
+    items = [_index_item(item, x) for item in _index_items(index)]
+    taken = sum(item.ndim if getattr(item, "dtype", None) == bool else 1 for item in items
+                if not (item is None or item is Ellipsis or isinstance(item, bool)))
     if taken > x.ndim or sum(item is Ellipsis for item in items) > 1:
         raise IndexError(f"too many indices ({index!r}) for a tensor of shape {x.shape}")
-    axis = 0
+    basic, advanced, axis = [], [], 0  # axis: the axis of x the next item indexes
     for item in items:
+        what = f"axis {axis} of a tensor of shape {x.shape}"
         if item is Ellipsis:
-            axis += x.ndim - taken
-        elif _is_mask(item):
+            n = x.ndim - taken
+            basic, advanced, axis = basic + [slice(None)] * n, advanced + [slice(None)] * n, axis + n
+        elif item is None or isinstance(item, bool):  # a new axis, for a bool indexed by [0] / []
+            basic.append(None)
+            advanced.append(backend.xp_of(x.array).arange(int(item)) if item is not None
+                            else slice(None))
+        elif isinstance(item, int):
+            if not -x.shape[axis] <= item < x.shape[axis]:
+                raise IndexError(f"index {item} is out of range for {what}")
+            basic.append(item)
+            axis += 1
+        elif isinstance(item, slice):
+            basic.append(item)
+            advanced.append(slice(None))
+            axis += 1
+        elif item.dtype == bool:
             if item.shape != x.shape[axis:axis + item.ndim]:
                 raise IndexError(f"a boolean mask of shape {item.shape} does not fit axes "
                                  f"{axis}..{axis + item.ndim - 1} of a tensor of shape {x.shape}")
+            basic += [slice(None)] * item.ndim
+            advanced.append(item)
             axis += item.ndim
-        elif item is not None:
-            what = f"axis {axis} of a tensor of shape {x.shape}"
-            if isinstance(item, int) and not -x.shape[axis] <= item < x.shape[axis]:
-                raise IndexError(f"index {item} is out of range for {what}")
-            if not isinstance(item, (int, slice)):
-                _check_range("index", item, x.shape[axis], what, negative=True)
+        else:
+            _check_range("index", item, x.shape[axis], what, negative=True)
+            basic.append(slice(None))
+            advanced.append(item)
             axis += 1
-    return tuple(items), any(hasattr(item, "dtype") for item in items)
+    arrays = any(hasattr(item, "dtype") for item in advanced)
+    return tuple(basic) + (Ellipsis,), tuple(advanced) if arrays else ()  # ...: a 0-d view
 
 
-def _is_mask(item):
-    return hasattr(item, "dtype") and item.dtype == bool
+def _index_items(index):
+    """The items of an index: a tuple's, a list's that PyTorch reads as a tuple (one of
+    fewer than 32 items holding a sequence, a tensor, a slice, None or Ellipsis, as NumPy
+    once did; PyTorch warns that this will change), else the index itself."""
+    if isinstance(index, tuple):
+        return index
+    if isinstance(index, list) and len(index) < 32 and any(
+            isinstance(item, (list, tuple, Tensor, slice)) or hasattr(item, "__len__")
+            or item is None or item is Ellipsis for item in index):
+        warnings.warn("a list index holding sequences, tensors, slices, None or Ellipsis is "
+                      "read as a tuple, as PyTorch still does (and warns that it will stop); "
+                      "write x[tuple(seq)] or x[tensor(seq)]", FutureWarning, stacklevel=5)
+        return tuple(index)
+    return (index,)
 
 
-def _axes_taken(item):
-    """How many of the tensor's axes an index item consumes."""
+def _index_item(item, x):
+    """One index item of ``x`` as an int, a slice, None, Ellipsis, a bool (a 0-d boolean
+    index) or an int64 / boolean array on x's device."""
+    if isinstance(item, (bool, np.bool_)):
+        return bool(item)
+    if isinstance(item, numbers.Integral):
+        return int(item)
+    if isinstance(item, slice):
+        _check_slice(item, x.shape)
+        return item
     if item is None or item is Ellipsis:
-        return 0
-    return item.ndim if _is_mask(item) else 1
+        return item
+    if getattr(item, "dtype", None) == np.uint8:
+        warnings.warn("indexing with a uint8 tensor reads it as a boolean mask, as PyTorch "
+                      "(which has deprecated it); use a bool tensor", UserWarning, stacklevel=6)
+        item = item != 0
+    array = _index_array("index", item, x.device, masks=True)
+    if array.ndim == 0:  # a 0-d integer tensor is an integer; a 0-d mask a bool (PyTorch)
+        return bool(array) if array.dtype == bool else int(array)
+    return array
 
 
 def _check_slice(item, shape):
+    what = f"slice {item} of a tensor of shape {shape}"
     for part in (item.start, item.stop, item.step):
         if not (part is None or isinstance(part, numbers.Integral)):
-            raise TypeError(f"slice {item} of a tensor of shape {shape}: start, stop and step "
-                            f"must be ints or None, got {type(part).__name__}")
+            raise TypeError(f"{what}: start, stop and step must be ints or None, got "
+                            f"{type(part).__name__}")
     if item.step == 0:
-        raise ValueError(f"slice {item} of a tensor of shape {shape}: the step must not be zero")
+        raise ValueError(f"{what}: the step must not be zero")
+    if item.step is not None and item.step < 0:
+        raise ValueError(f"{what}: the step must be positive, as in PyTorch (use flip)")
 
 
 def _index_array(op, index, device, masks=False):

@@ -69,6 +69,9 @@ def pow(a, b):
     b >= 0. The exponent (and the log's argument) are replaced there by values that give
     those zeros, never by a mask applied to an inf, so that every order stays finite. A Python
     number as exponent (x ** 2) or base (2 ** x) needs no mask: it is known on the host."""
+    if isinstance(b, numbers.Integral) and b < 0 and a.dtype.kind in "biu":
+        raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a "
+                           f"{a.dtype} tensor ** {b}), as in PyTorch; make one a float")
     vjp_a, vjp_b = _pow_vjp_base, _pow_vjp_exponent
     if isinstance(b, numbers.Number):  # one exponent: a ** (b - 1) keeps NumPy's fast paths
         exponent = b - 1 if b != 0 else 0

@@ -10,6 +10,13 @@ from .ops import (argmax, argmin, chunk, flip, gather, index_select, masked_fill
                   std, unsqueeze)
 from .tensor import arange, eye, linspace, rand_like, randn_like
 from .ops import erf
+from .ops import (acos, acosh, allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
+                  asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_not,
+                  bitwise_or, bitwise_right_shift, bitwise_xor, ceil, cos, cosh, exp2, expm1,
+                  floor, floor_divide, fmod, frac, isclose, isfinite, isinf, isnan, isneginf,
+                  isposinf, log10, log1p, log2, logical_and, logical_not, logical_or, logical_xor,
+                  nan_to_num, reciprocal, remainder, round, rsqrt, sgn, sign, sin, sinh, square,
+                  tan, trunc)
 from . import nn, optim
 from .serialization import load, save
 from . import viz

@@ -16,3 +16,12 @@ from .index import gather, getitem, index_select, masked_fill, one_hot, scatter_
 from .reduce import argmax, argmin, std
 from .shape import chunk, expand, flip, repeat, split, squeeze, unsqueeze
 from .elementwise import elu, erf, gelu, hardtanh, silu
+from .elementwise import (acos, acosh, allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
+                          arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
+                          bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
+                          bitwise_xor, ceil, celu, clamp, cos, cosh, exp2, expm1, floor,
+                          floor_divide, fmod, frac, hardsigmoid, hardswish, isclose, isfinite,
+                          isinf, isnan, isneginf, isposinf, log10, log1p, log2, logical_and,
+                          logical_not, logical_or, logical_xor, logsigmoid, mish, nan_to_num,
+                          prelu, reciprocal, remainder, round, rsqrt, selu, sgn, sign, sin, sinh,
+                          softsign, square, tan, threshold, trunc)

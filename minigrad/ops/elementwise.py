@@ -17,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..autograd import OUTPUT, apply
 from ..errors import ShapeError
-from ..tensor import Tensor, as_float, constant, full, operands
+from ..tensor import Tensor, as_float, constant, full, operands, zeros_like
 from .shape import unbroadcast
 
 
@@ -175,6 +175,8 @@ def clip(x, low=None, high=None):
     """Values limited to [low, high]; the gradient passes only where x is inside."""
     if low is None and high is None:
         raise ValueError("clip: at least one of low (min) and high (max) must be given, not None")
+    if isinstance(low, Tensor) or isinstance(high, Tensor):
+        return _clip_to_tensors(x, low, high)
     xp = _xp(x)
     inside = xp.ones(x.shape, dtype=bool)
     if low is not None:
@@ -342,3 +344,408 @@ def dropout(x, p=0.5, training=True):
     keep = backend.to_device(keep, x.device)  # one byte per element crosses, not a float
     scale = constant(keep.astype(x.dtype) * (1 / (1 - p) if p < 1 else 0))
     return _unary("dropout", x, lambda d: d * scale.array, lambda g, out, x: g * scale)
+
+
+# ---- trigonometric and hyperbolic functions, exponentials and logarithms ----
+# Float functions: integer and boolean tensors give float32, as PyTorch. Their rules are
+# PyTorch's derivatives, which also give PyTorch's values at the edges of each domain
+# (asin'(1) = inf, log2'(0) = inf, NaN outside); NumPy warns there, as for log(0).
+
+def _math(op, x, function, vjp, saved=("x",)):
+    """``op`` computed by the array module's ``function`` (NumPy's name for it)."""
+    x = as_float(x)
+    return _unary(op, x, getattr(_xp(x), function), vjp, saved)
+
+
+def sin(x):
+    return _math("sin", x, "sin", lambda g, out, x: g * cos(x))
+
+
+def cos(x):
+    return _math("cos", x, "cos", lambda g, out, x: -g * sin(x))
+
+
+def tan(x):
+    """tan' = 1 + tan^2."""
+    return _math("tan", x, "tan", lambda g, out, x: g * (1 + out * out), saved=("out",))
+
+
+def asin(x):
+    """asin' = 1 / sqrt(1 - x^2)."""
+    return _math("asin", x, "arcsin", lambda g, out, x: g / sqrt(1 - x * x))
+
+
+def acos(x):
+    """acos' = -1 / sqrt(1 - x^2)."""
+    return _math("acos", x, "arccos", lambda g, out, x: -g / sqrt(1 - x * x))
+
+
+def atan(x):
+    """atan' = 1 / (1 + x^2)."""
+    return _math("atan", x, "arctan", lambda g, out, x: g / (1 + x * x))
+
+
+def atan2(a, b):
+    """The angle of the point (b, a), in [-pi, pi]; d/da = b / r^2 and d/db = -a / r^2 with
+    r^2 = a^2 + b^2, both 0 at the origin (as PyTorch)."""
+    a, b = (as_float(t) for t in operands(a, b))
+    return _binary("atan2", a, b, lambda y, x: backend.xp_of(y).arctan2(y, x),
+                   lambda g, out, a, b: g * b * _inverse_square_radius(a, b),
+                   lambda g, out, a, b: -g * a * _inverse_square_radius(a, b), saved="ab")
+
+
+def _inverse_square_radius(a, b):
+    """1 / (a^2 + b^2); 1 at the origin, where it multiplies a zero."""
+    r2 = a * a + b * b
+    return 1 / where(r2 == 0, 1, r2)
+
+
+def sinh(x):
+    return _math("sinh", x, "sinh", lambda g, out, x: g * cosh(x))
+
+
+def cosh(x):
+    return _math("cosh", x, "cosh", lambda g, out, x: g * sinh(x))
+
+
+def asinh(x):
+    """asinh' = 1 / sqrt(x^2 + 1)."""
+    return _math("asinh", x, "arcsinh", lambda g, out, x: g / sqrt(x * x + 1))
+
+
+def acosh(x):
+    """acosh' = 1 / sqrt(x^2 - 1)."""
+    return _math("acosh", x, "arccosh", lambda g, out, x: g / sqrt(x * x - 1))
+
+
+def atanh(x):
+    """atanh' = 1 / (1 - x^2)."""
+    return _math("atanh", x, "arctanh", lambda g, out, x: g / (1 - x * x))
+
+
+arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2  # NumPy's names, also PyTorch's
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+
+def exp2(x):
+    """2^x; its derivative 2^x log 2 is out * log 2."""
+    return _math("exp2", x, "exp2", lambda g, out, x: g * out * math.log(2), saved=("out",))
+
+
+def expm1(x):
+    """e^x - 1, accurate where it is near 0; the derivative e^x is out + 1."""
+    return _math("expm1", x, "expm1", lambda g, out, x: g * (out + 1), saved=("out",))
+
+
+def log2(x):
+    return _math("log2", x, "log2", lambda g, out, x: g / (x * math.log(2)))
+
+
+def log10(x):
+    return _math("log10", x, "log10", lambda g, out, x: g / (x * math.log(10)))
+
+
+def log1p(x):
+    """log(1 + x), accurate for small x; log1p' = 1 / (1 + x)."""
+    return _math("log1p", x, "log1p", lambda g, out, x: g / (1 + x))
+
+
+def rsqrt(x):
+    """1 / sqrt(x); its derivative -x^(-3/2) / 2 is -out^3 / 2."""
+    x = as_float(x)
+    return _unary("rsqrt", x, lambda d: 1 / _xp(x).sqrt(d),
+                  lambda g, out, x: -0.5 * g * out ** 3, saved=("out",))
+
+
+def square(x):
+    """x * x; integers stay integers, booleans give int64 (as PyTorch)."""
+    return pow(astype(x, np.int64) if x.dtype == bool else x, 2)
+
+
+def reciprocal(x):
+    """1 / x (float32 for an integer tensor, as PyTorch)."""
+    return div(1, x)
+
+
+# ---- rounding: piecewise constant, so the gradient is zero everywhere (PyTorch's, which
+# also gives 0 at the jumps) ----
+
+def _zero_gradient(g, *_):
+    return zeros_like(g)
+
+
+def _rounded(op, x, forward):
+    """floor, ceil, trunc, round. An integer tensor is whole already: a copy of it (as
+    PyTorch); a boolean one is refused (as PyTorch)."""
+    if x.dtype == bool:
+        raise TypeError(f"{op} is not defined for a boolean tensor; cast it first "
+                        "(x.astype(...))")
+    if x.dtype.kind in "iu":
+        return constant(x.array.copy())
+    return _unary(op, x, forward, _zero_gradient)
+
+
+def floor(x):
+    return _rounded("floor", x, _xp(x).floor)
+
+
+def ceil(x):
+    return _rounded("ceil", x, _xp(x).ceil)
+
+
+def trunc(x):
+    """Rounded towards 0."""
+    return _rounded("trunc", x, _xp(x).trunc)
+
+
+def round(x, decimals=0):
+    """To the nearest whole number, halves to even (0.5 -> 0, 1.5 -> 2, 2.5 -> 2); with
+    ``decimals``, to that many decimal places (negative: to tens, hundreds, ...), computed
+    as PyTorch does: rint(x * 10^decimals) / 10^decimals."""
+    if decimals != 0 and x.dtype.kind != "f":
+        raise TypeError(f"round with decimals={decimals} needs a floating-point tensor, got "
+                        f"{x.dtype} (as PyTorch)")
+    return _rounded("round", x, lambda d: _xp(x).round(d, decimals))
+
+
+def frac(x):
+    """The fractional part x - trunc(x), with x's sign; its gradient is 1."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"frac needs a floating-point tensor, got {x.dtype} (as PyTorch)")
+    return x - trunc(x)
+
+
+def sign(x):
+    """-1, 0 or 1 (a boolean tensor is its own sign, as PyTorch)."""
+    if x.dtype == bool:
+        return constant(x.array.copy())
+    return _unary("sign", x, _xp(x).sign, _zero_gradient)
+
+
+sgn = sign  # PyTorch's sign that extends to complex numbers, as NumPy's sign does
+
+
+# ---- division with rounding: floor_divide (//), remainder (%), fmod ----
+# Dtypes as for the other binary ops (int // int is int; int % 2.5 is float32).
+
+def _divisor_checked(op, a, b):
+    """The operands of a division, with integer division by zero refused, as PyTorch does
+    (NumPy would give 0). For integers this reads one boolean back from the device."""
+    a, b = operands(a, b)
+    if b.dtype.kind in "biu" and a.dtype.kind in "biu" and backend.scalar((b.array == 0).any()):
+        raise RuntimeError(f"{op}: integer division by zero (a divisor in the tensor of shape "
+                           f"{b.shape} is 0)")
+    return a, b
+
+
+def floor_divide(a, b):
+    """a / b rounded down (towards -inf), as Python's // and PyTorch's. Its derivative is 0
+    almost everywhere; PyTorch defines none, here the gradient is that 0."""
+    a, b = _divisor_checked("floor_divide", a, b)
+    return _binary("floor_divide", a, b, lambda x, y: x // y, _zero_gradient, _zero_gradient,
+                   saved=())
+
+
+def remainder(a, b):
+    """a - b floor(a / b): the remainder with the divisor's sign (Python's %, PyTorch's
+    remainder); d/da = 1, d/db = -floor(a / b)."""
+    a, b = _divisor_checked("remainder", a, b)
+    return _binary("remainder", a, b, lambda x, y: x % y, lambda g, out, a, b: g,
+                   lambda g, out, a, b: -g * floor_divide(a, b), saved="ab")
+
+
+def fmod(a, b):
+    """a - b trunc(a / b): the remainder with the dividend's sign (C's fmod); d/da = 1,
+    d/db = -trunc(a / b)."""
+    a, b = _divisor_checked("fmod", a, b)
+    return _binary("fmod", a, b, lambda x, y: backend.xp_of(x).fmod(x, y),
+                   lambda g, out, a, b: g, lambda g, out, a, b: -g * trunc(a / b), saved="ab")
+
+
+def _clip_to_tensors(x, low, high):
+    """clip with bounds that are tensors (broadcast with x) or numbers, as torch.clamp: the
+    result is min(max(x, low), high), so high wins where low > high, and the gradient goes to
+    whichever of x, low, high the value is (x's where low <= x <= high). Where x < low == high
+    PyTorch gives it to neither bound; here low gets it."""
+    if low is not None:
+        x = where(x < low, low, x)
+    if high is not None:
+        x = where(x > high, high, x)
+    return x
+
+
+clamp = clip  # PyTorch's name
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """x with NaN, inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0
+    and the largest and smallest finite values of x's dtype); the gradient is 0 where a value
+    was replaced."""
+    xp = _xp(x)
+    finite = constant(xp.isfinite(x.array))
+    return _unary("nan_to_num", x, lambda d: xp.nan_to_num(d, nan=nan, posinf=posinf,
+                                                             neginf=neginf),
+                  lambda g, out, x: where(finite, g, 0))
+
+
+# ---- activations (minigrad.nn.functional gives them PyTorch's ``inplace=``) ----
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def celu(x, alpha=1.0):
+    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise: alpha elu(x / alpha)."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (x is divided by it)")
+    return alpha * elu(as_float(x) / alpha)
+
+
+def selu(x):
+    """scale elu(x, alpha), with the constants of Klambauer et al. (2017, "Self-normalizing
+    neural networks") that keep activations near zero mean and unit variance."""
+    return _SELU_SCALE * elu(as_float(x), _SELU_ALPHA)
+
+
+def mish(x):
+    """x tanh(softplus(x)) (Misra 2019)."""
+    x = as_float(x)
+    return x * tanh(softplus(x))
+
+
+def hardswish(x):
+    """x relu6(x + 3) / 6: 0 up to -3, x from 3, x (x + 3) / 6 between, where the derivative
+    is x / 3 + 1/2 (at -3 and 3 PyTorch's: 0 and 1)."""
+    x = as_float(x)
+    xp, d = _xp(x), x.array
+    inside, above = constant((d > -3) & (d < 3)), constant((d >= 3).astype(x.dtype))
+    return _unary("hardswish", x, lambda d: d * xp.clip(d + 3, 0, 6) / 6,
+                  lambda g, out, x: g * where(inside, x / 3 + 0.5, above), saved=("x",))
+
+
+def hardsigmoid(x):
+    """relu6(x + 3) / 6; the derivative is 1/6 for -3 < x < 3, else 0 (also at -3 and 3)."""
+    x = as_float(x)
+    d = x.array
+    slope = constant(((d > -3) & (d < 3)).astype(x.dtype) / 6)
+    return _unary("hardsigmoid", x, lambda d: _xp(x).clip(d + 3, 0, 6) / 6,
+                  lambda g, out, x: g * slope)
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    return x / (1 + abs(x))
+
+
+def logsigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), without softplus's linear cut-off at 20: for x << 0
+    it is x - log(1 + e^x), and the cut-off would drop the second term (2e-9 at x = -20)."""
+    return -softplus(-as_float(x), threshold=math.inf)
+
+
+def threshold(x, threshold, value):
+    """x where x > threshold, ``value`` elsewhere (F.threshold); x keeps its dtype, and its
+    gradient is 0 where replaced."""
+    return where(x > threshold, x, full((), value, dtype=x.dtype, device=x.device))
+
+
+def prelu(x, weight):
+    """x where x > 0, weight * x elsewhere (F.prelu): one weight for all elements, or one per
+    channel (axis 1 of x)."""
+    if weight.size != 1 and (x.ndim < 2 or weight.size != x.shape[1]):
+        channels = f"{x.shape[1]} channels" if x.ndim >= 2 else "no channel axis"
+        raise ShapeError(f"prelu: a weight of {weight.size} elements for an input of shape "
+                         f"{x.shape} ({channels}): give 1 weight, or one per channel")
+    weight = weight.reshape(-1, *(1,) * (x.ndim - 2)) if weight.size != 1 else weight.reshape(())
+    return where(x > 0, x, weight * x)
+
+
+# ---- predicates, logical and bitwise operations: constant results, never differentiable ----
+
+def isnan(x):
+    return constant(_xp(x).isnan(x.array))
+
+
+def isinf(x):
+    return constant(_xp(x).isinf(x.array))
+
+
+def isfinite(x):
+    return constant(_xp(x).isfinite(x.array))
+
+
+def isposinf(x):
+    return constant(_xp(x).isposinf(x.array))
+
+
+def isneginf(x):
+    return constant(_xp(x).isneginf(x.array))
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|a - b| <= atol + rtol |b|, elementwise; equal infinities are close, NaNs only with
+    ``equal_nan`` (torch.isclose)."""
+    a, b = operands(a, b)
+    _check_broadcast("isclose", a, b)
+    return constant(_xp(a).isclose(a.array, b.array, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether isclose holds everywhere, as a Python bool."""
+    return bool(backend.scalar(isclose(a, b, rtol, atol, equal_nan).array.all()))
+
+
+def logical_and(a, b):
+    return compare("logical_and", a, b)
+
+
+def logical_or(a, b):
+    return compare("logical_or", a, b)
+
+
+def logical_xor(a, b):
+    return compare("logical_xor", a, b)
+
+
+def logical_not(x):
+    return constant(_xp(x).logical_not(x.array))
+
+
+def _integers(op, *values):
+    """Tensors for a bitwise op: booleans and integers only, as PyTorch."""
+    tensors = operands(*values)
+    for t in tensors:
+        if t.dtype.kind not in "biu":
+            raise TypeError(f"{op} needs boolean or integer tensors, got dtype {t.dtype}")
+    return tensors
+
+
+def _bitwise(op, function, a, b):
+    a, b = _integers(op, a, b)
+    _check_broadcast(op, a, b)
+    return constant(getattr(_xp(a), function)(a.array, b.array))
+
+
+def bitwise_and(a, b):
+    return _bitwise("bitwise_and (&)", "bitwise_and", a, b)
+
+
+def bitwise_or(a, b):
+    return _bitwise("bitwise_or (|)", "bitwise_or", a, b)
+
+
+def bitwise_xor(a, b):
+    return _bitwise("bitwise_xor (^)", "bitwise_xor", a, b)
+
+
+def bitwise_left_shift(a, b):
+    return _bitwise("bitwise_left_shift (<<)", "left_shift", a, b)
+
+
+def bitwise_right_shift(a, b):
+    return _bitwise("bitwise_right_shift (>>)", "right_shift", a, b)
+
+
+def bitwise_not(x):
+    """~x: logical not of a boolean tensor, -x - 1 of an integer one."""
+    (x,) = _integers("bitwise_not (~)", x)
+    return constant(_xp(x).invert(x.array))

@@ -129,12 +129,14 @@ def backward(root, grad=None, create_graph=False, retain_graph=None):
             leaf.grad = g if create_graph else _tensor.Tensor._wrap(g.array.copy())
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
-         allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=False):
     """The gradients of ``sum(outputs * grad_outputs)`` with respect to each input, as a tuple.
 
     ``.grad`` attributes are left alone. With ``create_graph=True`` the result is itself
-    recorded and can be differentiated again.
+    recorded and can be differentiated again. The arguments are PyTorch's, in its order;
+    ``only_inputs`` is accepted and ignored, as PyTorch deprecates it (only the inputs' are
+    computed either way).
     """
     outputs = [outputs] if isinstance(outputs, _tensor.Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, _tensor.Tensor) else list(inputs)
@@ -162,6 +164,15 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
                                "the outputs; pass allow_unused=True to get None for it")
         result.append(found.get(x))
     return tuple(result)
+
+
+def Variable(data, requires_grad=False):
+    """PyTorch's old ``Variable(tensor)``: a tensor sharing ``data``'s array, cut from the graph,
+    that requires grad if asked (every tensor is a Variable now)."""
+    if not isinstance(data, _tensor.Tensor):
+        raise TypeError(f"Variable() takes a Tensor, got {type(data).__name__}; make one with "
+                        "mg.tensor(data)")
+    return data.detach().requires_grad_(requires_grad)
 
 
 def _seed(y, g, what, name):

@@ -76,9 +76,25 @@ def cupy():
 
 
 def check_device(device):
-    if device not in DEVICES:
+    """The name, "cpu" or "cuda", of a device given as a name, in PyTorch's spelling with an
+    index ("cuda:0"), or as a ``mg.device``. minigrad's "cuda" is CuPy's current GPU, so the
+    only index is 0 (``select_gpu`` chooses which GPU that is)."""
+    name, colon, index = device.partition(":") if isinstance(device, str) else (device, "", "")
+    if name not in DEVICES:
         raise ValueError(f"unknown device {device!r}: expected one of {DEVICES}")
-    return device
+    if colon and index != "0":
+        raise ValueError(f"device {device!r}: minigrad has one device of each kind, {name!r} "
+                         f"(also spelled '{name}:0'); to compute on another GPU make it CuPy's "
+                         "current device first: minigrad.backend.select_gpu(n)")
+    return name
+
+
+def gpu_count():
+    """How many GPUs CuPy sees: 0 where CuPy is not installed or finds no usable GPU."""
+    try:
+        return cupy().cuda.runtime.getDeviceCount()
+    except Exception:  # no CuPy (DeviceUnavailable), or CUDA without a driver or device
+        return 0
 
 
 def xp_of_device(device):

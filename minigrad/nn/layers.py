@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ..ops.conv import _same_padding
-from ..tensor import ones, zeros
+from ..tensor import Tensor, ones, zeros
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -335,22 +335,24 @@ class InstanceNorm2d(_NormBase):
 
 
 class Dropout(Module):
-    """In training, zero each element with probability p and scale the rest by 1 / (1 - p)."""
+    """In training, zero each element with probability p and scale the rest by 1 / (1 - p).
+    ``inplace`` is accepted and computed out of place (see F.relu)."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
 
 
 class _Activation(Module):
     """Applies the function ``F.<function>`` with the module's ``settings``: attributes named as
-    PyTorch names them, passed in that order after the input."""
+    PyTorch names them, passed in that order after the input. ``inplace``, where PyTorch has
+    it, is accepted and computed out of place (see F.relu); the repr shows it only when set."""
     function, settings = None, ()
 
     def __init__(self, *values):
@@ -362,19 +364,31 @@ class _Activation(Module):
         return getattr(F, self.function)(x, *(getattr(self, name) for name in self.settings))
 
     def extra_repr(self):
-        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self.settings)
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self.settings
+                         if name != "inplace" or self.inplace)
 
 
 class ReLU(_Activation):
-    function = "relu"
+    function, settings = "relu", ("inplace",)
+
+    def __init__(self, inplace=False):
+        super().__init__(inplace)
+
+
+class ReLU6(_Activation):
+    """min(max(x, 0), 6)."""
+    function, settings = "relu6", ("inplace",)
+
+    def __init__(self, inplace=False):
+        super().__init__(inplace)
 
 
 class LeakyReLU(_Activation):
     """x if x > 0 else negative_slope * x."""
-    function, settings = "leaky_relu", ("negative_slope",)
+    function, settings = "leaky_relu", ("negative_slope", "inplace")
 
-    def __init__(self, negative_slope=0.01):
-        super().__init__(negative_slope)
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__(negative_slope, inplace)
 
 
 class Tanh(_Activation):
@@ -395,15 +409,18 @@ class GELU(_Activation):
 
 class SiLU(_Activation):
     """x * sigmoid(x)."""
-    function = "silu"
+    function, settings = "silu", ("inplace",)
+
+    def __init__(self, inplace=False):
+        super().__init__(inplace)
 
 
 class ELU(_Activation):
     """x if x > 0 else alpha * (exp(x) - 1)."""
-    function, settings = "elu", ("alpha",)
+    function, settings = "elu", ("alpha", "inplace")
 
-    def __init__(self, alpha=1.0):
-        super().__init__(alpha)
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(alpha, inplace)
 
 
 class Softplus(_Activation):
@@ -416,12 +433,38 @@ class Softplus(_Activation):
 
 class Hardtanh(_Activation):
     """x limited to [min_val, max_val]."""
-    function, settings = "hardtanh", ("min_val", "max_val")
+    function, settings = "hardtanh", ("min_val", "max_val", "inplace")
 
-    def __init__(self, min_val=-1.0, max_val=1.0):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         if max_val < min_val:
             raise ValueError(f"Hardtanh: max_val {max_val} is smaller than min_val {min_val}")
-        super().__init__(min_val, max_val)
+        super().__init__(min_val, max_val, inplace)
+
+
+class Softmax(_Activation):
+    """exp(x) / sum(exp(x)) along ``dim``."""
+    function, settings = "softmax", ("dim",)
+
+    def __init__(self, dim=None):
+        super().__init__(dim)
+
+
+class LogSoftmax(_Activation):
+    """x - logsumexp(x) along ``dim``."""
+    function, settings = "log_softmax", ("dim",)
+
+    def __init__(self, dim=None):
+        super().__init__(dim)
+
+
+class Identity(Module):
+    """Its input, unchanged (a placeholder: any constructor arguments are ignored)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
 
 
 class Flatten(Module):
@@ -531,3 +574,244 @@ class Upsample(Module):
     def extra_repr(self):
         what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
         return f"{what}, mode={self.mode!r}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """The mean over windows that tile H and W into ``output_size`` (see
+    F.adaptive_avg_pool2d); AdaptiveAvgPool2d(1) is the global average."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class Embedding(Module):
+    """A lookup table: row i of ``weight`` (num_embeddings, embedding_dim), initialised from
+    N(0, 1) as PyTorch's, is the vector of index i. The row at ``padding_idx`` starts at zero
+    and gets no gradient."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
+        super().__init__()
+        if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+            raise ValueError(f"Embedding: padding_idx {padding_idx} is outside "
+                             f"[-{num_embeddings}, {num_embeddings})")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
+        self.weight = Parameter(zeros(num_embeddings, embedding_dim))
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.array[self.padding_idx] = 0
+
+    def forward(self, indices):
+        return F.embedding(indices, self.weight, self.padding_idx)
+
+    def extra_repr(self):
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
+
+
+# ---- containers ----
+
+class ModuleList(Module):
+    """A list of modules registered as submodules "0", "1", ... (so that their parameters are
+    the container's); it has no forward of its own."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        self.extend(modules)
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__} holds Modules, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        return type(self)(modules[index]) if isinstance(index, slice) else modules[index]
+
+    def __setitem__(self, index, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__} holds Modules, got {type(module).__name__}")
+        setattr(self, str(range(len(self))[index]), module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class ModuleDict(Module):
+    """A dict of modules registered as submodules under their keys (strings)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        self.update(modules or {})
+
+    def update(self, modules):
+        items = modules.items() if hasattr(modules, "items") else modules
+        for key, module in items:
+            self[key] = module
+
+    def __setitem__(self, key, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict holds Modules, got {type(module).__name__} for {key!r}")
+        setattr(self, key, module)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+
+class ParameterList(Module):
+    """A list of parameters registered as "0", "1", ...; a tensor that is not yet a Parameter
+    is made one (sharing its array), as PyTorch does."""
+
+    def __init__(self, values=()):
+        super().__init__()
+        for value in values:
+            self.append(value)
+
+    def append(self, value):
+        setattr(self, str(len(self)), value if isinstance(value, Parameter) else Parameter(value))
+        return self
+
+    def __getitem__(self, index):
+        return list(self._parameters.values())[index]
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+
+# ---- losses: modules that call the F function of the same name ----
+
+class _Loss(Module):
+    """Calls ``F.<function>(input, target, ...)`` with the module's ``settings`` as keyword
+    arguments; tensors among them (class weights) are buffers, so ``.to(device)`` moves them."""
+    function, settings = None, ()
+
+    def __init__(self, **settings):
+        super().__init__()
+        for name, value in settings.items():
+            if isinstance(value, Tensor):
+                self.register_buffer(name, value)
+            else:
+                setattr(self, name, value)
+
+    def forward(self, input, target):
+        return getattr(F, self.function)(
+            input, target, **{name: getattr(self, name) for name in self.settings})
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
+
+
+class MSELoss(_Loss):
+    """(x - t)^2, reduced."""
+    function, settings = "mse_loss", ("reduction",)
+
+    def __init__(self, reduction="mean"):
+        super().__init__(reduction=reduction)
+
+
+class L1Loss(_Loss):
+    """|x - t|, reduced."""
+    function, settings = "l1_loss", ("reduction",)
+
+    def __init__(self, reduction="mean"):
+        super().__init__(reduction=reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Quadratic for |x - t| < beta, linear beyond (see F.smooth_l1_loss)."""
+    function, settings = "smooth_l1_loss", ("reduction", "beta")
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction=reduction, beta=beta)
+
+
+class HuberLoss(_Loss):
+    """Quadratic for |x - t| < delta, linear beyond (see F.huber_loss)."""
+    function, settings = "huber_loss", ("reduction", "delta")
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction=reduction, delta=delta)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities (see F.binary_cross_entropy)."""
+    function, settings = "binary_cross_entropy", ("weight", "reduction")
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(weight=weight, reduction=reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy of logits, computed stably (see
+    F.binary_cross_entropy_with_logits)."""
+    function, settings = "binary_cross_entropy_with_logits", ("weight", "reduction",
+                                                               "pos_weight")
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__(weight=weight, reduction=reduction, pos_weight=pos_weight)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of class indices, from log-probabilities (see F.nll_loss)."""
+    function, settings = "nll_loss", ("weight", "ignore_index", "reduction")
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        super().__init__(weight=weight, ignore_index=ignore_index, reduction=reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross-entropy of logits with class indices or probabilities (see F.cross_entropy)."""
+    function, settings = "cross_entropy", ("weight", "ignore_index", "reduction",
+                                           "label_smoothing")
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(weight=weight, ignore_index=ignore_index, reduction=reduction,
+                         label_smoothing=label_smoothing)
+
+
+class KLDivLoss(_Loss):
+    """KL divergence of ``target`` from log-probabilities ``input`` (see F.kl_div)."""
+    function, settings = "kl_div", ("reduction", "log_target")
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__(reduction=reduction, log_target=log_target)

@@ -3,8 +3,11 @@
 A scheduler sets every parameter group's ``lr`` to its initial value times a factor of the
 step count t: ``scheduler.step()`` after each ``optimizer.step()`` moves to the next t. The
 factor is a closed form of t, so a scheduler restored from ``state_dict`` (t and the initial
-rates) sets exactly the rates an uninterrupted run would have had.
+rates) sets exactly the rates an uninterrupted run would have had. (PyTorch updates most
+rates recursively, from the last one; the closed forms agree with it to rounding.)
 """
+import bisect
+import math
 
 
 class LRScheduler:
@@ -22,14 +25,17 @@ class LRScheduler:
     def factor(self, t):
         raise NotImplementedError
 
+    def rate(self, base, t):
+        """The rate of a group whose initial rate is ``base``, at step t."""
+        return base * self.factor(t)
+
     def step(self):
         self.last_epoch += 1
         self._set_rates()
 
     def _set_rates(self):
-        factor = self.factor(self.last_epoch)
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = base * factor
+            group["lr"] = self.rate(base, self.last_epoch)
 
     def get_last_lr(self):
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -73,3 +79,48 @@ class LinearLR(LRScheduler):
     def factor(self, t):
         done = min(t, self.total_iters) / self.total_iters
         return self.start_factor + (self.end_factor - self.start_factor) * done
+
+
+class StepLR(LRScheduler):
+    """factor(t) = gamma^(t // step_size): the rate falls by gamma every step_size steps."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, t):
+        return self.gamma ** (t // self.step_size)
+
+
+class MultiStepLR(LRScheduler):
+    """factor(t) = gamma^(number of milestones <= t)."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones, self.gamma = sorted(milestones), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, t):
+        return self.gamma ** bisect.bisect_right(self.milestones, t)
+
+
+class ExponentialLR(LRScheduler):
+    """factor(t) = gamma^t."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, t):
+        return self.gamma ** t
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = eta_min + (base - eta_min) (1 + cos(pi t / T_max)) / 2: from the initial rate
+    down to eta_min at t = T_max, and (as PyTorch's) back up over the next T_max steps."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def rate(self, base, t):
+        return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2

@@ -14,7 +14,7 @@ class Optimizer:
     parameter groups with their own hyperparameters (the others come from ``defaults``)."""
 
     def __init__(self, params, defaults):
-        for key in ("lr", "eps", "momentum", "dampening", "weight_decay", "alpha"):
+        for key in ("lr", "eps", "momentum", "dampening", "weight_decay", "alpha", "lr_decay"):
             if key in defaults and defaults[key] < 0:
                 raise ValueError(f"invalid {key} {defaults[key]}: must be >= 0")
         self.defaults = defaults
@@ -52,8 +52,9 @@ class Optimizer:
     def step(self):
         """One update of every parameter that has a gradient.
 
-        What all three optimizers share happens here: the gradient g is negated when
-        ``maximize``, and weight decay (an L2 penalty) adds lambda * param to it.
+        What the optimizers share happens here: the gradient g is negated when ``maximize``,
+        and weight decay (an L2 penalty) adds lambda * param to it, unless the group decouples
+        it (``decoupled_weight_decay``: AdamW's rule, which shrinks the parameter instead).
         """
         for group in self.param_groups:
             for p in group["params"]:
@@ -62,7 +63,7 @@ class Optimizer:
                 grad = p.grad.array
                 if group["maximize"]:
                     grad = -grad
-                if group["weight_decay"]:
+                if group["weight_decay"] and not group.get("decoupled_weight_decay"):
                     grad = grad + group["weight_decay"] * p.array
                 self._update(p.array, grad, self.state.setdefault(p, {}), group)
                 p._changed_in_place()

@@ -250,9 +250,19 @@ class Tensor:
     def argmin(self, axis=None, keepdims=False): return ops.argmin(self, axis, keepdims)
 
     def reshape(self, *shape): return ops.reshape(self, *shape)
-    def transpose(self, *axes): return ops.transpose(self, *axes)
+    def permute(self, *dims): return ops.permute(self, *dims)
+    def transpose(self, *dims): return ops.transpose(self, *dims)
     def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
-    T = property(lambda self: ops.transpose(self))
+    T = property(lambda self: ops.permute(self, tuple(reversed(range(self.ndim)))))
+    mT = property(lambda self: ops.transpose(self, -2, -1))
+
+    def t(self):
+        """The transpose of a matrix; a 0-d or 1-d tensor as it is (PyTorch's ``t``)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with at most 2 axes, got shape "
+                               f"{self.shape}; use transpose(dim0, dim1) or permute(*dims)")
+        return ops.permute(self, tuple(reversed(range(self.ndim))))
+
     def squeeze(self, axis=None): return ops.squeeze(self, axis)
     def unsqueeze(self, axis): return ops.unsqueeze(self, axis)
     def expand(self, *sizes): return ops.expand(self, *sizes)

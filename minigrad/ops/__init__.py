@@ -10,7 +10,7 @@ from .elementwise import (abs, add, astype, clip, compare, div, dropout, exp, le
 from .linalg import matmul
 from .norm import batch_norm, group_norm, instance_norm, layer_norm
 from .reduce import (log_softmax, logsumexp, max, mean, min, softmax, sum, var)
-from .shape import (broadcast_to, concat, flatten, pad, place, reshape, stack,
+from .shape import (broadcast_to, concat, flatten, pad, permute, place, reshape, stack,
                     transpose)
 from .index import gather, getitem, index_select, masked_fill, one_hot, scatter_add, take
 from .reduce import argmax, argmin, std

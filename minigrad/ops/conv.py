@@ -145,7 +145,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     oh, ow, n = cols.shape[3:]
     k = cg * kh * kw
     y = w.reshape(groups, o // groups, k) @ cols.reshape(groups, k, oh * ow * n)
-    y = y.reshape(o, oh, ow, n).transpose(3, 0, 1, 2)
+    y = y.reshape(o, oh, ow, n).permute(3, 0, 1, 2)
     return y if b is None else y + b.reshape(1, o, 1, 1)
 
 
@@ -176,7 +176,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
         raise ShapeError(f"conv_transpose2d: output would be empty ({out_hw}) for input shape "
                          f"{x.shape}, kernel {kh}x{kw}, stride {stride}, padding {padding}")
     cg = c // groups
-    w_t = w.reshape(groups, cg, og * kh * kw).transpose(0, 2, 1)
-    columns = w_t @ x.transpose(1, 2, 3, 0).reshape(groups, cg, h * wd * n)
+    w_t = w.reshape(groups, cg, og * kh * kw).transpose(1, 2)
+    columns = w_t @ x.permute(1, 2, 3, 0).reshape(groups, cg, h * wd * n)
     y = fold(columns.reshape(o, kh, kw, h, wd, n), out_hw, stride, padding, dilation)
     return y if b is None else y + b.reshape(1, o, 1, 1)

@@ -9,7 +9,7 @@ import numpy as np
 from ..autograd import apply
 from ..errors import ShapeError
 from ..tensor import operands
-from .shape import swap_last_axes, unbroadcast
+from .shape import transpose, unbroadcast
 
 
 def matmul(a, b):
@@ -31,5 +31,5 @@ def matmul(a, b):
     except ValueError:
         raise ShapeError(f"matmul: batch axes of {a.shape} and {b.shape} do not broadcast") from None
     return apply(a.array @ b.array, (a, b),
-                 (lambda g, out: unbroadcast(g @ swap_last_axes(b), a.shape),
-                  lambda g, out: unbroadcast(swap_last_axes(a) @ g, b.shape)), "matmul")
+                 (lambda g, out: unbroadcast(g @ transpose(b, -2, -1), a.shape),
+                  lambda g, out: unbroadcast(transpose(a, -2, -1) @ g, b.shape)), "matmul")

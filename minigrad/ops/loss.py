@@ -71,7 +71,7 @@ def _class_weight(op, weight, like, classes):
 
 def _class_axis_last(x):
     """(N, C, d1, ...) -> (N, d1, ..., C): the class axis last, so it broadcasts with labels."""
-    return x.transpose((0,) + tuple(range(2, x.ndim)) + (1,)) if x.ndim > 2 else x
+    return x.permute((0,) + tuple(range(2, x.ndim)) + (1,)) if x.ndim > 2 else x
 
 
 def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):

@@ -64,7 +64,7 @@ def _geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
 
 def _nchw(y, unbatched):
     """(C, Ho, Wo, N) -> NCHW, or CHW for an unbatched input."""
-    y = y.transpose(3, 0, 1, 2)
+    y = y.permute(3, 0, 1, 2)
     return y.reshape(y.shape[1:]) if unbatched else y
 
 

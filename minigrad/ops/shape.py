@@ -1,9 +1,10 @@
 """Operations that move values around without changing them.
 
-Each backward rule is the adjoint movement: reshape back, transpose by the inverse
-permutation, sum what broadcasting copied, put a slice back into zeros, slice out what
+Each backward rule is the adjoint movement: reshape back, permute by the inverse
+order, sum what broadcasting copied, put a slice back into zeros, slice out what
 padding or concatenation added. squeeze, unsqueeze and expand are reshapes and broadcasts;
-repeat is a broadcast and a reshape; flip and split are slices (``x[...]``, minigrad.ops.index).
+repeat is a broadcast and a reshape; split gives slices (``x[...]``, minigrad.ops.index); flip
+is its own adjoint.
 
 An axis out of range is an ``AxisError`` naming the axis and the shape; a 0-d tensor takes
 axis 0 and -1, as in PyTorch.
@@ -64,23 +65,29 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
-def transpose(x, *axes):
-    """Permute the axes (reverse them if none are given), as ``numpy.transpose``."""
-    axes = tuple(check_axis("transpose", a, x.shape) for a in sizes(axes)) if axes else \
-        tuple(reversed(range(x.ndim)))
-    if sorted(axes) != list(range(x.ndim)):
-        raise ShapeError(f"transpose axes {axes} are not a permutation of the {x.ndim} axes "
+def permute(x, *dims):
+    """Reorder the axes: axis i of the result is axis ``dims[i]`` of ``x`` (PyTorch's permute,
+    NumPy's transpose with axes). Backward permutes by the inverse order."""
+    dims = tuple(check_axis("permute", d, x.shape) for d in sizes(dims))
+    if sorted(dims) != list(range(x.ndim)):
+        raise ShapeError(f"permute: dims {dims} are not an order of the {x.ndim} axes "
                          f"of a tensor of shape {x.shape}")
-    inverse = tuple(sorted(range(x.ndim), key=lambda i: axes[i]))
-    return apply(x.array.transpose(axes), (x,), (lambda g, out: g.transpose(inverse),), "transpose",
+    inverse = tuple(sorted(range(x.ndim), key=lambda i: dims[i]))
+    return apply(x.array.transpose(dims), (x,), (lambda g, out: permute(g, inverse),), "permute",
                  saved=())
 
 
-def swap_last_axes(x):
-    """The matrix transpose of the last two axes."""
-    axes = list(range(x.ndim))
-    axes[-2], axes[-1] = axes[-1], axes[-2]
-    return transpose(x, axes)
+def transpose(x, *dims):
+    """Swap two axes, ``transpose(x, dim0, dim1)`` (PyTorch's meaning; NumPy's transpose, an
+    order of all axes, is ``permute``)."""
+    if len(dims) != 2:
+        raise TypeError(f"transpose(dim0, dim1) swaps two axes, got {len(dims)} arguments "
+                        f"{dims}; to put all axes in an order use permute(*dims)")
+    a, b = (check_axis("transpose", d, x.shape) for d in dims)
+    order = list(range(x.ndim))
+    if a != b:  # (a 0-d tensor's dims are 0 and 0)
+        order[a], order[b] = order[b], order[a]
+    return permute(x, order)
 
 
 def broadcast_to(x, shape):
@@ -180,8 +187,8 @@ def _pad_axis(x, axis, before, after, mode):
         return broadcast_to(part(index), shape)
 
     if mode == "reflect":  # x[before], ..., x[1] | x | x[n-2], ..., x[n-1-after]
-        pieces = [part(slice(before, 0, -1)), x, part(slice(n - 2, n - 2 - after, -1)
-                                                      if after < n - 1 else slice(n - 2, None, -1))]
+        pieces = [flip(part(slice(1, before + 1)), axis), x,
+                  flip(part(slice(n - 1 - after, n - 1)), axis)]
     elif mode == "replicate":
         pieces = [edge(slice(0, 1), before), x, edge(slice(n - 1, n), after)]
     else:  # circular
@@ -264,9 +271,11 @@ def repeat(x, *repeats):
 
 
 def flip(x, axes):
-    """``x`` reversed along each of ``axes`` (an int or a tuple)."""
+    """``x`` reversed along each of ``axes`` (an int or a tuple); its own adjoint. (A view of
+    ``x``, which ``x[::-1]`` would be in NumPy; PyTorch refuses negative steps in indexing.)"""
     axes = check_axes("flip", axes, x.shape)
-    return x[tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim))]
+    index = tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim))
+    return apply(x.array[index], (x,), (lambda g, out: flip(g, axes),), "flip", saved=())
 
 
 def split(x, split_size_or_sections, dim=0):

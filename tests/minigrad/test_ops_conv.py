@@ -384,7 +384,7 @@ def test_non_contiguous_conv():
                                expected, rtol=1e-10, atol=1e-12)
     check(lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1), x, wt)
     # a view made inside the graph
-    check(lambda x, w: F.conv2d(x.transpose(0, 1, 3, 2), w, padding=1), x, w)
+    check(lambda x, w: F.conv2d(x.permute(0, 1, 3, 2), w, padding=1), x, w)
 
 
 def test_conv_chain_second_order():

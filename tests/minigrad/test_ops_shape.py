@@ -38,13 +38,20 @@ def test_reshape(shape, new_shape):
     check(lambda x: x.reshape(new_shape) * x.reshape(new_shape), x)
 
 
-@pytest.mark.parametrize("axes", [(), (1, 0, 2), (2, 0, 1), (0, 2, 1), (-1, 0, 1)], ids=str)
-def test_transpose(axes):
-    """transpose by a permutation (reversed when none is given); backward uses the inverse
-    permutation (a 3-cycle catches using the permutation itself)."""
+@pytest.mark.parametrize("axes", [(1, 0, 2), (2, 0, 1), (0, 2, 1), (-1, 0, 1)], ids=str)
+def test_permute(axes):
+    """permute by an order of the axes; backward uses the inverse order (a 3-cycle catches
+    using the order itself)."""
     x = leaf(data((2, 3, 5)))
-    np.testing.assert_array_equal(x.transpose(*axes).numpy(), x.numpy().transpose(*axes))
-    check(lambda x: x.transpose(*axes) * x.transpose(*axes).exp(), x)
+    np.testing.assert_array_equal(x.permute(*axes).numpy(), x.numpy().transpose(*axes))
+    check(lambda x: x.permute(*axes) * x.permute(axes).exp(), x)
+
+
+@pytest.mark.parametrize("dims", [(0, 1), (2, 0), (-1, 1), (1, 1)], ids=str)
+def test_transpose_swaps_two_axes(dims):
+    x = leaf(data((2, 3, 5)))
+    np.testing.assert_array_equal(x.transpose(*dims).numpy(), np.swapaxes(x.numpy(), *dims))
+    check(lambda x: x.transpose(*dims) * x.transpose(*dims).exp(), x)
 
 
 def test_matrix_T():
@@ -252,9 +259,9 @@ def test_stack_mismatch_names_shapes():
     with pytest.raises(ValueError, match=re.escape("(2, 3)")):
         mg.stack([zeros(2, 3), zeros(3, 2)])
 
-def test_transpose_with_a_bad_permutation():
-    with pytest.raises(ValueError, match="permutation"):
-        zeros(2, 3, 4).transpose(0, 0, 1)
+def test_permute_with_a_bad_order():
+    with pytest.raises(ValueError, match="order"):
+        zeros(2, 3, 4).permute(0, 0, 1)
 
 def test_pad_width_of_the_wrong_length():
     with pytest.raises(ValueError, match="pad_width"):
@@ -269,7 +276,7 @@ def test_shape_errors_are_shape_errors():
     NumPy-style ``except ValueError`` both catch."""
     for bad in (lambda: zeros(3, 4).reshape(5, 2), lambda: mg.concat([zeros(2, 3), zeros(2, 4)]),
                 lambda: mg.stack([zeros(2, 3), zeros(3, 2)]), lambda: zeros(2, 3).expand(4, 3),
-                lambda: zeros(2, 3).transpose(0, 0)):
+                lambda: zeros(2, 3).permute(0, 0)):
         with pytest.raises(ShapeError):
             bad()
         with pytest.raises(RuntimeError):

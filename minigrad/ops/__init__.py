@@ -12,10 +12,13 @@ from .norm import batch_norm, group_norm, instance_norm, layer_norm
 from .reduce import (log_softmax, logsumexp, max, mean, min, softmax, sum, var)
 from .shape import (broadcast_to, concat, flatten, pad, permute, place, reshape, stack,
                     transpose)
-from .index import gather, getitem, index_select, masked_fill, one_hot, scatter_add, take
+from .index import gather, getitem, index_select, masked_fill, one_hot, scatter_add_flat, take
 from .reduce import argmax, argmin, std
 from .shape import chunk, expand, flip, repeat, split, squeeze, unsqueeze
 from .elementwise import elu, erf, gelu, hardtanh, silu
+from .reduce import all, any
+from .scan import cummax, cummin, cumprod, cumsum, logcumsumexp, prod
+from .sort import argsort, kthvalue, median, sort, topk
 from .elementwise import (acos, acosh, allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
                           arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
                           bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
@@ -25,3 +28,7 @@ from .elementwise import (acos, acosh, allclose, arccos, arccosh, arcsin, arcsin
                           logical_not, logical_or, logical_xor, logsigmoid, mish, nan_to_num,
                           prelu, reciprocal, remainder, round, rsqrt, selu, sgn, sign, sin, sinh,
                           softsign, square, tan, threshold, trunc)
+from .einsum import diag, diag_embed, diagonal, einsum, trace
+from .index import masked_select, nonzero, take_along_dim, tril, triu
+from .linalg import bmm, mm, outer
+from .scatter import scatter, scatter_add, scatter_reduce

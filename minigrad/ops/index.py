@@ -8,8 +8,8 @@ possibly the same one twice, so their adjoint adds each gradient entry into its 
 scatter-add. Both directions are recorded ops on flat (row-major) positions, each the other's
 backward rule, so indexing differentiates to any order:
 
-    take(x, p)               = x.reshape(-1)[p]                     backward: scatter_add(g, p, x.shape)
-    scatter_add(v, p, shape) = zeros(shape) with v[k] added at p[k]  backward: take(g, p)
+    take(x, p)                    = x.reshape(-1)[p]                   (adjoint: scatter_add_flat)
+    scatter_add_flat(v, p, shape) = zeros(shape), v[k] added at p[k]   (adjoint: take)
 
 The scatter-add kernel is the backend's (NumPy's bincount, CuPy's scatter_add).
 """
@@ -31,14 +31,15 @@ def take(x, positions):
     """The values of ``x`` at flat ``positions`` (an integer array on x's device, entries in
     [0, x.size)), in the shape of ``positions``, as torch.take."""
     return apply(x.array.reshape(-1)[positions], (x,),
-                 (lambda g, out: scatter_add(g, positions, x.shape),), "take", saved=())
+                 (lambda g, out: scatter_add_flat(g, positions, x.shape),), "take", saved=())
 
 
-def scatter_add(values, positions, shape):
+def scatter_add_flat(values, positions, shape):
     """Zeros of ``shape`` with each entry of ``values`` added at its flat position in
     ``positions`` (an integer array of values' shape); repeated positions add up."""
     data = backend.scatter_add(values.array, positions, math.prod(shape)).reshape(shape)
-    return apply(data, (values,), (lambda g, out: take(g, positions),), "scatter_add", saved=())
+    return apply(data, (values,), (lambda g, out: take(g, positions),), "scatter_add_flat",
+                 saved=())
 
 
 def getitem(x, index):
@@ -53,7 +54,7 @@ def getitem(x, index):
 
     def vjp(g, out):
         positions = backend.xp_of(x.array).arange(x.size).reshape(x.shape)[basic][advanced]
-        return scatter_add(g, positions, x.shape)
+        return scatter_add_flat(g, positions, x.shape)
 
     return apply(view[advanced], (x,), (vjp,), "getitem", saved=())
 
@@ -258,3 +259,74 @@ def one_hot(labels, num_classes=-1):
     _check_range("one_hot", labels.array, num_classes, f"{num_classes} classes", negative=False)
     classes = backend.xp_of(labels.array).arange(num_classes)
     return Tensor._wrap((labels.array[..., None] == classes).astype(np.int64))
+
+
+def masked_select(x, mask):
+    """The entries of ``x`` where the boolean ``mask`` holds, x and mask broadcast against
+    each other, as a 1-D tensor in row-major order (torch.masked_select)."""
+    mask = _index_array("masked_select", mask, x.device, masks=True)
+    if mask.dtype != bool:
+        raise TypeError(f"masked_select needs a boolean mask, got dtype {mask.dtype}")
+    try:
+        shape = np.broadcast_shapes(x.shape, mask.shape)
+    except ValueError:
+        raise ShapeError(f"masked_select: a mask of shape {mask.shape} and a tensor of shape "
+                         f"{x.shape} do not broadcast") from None
+    mask = backend.xp_of(mask).broadcast_to(mask, shape)
+    return x.expand(shape)[Tensor._wrap(mask)]
+
+
+def nonzero(x, as_tuple=False):
+    """The int64 positions of the nonzero entries of ``x`` in row-major order: an (entries,
+    axes) tensor, or with ``as_tuple`` one 1-D tensor per axis (torch.nonzero)."""
+    positions = backend.xp_of(x.array).nonzero(x.array.reshape(x.shape or (1,)))
+    if as_tuple:
+        return tuple(Tensor._wrap(p.astype(np.int64, copy=False)) for p in positions)
+    stacked = backend.xp_of(x.array).stack(positions, axis=1).astype(np.int64, copy=False)
+    return Tensor._wrap(stacked[:, :x.ndim])
+
+
+def _triangle(op, x, diagonal, lower):
+    """x with the entries above (tril) or below (triu) the ``diagonal``-th diagonal of its
+    last two axes set to 0; diagonal > 0 counts diagonals above the main one."""
+    if x.ndim < 2:
+        raise ShapeError(f"{op} needs a matrix or a batch of them (2 or more axes), got shape "
+                         f"{x.shape}")
+    if isinstance(diagonal, bool) or not isinstance(diagonal, numbers.Integral):
+        raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}")
+    xp, (n, m) = backend.xp_of(x.array), x.shape[-2:]
+    on_or_below = xp.tri(n, m, k=diagonal, dtype=bool)       # column <= row + diagonal
+    below = xp.tri(n, m, k=diagonal - 1, dtype=bool)         # column < row + diagonal
+    return masked_fill(x, Tensor._wrap(~on_or_below if lower else below), 0)
+
+
+def tril(x, diagonal=0):
+    """The lower triangle of the last two axes, from the ``diagonal``-th diagonal down."""
+    return _triangle("tril", x, diagonal, lower=True)
+
+
+def triu(x, diagonal=0):
+    """The upper triangle of the last two axes, from the ``diagonal``-th diagonal up."""
+    return _triangle("triu", x, diagonal, lower=False)
+
+
+def take_along_dim(x, indices, dim=None):
+    """torch.take_along_dim: for ``dim=None`` the entries of the flattened x at the flattened
+    ``indices``; else ``gather`` along ``dim`` after x and indices are broadcast against each
+    other on the other axes."""
+    index = _index_array("take_along_dim", indices, x.device)
+    if dim is None:
+        return gather(x.reshape(-1), 0, index.reshape(-1))
+    dim = check_axis("take_along_dim", dim, x.shape)
+    if index.ndim != x.ndim:
+        raise ShapeError(f"take_along_dim: indices of shape {index.shape} need the {x.ndim} "
+                         f"axes of the tensor's shape {x.shape}")
+    try:
+        common = list(np.broadcast_shapes(*(s[:dim] + (1,) + s[dim + 1:]
+                                            for s in (x.shape, index.shape))))
+    except ValueError:
+        raise ShapeError(f"take_along_dim along axis {dim}: shapes {x.shape} and "
+                         f"{index.shape} do not broadcast off that axis") from None
+    index = backend.xp_of(index).broadcast_to(index, common[:dim] + [index.shape[dim]] +
+                                              common[dim + 1:])
+    return gather(x.expand(common[:dim] + [x.shape[dim]] + common[dim + 1:]), dim, index)

@@ -33,3 +33,30 @@ def matmul(a, b):
     return apply(a.array @ b.array, (a, b),
                  (lambda g, out: unbroadcast(g @ transpose(b, -2, -1), a.shape),
                   lambda g, out: unbroadcast(transpose(a, -2, -1) @ g, b.shape)), "matmul")
+
+
+def _check_ndim(op, ndim, *tensors):
+    if any(t.ndim != ndim for t in tensors):
+        raise ShapeError(f"{op} needs {ndim}-D tensors, got shapes "
+                         f"{' and '.join(str(t.shape) for t in tensors)}")
+
+
+def mm(a, b):
+    """The product of two matrices (torch.mm: no broadcasting, no vectors)."""
+    _check_ndim("mm", 2, a, b)
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    """Products of two batches of matrices of one batch size (torch.bmm: no broadcasting)."""
+    _check_ndim("bmm", 3, a, b)
+    if a.shape[0] != b.shape[0]:
+        raise ShapeError(f"bmm: batch sizes differ: shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def outer(a, b):
+    """The outer product of two vectors: out[i, j] = a[i] * b[j]."""
+    a, b = operands(a, b)
+    _check_ndim("outer", 1, a, b)
+    return a.reshape(-1, 1) * b.reshape(1, -1)

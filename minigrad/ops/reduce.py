@@ -131,3 +131,20 @@ def log_softmax(x, axis=-1):
 
 def softmax(x, axis=-1):
     return log_softmax(x, axis).exp()
+
+
+def _logical(op, x, axis, keepdims):
+    """any / all along the axes (all of them for None): a boolean tensor, never
+    differentiable (PyTorch gives uint8 for a uint8 input; this gives bool for every dtype)."""
+    axes = _axes(op, axis, x.shape)
+    return constant(getattr(x.array, op)(axis=axes, keepdims=keepdims))
+
+
+def any(x, axis=None, keepdims=False):
+    """Whether some entry along the axes is nonzero (True)."""
+    return _logical("any", x, axis, keepdims)
+
+
+def all(x, axis=None, keepdims=False):
+    """Whether every entry along the axes is nonzero (True)."""
+    return _logical("all", x, axis, keepdims)

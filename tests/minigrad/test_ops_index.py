@@ -81,15 +81,15 @@ def test_advanced_indexing_of_a_3d_tensor_batch_of_one():
 
 
 def test_take_and_scatter_add_are_each_others_adjoint():
-    """<take(x, p), v> == <x, scatter_add(v, p)> for repeated positions, and the scatter-add
-    differentiates to first and second order itself (its backward is take)."""
+    """<take(x, p), v> == <x, scatter_add_flat(v, p)> for repeated positions, and the
+    scatter-add differentiates to first and second order itself (its backward is take)."""
     rng = np.random.default_rng(1)
     positions = array_on_device(np.array([[5, 0, 5], [2, 5, 11]]))
     x, v = leaf(rng.standard_normal((3, 4))), leaf(rng.standard_normal((2, 3)))
     left = (ops.take(x, positions) * v).sum().item()
-    right = (x * ops.scatter_add(v, positions, (3, 4))).sum().item()
+    right = (x * ops.scatter_add_flat(v, positions, (3, 4))).sum().item()
     np.testing.assert_allclose(left, right, rtol=1e-12)
-    check(lambda v: ops.scatter_add(v, positions, (3, 4)) ** 2, v)
+    check(lambda v: ops.scatter_add_flat(v, positions, (3, 4)) ** 2, v)
     check(lambda x: ops.take(x, positions) ** 3, x)
 
 

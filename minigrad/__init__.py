@@ -24,11 +24,11 @@ from . import viz
 from .compat import device, enable_grad, inference_mode, no_grad, set_grad_enabled
 from .compat import legacy_types as _legacy_types
 from .dtypes import *  # noqa: F401,F403  (mg.float32, mg.long, ...: NumPy dtypes)
-from .functions import (Generator, argmax, argmin, as_tensor, bmm, cat, clamp, empty,
-                        empty_like, flatten, from_numpy, is_tensor, max, mean, min, mm, norm,
-                        normal, numel, permute, randint, randperm, reshape, squeeze, std, sum,
-                        t, transpose, unsqueeze, var)
-from .ops import log_softmax, logsumexp, relu, softmax
+from .functions import (Generator, argmax, argmin, as_tensor, cat, clamp, empty, empty_like,
+                        flatten, from_numpy, is_tensor, max, mean, min, norm, normal, numel,
+                        permute, randint, randperm, reshape, squeeze, std, sum, t, transpose,
+                        unsqueeze, var)
+from .ops import bmm, log_softmax, logsumexp, mm, relu, softmax
 from .tensor import Size
 from . import accelerator, autograd, backends, cuda, utils
 
@@ -43,7 +43,7 @@ _MISSING = {
     "autocast": "no mixed precision: drop autocast (compute in float32)",
     "bfloat16": "NumPy has no bfloat16: use mg.float16 or mg.float32",
     "concatenate": "use mg.cat",
-    "multinomial": None, "bernoulli": None, "einsum": None, "linalg": None, "fft": None,
+    "multinomial": None, "bernoulli": None, "linalg": None, "fft": None,
     "distributions": None, "cdist": None,
     "hub": "nothing is downloaded: load weights saved with mg.save",
     "distributed": "see minigrad.distributed (MPI, one process per device)",

@@ -63,22 +63,6 @@ def t(input):
     return ops.transpose(input, 0, 1) if input.ndim == 2 else input
 
 
-def mm(input, mat2):
-    """The product of two matrices (2-D only; ``mg.matmul`` broadcasts)."""
-    if input.ndim != 2 or mat2.ndim != 2:
-        raise ValueError(f"mg.mm() multiplies two matrices, got shapes {input.shape} and "
-                         f"{mat2.shape}; use mg.matmul for batches")
-    return ops.matmul(input, mat2)
-
-
-def bmm(input, mat2):
-    """The products of two batches of matrices, (b, n, m) @ (b, m, p) -> (b, n, p)."""
-    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
-        raise ValueError(f"mg.bmm() takes two 3-D tensors with one batch size, got shapes "
-                         f"{input.shape} and {mat2.shape}")
-    return ops.matmul(input, mat2)
-
-
 def numel(input):
     """The number of elements."""
     return math.prod(input.shape)

@@ -16,9 +16,8 @@ _MISSING = {name: None for name in (
     "Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose3d", "MaxPool1d", "MaxPool3d",
     "AvgPool1d", "AvgPool3d", "AdaptiveMaxPool2d", "AdaptiveAvgPool1d", "BatchNorm3d",
     "InstanceNorm1d", "LocalResponseNorm", "RNN", "LSTM", "GRU", "Transformer",
-    "TransformerEncoder", "TransformerEncoderLayer", "MultiheadAttention", "Bilinear", "PReLU",
-    "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid", "Softsign", "LogSigmoid", "Softmin",
-    "GLU", "Threshold", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "PixelShuffle",
+    "TransformerEncoder", "TransformerEncoderLayer", "MultiheadAttention", "Bilinear",
+    "GLU", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "PixelShuffle",
     "EmbeddingBag", "ParameterDict", "CosineSimilarity", "MarginRankingLoss",
     "TripletMarginLoss", "CosineEmbeddingLoss", "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss")}
 _MISSING.update(

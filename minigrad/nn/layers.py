@@ -644,7 +644,7 @@ class ModuleList(Module):
     def __setitem__(self, index, module):
         if not isinstance(module, Module):
             raise TypeError(f"{type(self).__name__} holds Modules, got {type(module).__name__}")
-        setattr(self, str(range(len(self))[index]), module)
+        self._modules[str(range(len(self))[index])] = module  # in place: keeps the order
 
     def __len__(self):
         return len(self._modules)

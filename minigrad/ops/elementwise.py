@@ -194,17 +194,60 @@ def astype(x, dtype):
 
 
 def tanh(x):
+    """tanh; its derivative 1 - tanh(x)^2 is taken as 1 / cosh(x)^2 (``_tanh_slope``), as
+    1 - out * out rounds to 0 for |x| > 9 in float32 (19 in float64)."""
     x = as_float(x)
-    return _unary("tanh", x, _xp(x).tanh, lambda g, out, x: g * (1 - out * out),
-                  saved=("out",))
+    return _unary("tanh", x, _xp(x).tanh, lambda g, out, x: g * _tanh_slope(x, out),
+                  saved=("x", "out"))
+
+
+def _tanh_slope(x, t):
+    """1 / cosh(x)^2 as a node of x, for the tanh ``t`` of x; its derivative is
+    -2 tanh(x) / cosh(x)^2. cosh is taken of x clipped to +-``_exp_limit`` (no overflow;
+    beyond, the result is 0 in the dtype anyway)."""
+    limit = _exp_limit(x.dtype)
+    sech = 1 / _xp(x).cosh(_xp(x).clip(x.array, -limit, limit))
+    return apply(sech * sech, (x,), (lambda g, out: -2 * g * t * out,), "tanh_slope",
+                 saved=(t, OUTPUT))
+
+
+def _exp_limit(dtype):
+    """log(largest float of ``dtype``) rounded down: 88 in float32, 709 in float64; e^y of
+    |y| up to it neither overflows nor reaches 0."""
+    return math.floor(math.log(float(np.finfo(dtype).max)))
 
 
 def sigmoid(x):
-    """1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
+    """1 / (1 + e^-x), to a few units in the last place in both tails (``_sigmoid_pair``).
+
+    The derivative is sigmoid(x) sigmoid(-x) = out (1 - out), but 1 - out rounds to 0 for
+    large x: the rule multiplies by the complement sigmoid(-x) from the forward pass instead,
+    a node of x of its own (``_complement``), so that every order keeps the accuracy."""
     x = as_float(x)
-    xp = _xp(x)
-    return _unary("sigmoid", x, lambda d: 0.5 * (xp.tanh(0.5 * d) + 1),
-                  lambda g, out, x: g * out * (1 - out), saved=("out",))
+    s, c = _sigmoid_pair(x.array)
+    return apply(s, (x,), (lambda g, out: g * out * _complement(x, out, c),), "sigmoid",
+                 saved=(OUTPUT,))
+
+
+def _sigmoid_pair(d):
+    """(sigmoid(d), sigmoid(-d)) of an array, each within a few rounding errors of the truth
+    relative to itself, down to the smallest subnormal number: with r = e^(d/2) they are
+    r / (r + 1/r) and (1/r) / (r + 1/r), where nothing cancels (as 1 + tanh(d/2) and
+    1 - sigmoid(d) do in the tails). d/2 is clipped to +-log(largest float), so neither r
+    nor 1/r overflows (``_exp_limit``); beyond, the results are 0 and 1 in the dtype."""
+    xp = backend.xp_of(d)
+    limit = _exp_limit(d.dtype)
+    r = xp.exp(xp.clip(0.5 * d, -limit, limit))
+    inverse = 1 / r
+    total = r + inverse
+    return r / total, inverse / total
+
+
+def _complement(x, s, c):
+    """sigmoid(-x) as a node of x holding its value ``c``, already computed; its derivative
+    is -sigmoid(x) sigmoid(-x) (``s`` is the node sigmoid(x))."""
+    return apply(c, (x,), (lambda g, out: -g * s * out,), "sigmoid_complement",
+                 saved=(s, OUTPUT))
 
 
 def softplus(x, beta=1, threshold=20):

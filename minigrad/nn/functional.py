@@ -210,7 +210,7 @@ def adaptive_avg_pool2d(input, output_size):
 
 def _averaging_matrix(n, size, dtype, device):
     """(n, size): row i averages entries floor(i size / n) .. ceil((i + 1) size / n) - 1."""
-    matrix = np.zeros((n, size))
+    matrix = np.zeros((n, size))  # host: a small constant, built here and moved once
     for i in range(n):
         start, end = (i * size) // n, -(-(i + 1) * size // n)
         matrix[i, start:end] = 1 / (end - start)

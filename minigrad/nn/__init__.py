@@ -8,6 +8,8 @@ from .layers import (ELU, GELU, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Con
                      LeakyReLU, Linear, MaxPool2d, ReLU, Reshape, Sigmoid, SiLU, Softplus, Tanh,
                      Unflatten, Upsample, ZeroPad2d)
 from .module import Module, Parameter, Sequential
+from .layers import (CELU, SELU, Hardsigmoid, Hardswish, LogSigmoid, Mish, PReLU, Softmin,
+                     Softsign, Threshold)
 from .layers import (AdaptiveAvgPool2d, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Embedding,
                      HuberLoss, Identity, KLDivLoss, L1Loss, LogSoftmax, ModuleDict, ModuleList,
                      MSELoss, NLLLoss, ParameterList, ReLU6, SmoothL1Loss, Softmax)

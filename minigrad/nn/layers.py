@@ -815,3 +815,87 @@ class KLDivLoss(_Loss):
 
     def __init__(self, reduction="mean", log_target=False):
         super().__init__(reduction=reduction, log_target=log_target)
+
+
+# ---- more activations (see minigrad.ops.elementwise) ----
+
+class CELU(_Activation):
+    """x if x > 0 else alpha * (exp(x / alpha) - 1)."""
+    function, settings = "celu", ("alpha", "inplace")
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(alpha, inplace)
+
+
+class SELU(_Activation):
+    """scale * elu(x, alpha), with the self-normalizing constants."""
+    function, settings = "selu", ("inplace",)
+
+    def __init__(self, inplace=False):
+        super().__init__(inplace)
+
+
+class Mish(_Activation):
+    """x * tanh(softplus(x))."""
+    function, settings = "mish", ("inplace",)
+
+    def __init__(self, inplace=False):
+        super().__init__(inplace)
+
+
+class Hardswish(_Activation):
+    """x * relu6(x + 3) / 6."""
+    function, settings = "hardswish", ("inplace",)
+
+    def __init__(self, inplace=False):
+        super().__init__(inplace)
+
+
+class Hardsigmoid(_Activation):
+    """relu6(x + 3) / 6."""
+    function, settings = "hardsigmoid", ("inplace",)
+
+    def __init__(self, inplace=False):
+        super().__init__(inplace)
+
+
+class Softsign(_Activation):
+    """x / (1 + |x|)."""
+    function = "softsign"
+
+
+class LogSigmoid(_Activation):
+    """log(sigmoid(x))."""
+    function = "logsigmoid"
+
+
+class Threshold(_Activation):
+    """x if x > threshold else value."""
+    function, settings = "threshold", ("threshold", "value", "inplace")
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__(threshold, value, inplace)
+
+
+class Softmin(_Activation):
+    """softmax(-x) along ``dim``."""
+    function, settings = "softmin", ("dim",)
+
+    def __init__(self, dim=None):
+        super().__init__(dim)
+
+
+class PReLU(Module):
+    """x if x > 0 else weight * x, with a learned weight: one for all channels
+    (num_parameters=1) or one per channel (axis 1), each starting at ``init``."""
+
+    def __init__(self, num_parameters=1, init=0.25):
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.weight = Parameter(ones(num_parameters) * init)
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"

@@ -559,13 +559,15 @@ def frac(x):
 
 
 def sign(x):
-    """-1, 0 or 1 (a boolean tensor is its own sign, as PyTorch)."""
+    """-1, 0 or 1, and 0 for NaN (PyTorch's (x > 0) - (x < 0)); a boolean tensor is its own
+    sign, as PyTorch."""
     if x.dtype == bool:
         return constant(x.array.copy())
-    return _unary("sign", x, _xp(x).sign, _zero_gradient)
+    return _unary("sign", x, lambda d: (d > 0).astype(d.dtype) - (d < 0).astype(d.dtype),
+                  _zero_gradient)
 
 
-sgn = sign  # PyTorch's sign that extends to complex numbers, as NumPy's sign does
+sgn = sign  # PyTorch's sign extended to complex numbers; for real tensors, sign
 
 
 # ---- division with rounding: floor_divide (//), remainder (%), fmod ----
@@ -657,10 +659,11 @@ def mish(x):
 
 def hardswish(x):
     """x relu6(x + 3) / 6: 0 up to -3, x from 3, x (x + 3) / 6 between, where the derivative
-    is x / 3 + 1/2 (at -3 and 3 PyTorch's: 0 and 1)."""
+    is x / 3 + 1/2 (at -3 and 3 PyTorch's: 0 and 1; NaN counts as inside, so that its
+    gradient is NaN, as PyTorch's)."""
     x = as_float(x)
     xp, d = _xp(x), x.array
-    inside, above = constant((d > -3) & (d < 3)), constant((d >= 3).astype(x.dtype))
+    inside, above = constant(~((d <= -3) | (d >= 3))), constant((d >= 3).astype(x.dtype))
     return _unary("hardswish", x, lambda d: d * xp.clip(d + 3, 0, 6) / 6,
                   lambda g, out, x: g * where(inside, x / 3 + 0.5, above), saved=("x",))
 
@@ -762,8 +765,11 @@ def _integers(op, *values):
     return tensors
 
 
-def _bitwise(op, function, a, b):
+def _bitwise(op, function, a, b, booleans=True):
+    """``booleans=False``: not both boolean (shifts need a number to shift, as PyTorch)."""
     a, b = _integers(op, a, b)
+    if not booleans and a.dtype == b.dtype == bool:
+        raise TypeError(f"{op} needs an integer tensor, not two boolean ones")
     _check_broadcast(op, a, b)
     return constant(getattr(_xp(a), function)(a.array, b.array))
 
@@ -781,11 +787,11 @@ def bitwise_xor(a, b):
 
 
 def bitwise_left_shift(a, b):
-    return _bitwise("bitwise_left_shift (<<)", "left_shift", a, b)
+    return _bitwise("bitwise_left_shift (<<)", "left_shift", a, b, booleans=False)
 
 
 def bitwise_right_shift(a, b):
-    return _bitwise("bitwise_right_shift (>>)", "right_shift", a, b)
+    return _bitwise("bitwise_right_shift (>>)", "right_shift", a, b, booleans=False)
 
 
 def bitwise_not(x):

@@ -448,9 +448,10 @@ def ones(*shape, dtype=np.float32, device="cpu", requires_grad=False):
 
 
 def full(shape, value, dtype=None, device="cpu", requires_grad=False):
-    """``value`` everywhere; without ``dtype``, the dtype ``mg.tensor(value)`` has (PyTorch's
-    rule: int64 for an int, float32 for a float, bool for a bool)."""
-    dtype = _default_dtype(_host_array(value)) if dtype is None else dtype
+    """``value`` (a number, or a 0-d tensor's) everywhere; without ``dtype``, PyTorch's for
+    the number: bool, int64 for any int, float32 for any float (NumPy's too), complex64."""
+    value = value.item() if isinstance(value, Tensor) else value
+    dtype = _number_dtype(value) if dtype is None else dtype
     return _filled(lambda xp, s, d: xp.full(s, value, d), (shape,), dtype, device, requires_grad)
 
 
@@ -462,24 +463,39 @@ def eye(n, m=None, dtype=np.float32, device="cpu", requires_grad=False):
 def arange(start, end=None, step=1, dtype=None, device="cpu", requires_grad=False):
     """start, start + step, ... up to (not including) end; ``arange(n)`` is 0 .. n-1. Without
     ``dtype``: int64 if start, end and step are all ints, else float32 (PyTorch's rule); the
-    values are computed in float64 and then cast, as PyTorch does."""
+    values are computed in float64 and then cast, as PyTorch does. For an integer ``dtype``,
+    start, end and step are truncated to ints first (PyTorch's kernel: arange(-2.5, 3,
+    dtype=int64) is -2 .. 2); bool is refused, as in PyTorch."""
     start, end = (0, start) if end is None else (start, end)
     for name, value in (("start", start), ("end", end), ("step", step)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"arange: {name} must be a number, got {value!r}")
+    ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    dtype = np.dtype(np.int64 if ints else DEFAULT_FLOAT) if dtype is None else np.dtype(dtype)
+    if dtype == bool:
+        raise NotImplementedError("arange is not implemented for bool, as in PyTorch")
+    if dtype.kind in "iu":
+        start, end, step = int(start), int(end), int(step)
     if step == 0 or (end - start) * step < 0:
         raise ValueError(f"arange: step {step} is zero or points away from end {end} "
                          f"(start {start})")
-    ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-    dtype = np.dtype(np.int64 if ints else DEFAULT_FLOAT) if dtype is None else np.dtype(dtype)
     return _filled(lambda xp, s, d: xp.arange(start, end, step).astype(d, copy=False), (),
                    dtype, device, requires_grad)
 
 
-def linspace(start, end, steps, dtype=np.float32, device="cpu", requires_grad=False):
-    """``steps`` evenly spaced values from start to end, both included (computed in float64)."""
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+def linspace(start, end, steps, dtype=None, device="cpu", requires_grad=False):
+    """``steps`` evenly spaced values from start to end, both included (computed in float64,
+    then cast: an integer dtype truncates towards zero, as PyTorch). Without ``dtype``,
+    float32, or complex64 for a complex start or end; bool is refused, as in PyTorch."""
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        raise TypeError(f"linspace: steps must be an int, got {steps!r}")
+    if steps < 0:
+        raise RuntimeError(f"linspace: the number of steps must be non-negative, got {steps}")
+    if dtype is None:
+        complex_ends = any(_number_dtype(v).kind == "c" for v in (start, end))
+        dtype = np.complex64 if complex_ends else DEFAULT_FLOAT
+    if np.dtype(dtype) == bool:
+        raise NotImplementedError("linspace is not implemented for bool, as in PyTorch")
     return _filled(lambda xp, s, d: xp.linspace(start, end, steps).astype(d, copy=False), (),
                    dtype, device, requires_grad)
 

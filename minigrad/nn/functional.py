@@ -10,6 +10,7 @@ from ..ops import (avg_pool2d, batch_norm, binary_cross_entropy,
                    gelu, group_norm, instance_norm, interpolate, layer_norm, max_pool2d,
                    nll_loss, sigmoid, softplus, tanh, upsample_nearest)
 from ..ops import one_hot
+from ..ops.linalg import check_same_dtype
 from ..ops import logsigmoid, prelu, softsign
 from ..ops.loss import _check_reduction, _reduce
 from ..tensor import operands, tensor
@@ -20,6 +21,7 @@ def linear(x, w, b=None):
     if w.ndim != 2 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} does not fit weight of shape "
                          f"{w.shape} (expected the input's last axis to be {w.shape[-1]})")
+    check_same_dtype("linear", input=x, weight=w, bias=b)
     y = x @ w.T
     return y if b is None else y + b
 

@@ -32,6 +32,7 @@ from .. import backend
 from ..autograd import apply
 from ..errors import ShapeError
 from ..tensor import operands
+from .linalg import check_same_dtype
 
 
 def _pair(value, name, minimum):
@@ -120,6 +121,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """Cross-correlation of NCHW ``x`` with ``w`` of shape (out, in/groups, kh, kw), as
     PyTorch's; ``padding`` is an int, a pair, "valid" (none) or "same" (output size = input
     size; stride 1 only, as in PyTorch; an odd total puts the extra row/column at the end)."""
+    check_same_dtype("conv2d", input=x, weight=w, bias=b)
     x, w, *rest = operands(x, w, *([] if b is None else [b]))
     b = rest[0] if rest else None
     groups = _check("conv2d", x, w, b, groups, in_axis=1)
@@ -155,6 +157,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
 
     Output size: (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1.
     """
+    check_same_dtype("conv_transpose2d", input=x, weight=w, bias=b)
     x, w, *rest = operands(x, w, *([] if b is None else [b]))
     b = rest[0] if rest else None
     groups = _check("conv_transpose2d", x, w, b, groups, in_axis=0)

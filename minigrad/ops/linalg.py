@@ -12,7 +12,19 @@ from ..tensor import operands
 from .shape import transpose, unbroadcast
 
 
+def check_same_dtype(op, **tensors):
+    """RuntimeError unless the named tensors (None skipped) share one dtype: matmul, linear,
+    convolution and the norms do not promote mixed operands, as in PyTorch (whose
+    ``torch.mm(float32, float64)`` says "expected m1 and m2 to have the same dtype")."""
+    given = {name: t for name, t in tensors.items() if t is not None}
+    if len({t.dtype for t in given.values()}) > 1:
+        listed = ", ".join(f"{name} {t.dtype}" for name, t in given.items())
+        raise RuntimeError(f"{op}: expected tensors of one dtype, got {listed}; cast one "
+                           "first (PyTorch does not promote here either)")
+
+
 def matmul(a, b):
+    check_same_dtype("matmul", input=a, other=b)
     a, b = operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul needs tensors with at least one axis, got shapes {a.shape} "

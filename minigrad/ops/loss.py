@@ -21,7 +21,7 @@ import math
 from .. import backend
 from ..autograd import apply
 from ..errors import ShapeError
-from ..tensor import Tensor, constant, lift, operands
+from ..tensor import Tensor, broadcasts_to, constant, lift, operands
 from .elementwise import clip, log, softplus, where
 from .reduce import log_softmax
 
@@ -142,6 +142,16 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     return _reduce(loss, reduction)
 
 
+def _check_weights(op, input, **weights):
+    """A weight (None skipped) must broadcast to the input's shape itself: one that would
+    make the loss larger than the input is refused, as PyTorch does."""
+    for name, weight in weights.items():
+        shape = getattr(weight, "shape", ())
+        if weight is not None and not broadcasts_to(shape, input.shape):
+            raise ShapeError(f"{op}: {name} of shape {tuple(shape)} does not broadcast to the "
+                             f"input's shape {input.shape} (it would make the loss larger)")
+
+
 def _same_shape(op, input, target):
     if target.shape != input.shape:
         raise ShapeError(f"{op}: target of shape {target.shape} must have the input's shape "
@@ -152,6 +162,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
     """-w (t log p + (1 - t) log(1 - p)) for probabilities p in [0, 1], each log clamped at
     -100 as PyTorch's (so p = 0 or 1 gives a finite loss)."""
     _check_reduction("binary_cross_entropy", reduction)
+    _check_weights("binary_cross_entropy", input, weight=weight)
     p, t = operands(input, target)
     _same_shape("binary_cross_entropy", p, t)
     xp = backend.xp_of(p.array)
@@ -175,6 +186,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="m
     """binary_cross_entropy(sigmoid(x), t), computed stably from the logits x; ``pos_weight``
     (broadcast along the last axis, one per class) weights the positive term."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
+    _check_weights("binary_cross_entropy_with_logits", input, weight=weight,
+                   pos_weight=pos_weight)
     x, t = operands(input, target)
     _same_shape("binary_cross_entropy_with_logits", x, t)
     log_weight = 1 if pos_weight is None else 1 + (lift(pos_weight, x) - 1) * t

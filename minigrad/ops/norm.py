@@ -17,6 +17,7 @@ import numbers
 from ..autograd import no_grad
 from ..errors import ShapeError
 from ..tensor import Tensor
+from .linalg import check_same_dtype
 
 
 def _normalise(x, axes, eps):
@@ -43,6 +44,15 @@ def _check_channels(op, x, tensors):
                              f"for an input of shape {x.shape}")
 
 
+def _check_dtypes(op, x, **tensors):
+    """x floating and the other tensors (None skipped) of its dtype: PyTorch neither
+    promotes here nor normalises integers."""
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f"{op} is not implemented for {x.dtype} inputs, as in "
+                                  "PyTorch; pass a floating-point tensor")
+    check_same_dtype(op, input=x, **tensors)
+
+
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalise each channel of an (N, C) or (N, C, ...) tensor.
@@ -51,6 +61,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     running = (1 - momentum) * running + momentum * batch (the variance unbiased, as PyTorch).
     Evaluation: the running statistics.
     """
+    _check_dtypes("batch_norm", x, running_mean=running_mean, running_var=running_var,
+                  weight=weight, bias=bias)
     _check_channels("batch_norm", x, {"running_mean": running_mean, "running_var": running_var,
                                       "weight": weight, "bias": bias})
     channels = x.shape[1]
@@ -85,8 +97,9 @@ def _running_normalise(op, x, running_mean, running_var, shape, eps):
     """(x - running_mean) / sqrt(running_var + eps): an affine map of x (evaluation mode)."""
     if running_mean is None or running_var is None:
         raise ValueError(f"{op} in evaluation mode needs running_mean and running_var")
-    mean = Tensor._wrap(running_mean.array.reshape(shape))
-    std = Tensor._wrap((running_var.array.reshape(shape) + eps) ** 0.5)
+    mean = Tensor._wrap(running_mean.array.reshape(shape).astype(x.dtype, copy=False))
+    std = Tensor._wrap((running_var.array.reshape(shape).astype(x.dtype, copy=False) + eps)
+                       ** 0.5)
     return (x - mean) / std
 
 
@@ -95,6 +108,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
         else tuple(normalized_shape)
     k = len(normalized_shape)
+    _check_dtypes("layer_norm", x, weight=weight, bias=bias)
     if x.shape[x.ndim - k:] != normalized_shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end in "
                          f"normalized_shape {normalized_shape}")
@@ -106,6 +120,7 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each group of C / num_groups consecutive channels of each sample of an
     (N, C, ...) tensor over those channels and all spatial axes; weight and bias are per
     channel."""
+    _check_dtypes("group_norm", x, weight=weight, bias=bias)
     _check_channels("group_norm", x, {"weight": weight, "bias": bias})
     n, c = x.shape[:2]
     if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral) \
@@ -126,6 +141,7 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     sample's own, and running statistics that are given are updated with their mean over
     the batch (the variance unbiased); otherwise the running statistics are used.
     """
+    _check_dtypes("instance_norm", x, weight=weight, bias=bias)  # running stats: any float
     _check_channels("instance_norm", x, {"running_mean": running_mean,
                                          "running_var": running_var, "weight": weight,
                                          "bias": bias})

@@ -75,6 +75,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     With ``return_indices`` also the position of each maximum, as an int64 tensor of flat
     indices into H * W (PyTorch's convention).
     """
+    if x.dtype == bool:
+        raise NotImplementedError("max_pool2d is not implemented for bool inputs, as in PyTorch")
     xb = _batched("max_pool2d", x)
     kernel, stride, dilation, sides, out = _geometry("max_pool2d", xb, kernel_size, stride,
                                                      padding, dilation, ceil_mode)
@@ -87,6 +89,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     offsets = xp.arange(kh * kw).reshape(1, kh * kw, 1, 1, 1)
     mask = constant((offsets == first[:, None]).reshape(cols.shape))
     y = _nchw(where(mask, cols, 0).sum(axis=(1, 2)), x.ndim == 3)
+    if y.dtype != x.dtype:  # an integer sum is int64: the maxima keep x's dtype, as PyTorch's
+        y = y.astype(x.dtype)
     if not return_indices:
         return y
     (sh, sw), (dh, dw), ((top, _), (left, _)) = stride, dilation, sides
@@ -110,10 +114,12 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
 
     Zero padding counts towards the mean when ``count_include_pad`` (PyTorch's default);
     the windows that ``ceil_mode`` adds count only what lies inside the padded input.
-    ``divisor_override`` divides every window's sum by that number instead.
+    ``divisor_override`` divides every window's sum by that number instead. Of int64 input
+    (the only integers PyTorch's CPU kernel takes) the quotient is truncated towards zero.
     """
-    if x.dtype.kind != "f":
-        raise TypeError(f"avg_pool2d needs a floating-point input, got {x.dtype}")
+    if x.dtype.kind != "f" and x.dtype != np.int64:
+        raise NotImplementedError(f"avg_pool2d is not implemented for {x.dtype} inputs, as in "
+                                  "PyTorch; pass a floating-point (or int64) tensor")
     xb = _batched("avg_pool2d", x)
     kernel, stride, _, sides, out = _geometry("avg_pool2d", xb, kernel_size, stride, padding,
                                               1, ceil_mode)
@@ -123,10 +129,21 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         if isinstance(divisor, bool) or not isinstance(divisor, numbers.Integral) or divisor < 1:
             raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got "
                              f"{divisor_override!r}")
-        return _nchw(sums / divisor_override, x.ndim == 3)
+        return _nchw(_divide(sums, divisor_override), x.ndim == 3)
     xp = backend.xp_of(x.array)
     count_h, count_w = (_window_counts(xp, *a, count_include_pad) for a in
                         zip(xb.shape[2:], kernel, stride, (s[0] for s in sides), out))
     counts = constant((count_h.reshape(1, -1, 1, 1) * count_w.reshape(1, 1, -1, 1))
                       .astype(x.dtype))
-    return _nchw(sums / counts, x.ndim == 3)
+    return _nchw(_divide(sums, counts), x.ndim == 3)
+
+
+def _divide(sums, divisor):
+    """sums / divisor; of integer sums the quotient truncated towards zero (C's integer
+    division, which PyTorch's kernel does), never differentiable."""
+    if sums.dtype.kind == "f":
+        return sums / divisor
+    divisor = divisor.array if hasattr(divisor, "array") else divisor
+    xp = backend.xp_of(sums.array)
+    quotient = xp.abs(sums.array) // xp.abs(divisor) * (xp.sign(sums.array) * xp.sign(divisor))
+    return constant(quotient.astype(sums.dtype))

@@ -125,7 +125,12 @@ def test_matmul_shape_errors_are_shape_errors():
             bad()
 
 
-def test_matmul_of_an_integer_and_a_float_tensor_is_the_float():
-    """PyTorch's promotion: int64 @ float32 is float32 (NumPy: float64), with exact values."""
-    out = tensor([[1, 2]]) @ tensor([[0.5], [0.25]])
-    assert out.dtype == np.float32 and out.item() == 1.0
+def test_matmul_of_mixed_dtypes_is_refused():
+    """PyTorch's matmul does not promote: int64 @ float32 and float32 @ float64 are errors
+    naming both dtypes (NumPy would give float64)."""
+    with pytest.raises(RuntimeError, match="int64.*float32"):
+        tensor([[1, 2]]) @ tensor([[0.5], [0.25]])
+    with pytest.raises(RuntimeError, match="float32.*float64"):
+        tensor([0.5, 1.0]) @ tensor(np.array([0.5, 1.0]))
+    out = tensor([[1, 2]]) @ tensor([[3], [4]])
+    assert out.dtype == np.int64 and out.item() == 11

@@ -194,9 +194,25 @@ def test_pool_arguments_of_the_wrong_type():
     with pytest.raises(ValueError, match="divisor_override"):
         F.avg_pool2d(zeros(1, 1, 4, 4), 2, divisor_override=0)
 
-def test_avg_pool2d_needs_floats():
-    with pytest.raises(TypeError, match="int64"):
-        F.avg_pool2d(tensor(np.zeros((1, 1, 4, 4), dtype=np.int64)), 2)
+def test_avg_pool2d_of_integers_as_pytorch():
+    """PyTorch's CPU kernel takes int64 only (truncating each mean towards zero); others fail."""
+    x = tensor(np.array([[-7, 2, 5], [3, -1, 4], [0, 9, -8]]).reshape(1, 1, 3, 3))
+    y = F.avg_pool2d(x, 2, stride=1)
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y.numpy().ravel(), [-0, 2, 2, 1])  # -3/4, 10/4, 12/4, 4/4
+    for dtype in (np.int32, np.uint8, bool):
+        with pytest.raises(NotImplementedError, match=np.dtype(dtype).name):
+            F.avg_pool2d(tensor(np.zeros((1, 1, 4, 4), dtype=dtype)), 2)
+
+
+def test_max_pool2d_keeps_the_integer_dtype():
+    for dtype in (np.int32, np.uint8, np.int16):
+        x = tensor(np.arange(16, dtype=dtype).reshape(1, 1, 4, 4))
+        y = F.max_pool2d(x, 2)
+        assert y.dtype == dtype
+        np.testing.assert_array_equal(y.numpy().ravel(), [5, 7, 13, 15])
+    with pytest.raises(NotImplementedError, match="bool"):
+        F.max_pool2d(tensor(np.ones((1, 1, 4, 4), dtype=bool)), 2)
 
 def test_max_pool2d_of_integers():
     """Integers pool too; padding is the dtype's smallest value, never chosen."""

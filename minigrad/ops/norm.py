@@ -22,7 +22,7 @@ from .linalg import check_same_dtype
 
 def _normalise(x, axes, eps):
     mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True, correction=0)
     return (x - mean) / (var + eps).sqrt(), mean, var
 
 

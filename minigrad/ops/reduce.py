@@ -1,19 +1,24 @@
 """Reductions over axes, and the log-softmax family built on them.
 
-sum's backward broadcasts the gradient back over the reduced axes; mean and var are sums
-divided by a count, std the square root of var. max and min send the gradient to the
-extremes (split evenly between ties); argmax and argmin give integer positions, never
-differentiable. Axes are checked as everywhere (``AxisError`` naming the axis and the
-shape); a 0-d tensor takes axis 0 and -1 and reduces nothing, as in PyTorch.
+Each reduction takes the axes as PyTorch's ``dim`` / ``keepdim`` or NumPy's ``axis`` /
+``keepdims`` (one spelling per call). sum's backward broadcasts the gradient back over the
+reduced axes; mean and var are sums divided by a count, std the square root of var. amax and
+amin send the gradient to the extremes, split evenly between ties; ``max(dim)`` / ``min(dim)``
+give (values, indices), the gradient going to the index only, as PyTorch's; argmax and argmin
+give integer positions, never differentiable. Axes are checked as everywhere (``AxisError``
+naming the axis and the shape); a 0-d tensor takes axis 0 and -1 and reduces nothing, as in
+PyTorch.
 """
+import collections
 import math
+import numbers
 
 from .. import backend
 from ..autograd import OUTPUT, apply
 from ..errors import ShapeError
 from ..tensor import Tensor, as_float, constant
-from .elementwise import where
-from .shape import broadcast_to, check_axes, check_axis
+from .elementwise import maximum, minimum, where
+from .shape import broadcast_to, check_axes, check_axis, one_of
 
 
 def _axes(op, axis, shape):
@@ -22,7 +27,7 @@ def _axes(op, axis, shape):
 
 
 def _kept_shape(shape, axes):
-    """The shape of a reduction with keepdims=True."""
+    """The shape of a reduction with keepdim=True."""
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
@@ -30,36 +35,72 @@ def _count(shape, axes):
     return math.prod(shape[a] for a in axes)
 
 
-def sum(x, axis=None, keepdims=False):
-    axes = _axes("sum", axis, x.shape)
+def _spread(g, x, axes, weights):
+    """The gradient of a reduction over ``axes`` that picks entries of ``x``: ``g`` broadcast
+    back to x's shape, times the constant ``weights`` (an array)."""
+    return broadcast_to(g.reshape(_kept_shape(x.shape, axes)), x.shape) * constant(weights)
+
+
+def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=None, dtype=None):
+    """The sum over ``dim`` (all axes for None); ``dtype`` casts x first (PyTorch's)."""
+    axes = _axes("sum", one_of("sum", "dim", dim, "axis", axis), x.shape)
+    keepdim = one_of("sum", "keepdim", keepdim, "keepdims", keepdims)
+    x = x if dtype is None else x.astype(dtype)
     kept = _kept_shape(x.shape, axes)
-    return apply(x.array.sum(axis=axes, keepdims=keepdims), (x,),
+    return apply(x.array.sum(axis=axes, keepdims=bool(keepdim)), (x,),
                  (lambda g, out: broadcast_to(g.reshape(kept), x.shape),), "sum", saved=())
 
 
-def mean(x, axis=None, keepdims=False):
-    return sum(x, axis, keepdims) / _count(x.shape, _axes("mean", axis, x.shape))
+def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=None, dtype=None):
+    axes = _axes("mean", one_of("mean", "dim", dim, "axis", axis), x.shape)
+    keepdim = one_of("mean", "keepdim", keepdim, "keepdims", keepdims)
+    return sum(x, axes, keepdim, dtype=dtype) / _count(x.shape, axes)
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
-    """Mean squared deviation, divided by max(count - ddof, 0): inf when ddof >= count (NaN
-    when the deviations are all 0, as over a single value or an empty axis), as PyTorch."""
-    axes = _axes("var", axis, x.shape)
-    centred = x - mean(x, axes, keepdims=True)
-    divisor = _count(x.shape, axes) - ddof
-    return sum(centred * centred, axes, keepdims) / (divisor if divisor > 0 else 0)
+def _correction(op, dim, unbiased, correction, ddof):
+    """var / std's divisor offset: ``correction`` (PyTorch), ``unbiased`` (PyTorch's older
+    bool, also the first positional argument: ``x.var(False)``) or ``ddof`` (NumPy); 1 by
+    default, the unbiased estimate, as PyTorch. Returns (dim, correction)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, one_of(op, "unbiased", unbiased, "the first argument", dim)
+    given = {k: v for k, v in (("unbiased", unbiased), ("correction", correction),
+                               ("ddof", ddof)) if v is not None}
+    if len(given) > 1:
+        raise TypeError(f"{op}: got {' and '.join(f'{k}=' for k in given)}: pass one of them")
+    if unbiased is not None:
+        return dim, int(bool(unbiased))
+    return dim, next(iter(given.values()), 1)
 
 
-def std(x, axis=None, keepdims=False, ddof=0):
-    """The square root of ``var``. Where the variance is 0 the gradient is 0, as PyTorch's (not
-    the NaN of 0 * inf): the square root is taken of 1 there, and its result replaced by 0."""
-    v = var(x, axis, keepdims, ddof)
+def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None,
+        keepdims=None):
+    """Squared deviations from the mean summed over ``dim`` and divided by max(count -
+    correction, 0): unbiased (correction 1) by default, as PyTorch (NumPy's default, the
+    population variance, is ``correction=0``). inf when correction >= count (NaN when the
+    deviations are all 0, as over a single value or an empty axis), as PyTorch."""
+    dim, correction = _correction("var", one_of("var", "dim", dim, "axis", axis), unbiased,
+                                  correction, ddof)
+    keepdim = one_of("var", "keepdim", keepdim, "keepdims", keepdims)
+    axes = _axes("var", dim, x.shape)
+    centred = x - mean(x, axes, keepdim=True)
+    divisor = _count(x.shape, axes) - correction
+    return sum(centred * centred, axes, keepdim) / (divisor if divisor > 0 else 0)
+
+
+def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None,
+        keepdims=None):
+    """The square root of ``var`` (same arguments). Where the variance is 0 the gradient is
+    0, as PyTorch's (not the NaN of 0 * inf): the square root is taken of 1 there, and its
+    result replaced by 0."""
+    v = var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+            keepdims=keepdims)
     zero = constant(v.array == 0)
     return where(zero, 0, where(zero, 1, v).sqrt())
 
 
 def _nonempty_axes(op, x, axis):
-    """The reduced axes of max, min, argmax, argmin, which have no value over no entries."""
+    """The reduced axes of amax, amin, max, min, argmax, argmin, which have no value over no
+    entries."""
     axes = _axes(op, axis, x.shape)
     if _count(x.shape, axes) == 0:
         raise ShapeError(f"{op}() of a tensor of shape {x.shape} over "
@@ -68,51 +109,107 @@ def _nonempty_axes(op, x, axis):
     return axes
 
 
-def _extreme(op, x, axis, keepdims):
-    """max or min along the axes; tied extremes share the gradient equally (the mask of the
-    extremes is a constant, found when backward runs)."""
-    axes = _nonempty_axes(op, x, axis)
-    kept = _kept_shape(x.shape, axes)
+def _extreme(op, x, dim, keepdim, axis, keepdims):
+    """amax or amin over the axes; tied extremes share the gradient equally (the mask of the
+    extremes is a constant, found when backward runs), as PyTorch's amax / amin."""
+    axes = _nonempty_axes(op, x, one_of(op, "dim", dim, "axis", axis))
+    keepdim = bool(one_of(op, "keepdim", keepdim, "keepdims", keepdims))
 
     def vjp(g, out):
-        is_extreme = (x.array == out.array.reshape(kept)).astype(x.dtype)
-        share = constant(is_extreme / is_extreme.sum(axis=axes, keepdims=True))
-        return broadcast_to(g.reshape(kept), x.shape) * share
+        is_extreme = (x.array == out.array.reshape(_kept_shape(x.shape, axes))).astype(x.dtype)
+        return _spread(g, x, axes, is_extreme / is_extreme.sum(axis=axes, keepdims=True))
 
-    return apply(getattr(x.array, op)(axis=axes, keepdims=keepdims), (x,), (vjp,), op,
-                 saved=(x, OUTPUT))
-
-
-def max(x, axis=None, keepdims=False):
-    """The largest value along the axes; ties share the gradient equally."""
-    return _extreme("max", x, axis, keepdims)
+    data = getattr(x.array, op[1:])(axis=axes, keepdims=keepdim)
+    return apply(data, (x,), (vjp,), op, saved=(x, OUTPUT))
 
 
-def min(x, axis=None, keepdims=False):
-    """The smallest value along the axes; ties share the gradient equally."""
-    return _extreme("min", x, axis, keepdims)
+def amax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """The largest value over the axes (several, or all for None); ties share the gradient."""
+    return _extreme("amax", x, dim, keepdim, axis, keepdims)
 
 
-def _position(op, x, axis, keepdims):
-    """argmax / argmin: the int64 position of the first extreme along ``axis`` (an int), or in
-    the flattened tensor for None (keepdims then keeps every axis, with size 1)."""
-    if axis is not None:
-        axis = check_axis(op, axis, x.shape)
-    _nonempty_axes(op, x, axis)
+def amin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """The smallest value over the axes (several, or all for None); ties share the gradient."""
+    return _extreme("amin", x, dim, keepdim, axis, keepdims)
+
+
+# What max(dim) / min(dim) / aminmax return, as torch.return_types: tuples with names.
+ValuesIndices = {op: collections.namedtuple(op, ("values", "indices")) for op in ("max", "min")}
+MinMax = collections.namedtuple("aminmax", ("min", "max"))
+
+
+def _extreme_along(op, x, dim, keepdim, axis, keepdims):
+    """PyTorch's max / min, one function with three meanings: over every entry (a 0-d tensor,
+    as amax / amin); along one ``dim``, (values, indices), the gradient going to the returned
+    index only; or, given a tensor, the elementwise maximum / minimum."""
+    dim = one_of(op, "dim", dim, "axis", axis)
+    if isinstance(dim, Tensor):
+        return (maximum if op == "max" else minimum)(x, dim)
+    if dim is None:
+        if keepdim is not None or keepdims is not None:
+            raise TypeError(f"{op}(): keepdim= needs a dim; use a{op}(keepdim=True)")
+        return _extreme("a" + op, x, None, None, None, None)
+    if not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{op}(dim) takes one dim (an int), got {dim!r}; over several use "
+                        f"a{op}(dims)")
+    keepdim = bool(one_of(op, "keepdim", keepdim, "keepdims", keepdims))
+    indices = _position("arg" + op, x, dim, True)
+    if x.ndim == 0:
+        return ValuesIndices[op](x.reshape(()), indices)
+    dim = check_axis(op, dim, x.shape)
+    xp = backend.xp_of(x.array)
+    kept_indices = indices.array
+    values = xp.take_along_axis(x.array, kept_indices, dim)
+
+    def vjp(g, out):
+        position = xp.arange(x.shape[dim]).reshape((-1,) + (1,) * (x.ndim - dim - 1))
+        return _spread(g, x, (dim,), (position == kept_indices).astype(x.dtype))
+
+    if not keepdim:
+        values, indices = values.squeeze(dim), indices.reshape(values.shape[:dim] +
+                                                               values.shape[dim + 1:])
+    return ValuesIndices[op](apply(values, (x,), (vjp,), op, saved=()), indices)
+
+
+def max(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """``max()``: the largest entry (0-d); ``max(dim)``: (values, indices) along dim;
+    ``max(other)``: the elementwise maximum."""
+    return _extreme_along("max", x, dim, keepdim, axis, keepdims)
+
+
+def min(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """``min()``: the smallest entry (0-d); ``min(dim)``: (values, indices) along dim;
+    ``min(other)``: the elementwise minimum."""
+    return _extreme_along("min", x, dim, keepdim, axis, keepdims)
+
+
+def aminmax(x, *, dim=None, keepdim=False):
+    """(min, max) over ``dim`` (one int, or all axes for None)."""
+    return MinMax(amin(x, dim, keepdim), amax(x, dim, keepdim))
+
+
+def _position(op, x, dim, keepdim):
+    """argmax / argmin: the int64 position of the first extreme along ``dim`` (an int), or in
+    the flattened tensor for None (keepdim then keeps every axis, with size 1)."""
+    if dim is not None:
+        dim = check_axis(op, dim, x.shape)
+    _nonempty_axes(op, x, dim)
     if x.ndim == 0:
         return Tensor._wrap(backend.xp_of(x.array).zeros((), dtype="int64"))
-    data = getattr(x.array, op)(axis=axis)
-    if keepdims:
-        data = data.reshape(_kept_shape(x.shape, range(x.ndim) if axis is None else (axis,)))
+    data = getattr(x.array, op)(axis=dim)
+    if keepdim:
+        data = data.reshape(_kept_shape(x.shape, range(x.ndim) if dim is None else (dim,)))
     return Tensor._wrap(data.astype("int64", copy=False))
 
 
-def argmax(x, axis=None, keepdims=False):
-    return _position("argmax", x, axis, keepdims)
+def argmax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    return _position("argmax", x, one_of("argmax", "dim", dim, "axis", axis),
+                     one_of("argmax", "keepdim", keepdim, "keepdims", keepdims))
 
 
-def argmin(x, axis=None, keepdims=False):
-    return _position("argmin", x, axis, keepdims)
+def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    return _position("argmin", x, one_of("argmin", "dim", dim, "axis", axis),
+                     one_of("argmin", "keepdim", keepdim, "keepdims", keepdims))
 
 
 def logsumexp(x, axis=-1, keepdims=False):

@@ -33,6 +33,17 @@ def check_axis(op, axis, shape, new=False):
     return int(axis) % size if ndim else 0
 
 
+def one_of(op, torch_name, torch_value, numpy_name, numpy_value):
+    """The argument given under PyTorch's name (``dim``, ``keepdim``) or NumPy's (``axis``,
+    ``keepdims``); None if neither. Giving both is a TypeError."""
+    if numpy_value is None:
+        return torch_value
+    if torch_value is not None:
+        raise TypeError(f"{op}: got both {torch_name}= and {numpy_name}=, which are two "
+                        "spellings of one argument; pass one")
+    return numpy_value
+
+
 def check_axes(op, axes, shape):
     """Several axes (an int or a sequence of ints) as a sorted tuple of distinct numbers in
     [0, ndim); a 0-d tensor's axes 0 and -1 stand for no axis at all."""

@@ -32,10 +32,12 @@ AXES = [None, 0, 1, -1, (0, 2), (1, 2), (2, 0, 1)]
 REDUCTIONS = {
     "sum": (lambda x, axis, keepdims: x.sum(axis, keepdims), np.sum),
     "mean": (lambda x, axis, keepdims: x.mean(axis, keepdims), np.mean),
-    "var": (lambda x, axis, keepdims: x.var(axis, keepdims), np.var),
-    "std": (lambda x, axis, keepdims: x.std(axis, keepdims), np.std),
-    "max": (lambda x, axis, keepdims: x.max(axis, keepdims), np.max),
-    "min": (lambda x, axis, keepdims: x.min(axis, keepdims), np.min),
+    "var": (lambda x, axis, keepdims: x.var(axis, keepdim=keepdims),  # unbiased, as PyTorch
+            lambda a, axis, keepdims: np.var(a, axis=axis, keepdims=keepdims, ddof=1)),
+    "std": (lambda x, axis, keepdims: x.std(axis, keepdim=keepdims),
+            lambda a, axis, keepdims: np.std(a, axis=axis, keepdims=keepdims, ddof=1)),
+    "amax": (lambda x, axis, keepdims: x.amax(axis, keepdims), np.max),
+    "amin": (lambda x, axis, keepdims: x.amin(axis, keepdims), np.min),
 }
 
 
@@ -82,7 +84,7 @@ def test_std_of_equal_values_has_gradient_zero():
     """As PyTorch: the gradient of std where every deviation is 0 is 0 (not 0 * inf = NaN),
     also to second order; the rows that vary get the usual gradient."""
     x = leaf([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])
-    (g,) = mg.grad(x.std(axis=1).sum(), x, create_graph=True)
+    (g,) = mg.grad(x.std(axis=1, correction=0).sum(), x, create_graph=True)
     np.testing.assert_array_equal(g.numpy()[0], [0.0, 0.0, 0.0])
     deviations = x.numpy()[1] - x.numpy()[1].mean()
     np.testing.assert_allclose(g.numpy()[1], deviations / (3 * np.std(x.numpy()[1])), rtol=1e-12)
@@ -93,8 +95,9 @@ def test_std_of_equal_values_has_gradient_zero():
 def test_reductions_of_a_zero_dimensional_tensor_take_axis_0_and_minus_1():
     """mg.tensor(2.).sum(0) etc. reduce nothing, as PyTorch; softmax of a 0-d tensor is 1."""
     x = leaf(np.array(2.5))
-    for op in (lambda x, a: x.sum(a), lambda x, a: x.mean(a, keepdims=True), lambda x, a: x.max(a),
-               lambda x, a: x.min(a), lambda x, a: x.var(a) + ops.logsumexp(x, a)):
+    for op in (lambda x, a: x.sum(a), lambda x, a: x.mean(a, keepdims=True),
+               lambda x, a: x.max(a).values, lambda x, a: x.min(a)[0] + x.amax(a),
+               lambda x, a: x.var(a, correction=0) + ops.logsumexp(x, a)):
         for axis in (0, -1):
             out = op(x, axis)
             assert out.shape == ()
@@ -116,7 +119,8 @@ def test_min_and_max_of_any_dtype(array):
         out = getattr(x, name)()
         assert out.dtype == array.dtype
         assert out.item() == getattr(array, name)()
-        np.testing.assert_array_equal(getattr(x, name)(axis=-1).numpy(), getattr(array, name)(axis=-1))
+        np.testing.assert_array_equal(getattr(x, name)(axis=-1).values.numpy(),
+                                      getattr(array, name)(axis=-1))
 
 
 @pytest.mark.parametrize("axis", [None, 0, 1, -1])
@@ -138,16 +142,24 @@ def test_argmax_argmin(name, axis, keepdims):
 def test_reductions_of_a_batch_of_one():
     """Reducing a length-1 axis (batch 1) keeps the values and passes the gradient through."""
     x = leaf(distinct(np.random.default_rng(2), (1, 5)))
-    check(lambda x: x.sum(0) * x.mean(0) + x.max(0) - x.min(axis=0, keepdims=True), x)
+    check(lambda x: x.sum(0) * x.mean(0) + x.max(0).values - x.min(axis=0, keepdims=True)[0], x)
 
 
 def test_max_ties_share_the_gradient():
-    """The documented tie rule: tied maxima split the gradient equally (the total is kept)."""
+    """PyTorch's tie rules: tied maxima of amax / amin (and of max() over everything) split
+    the gradient equally (the total is kept); max(dim) / min(dim) send it to the returned
+    index, the first of the ties."""
     x = leaf([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
-    (g,) = mg.grad(x.max(axis=1).sum(), x)
+    (g,) = mg.grad(x.amax(axis=1).sum(), x)
     np.testing.assert_allclose(g.numpy(), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-15)
-    (g,) = mg.grad(x.min(axis=1).sum(), x)
+    (g,) = mg.grad(x.amin(axis=1).sum(), x)
     np.testing.assert_allclose(g.numpy(), [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-15)
+    (g,) = mg.grad(x.max(), x)
+    np.testing.assert_allclose(g.numpy(), [[0, 0.5, 0.5], [0, 0, 0]], rtol=1e-15)
+    (g,) = mg.grad(x.max(1).values.sum(), x)
+    np.testing.assert_array_equal(g.numpy(), [[0, 1, 0], [1, 0, 0]])
+    (g,) = mg.grad(x.min(dim=1).values.sum(), x)
+    np.testing.assert_array_equal(g.numpy(), [[1, 0, 0], [1, 0, 0]])
 
 
 @pytest.mark.parametrize("shape, axis", [((3, 5), -1), ((3, 5), 0), ((2, 3, 4), 1), ((1, 7), 1)],
@@ -211,7 +223,7 @@ def test_an_axis_named_twice():
     with pytest.raises(ValueError, match="twice"):
         zeros(2, 3).sum((1, -1))
 
-@pytest.mark.parametrize("op", [lambda x, a: x.max(a), lambda x, a: x.min(a),
+@pytest.mark.parametrize("op", [lambda x, a: x.amax(a), lambda x, a: x.amin(a),
                                 lambda x, a: x.argmax(a), lambda x, a: x.argmin(a)])
 def test_extremes_of_nothing(op):
     """max / min / argmax / argmin over no entries name the shape (not NumPy's "zero-size

@@ -98,3 +98,169 @@ def test_legacy_constructor_matches_pytorch():
         assert mine.dtype == np.float32
         if args and not isinstance(args[0], int):
             np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+# ---- transpose / permute ----
+
+def test_transpose_swaps_two_axes_and_permute_orders_them():
+    x = tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert x.transpose(0, 2).shape == (4, 3, 2) and mg.transpose(x, -1, 1).shape == (2, 4, 3)
+    assert x.permute(2, 0, 1).shape == (4, 2, 3) and x.permute((2, 0, 1)).shape == (4, 2, 3)
+    assert mg.permute(x, (1, 0, 2)).shape == (3, 2, 4)
+    assert x.T.shape == (4, 3, 2) and x.mT.shape == (2, 4, 3)
+    m = tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(m.t().numpy(), m.numpy().T)
+    assert tensor(np.arange(3.0)).t().shape == (3,)
+    with pytest.raises(TypeError, match="permute"):
+        x.transpose(2, 0, 1)
+    with pytest.raises(TypeError, match="permute"):
+        x.transpose()
+    with pytest.raises(RuntimeError, match="at most 2"):
+        x.t()
+
+
+@vs_torch
+def test_transpose_permute_mT_vs_torch():
+    a = np.random.default_rng(0).standard_normal((2, 3, 5))
+    compare_with_torch(lambda x: x.transpose(0, 2).exp() * x.transpose(2, 0),
+                       lambda x: x.transpose(0, 2).exp() * x.transpose(2, 0), a)
+    compare_with_torch(lambda x: x.permute(1, 2, 0) ** 2, lambda x: x.permute(1, 2, 0) ** 2, a)
+    compare_with_torch(lambda x: x.mT @ x, lambda x: x.mT @ x, a)
+
+
+# ---- max / min / amax / amin / aminmax ----
+
+def test_max_and_min_along_a_dim_give_values_and_indices():
+    x = tensor(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]]))
+    result = x.max(1)
+    np.testing.assert_array_equal(result.values.numpy(), [3.0, 2.0])
+    np.testing.assert_array_equal(result.indices.numpy(), [1, 0])
+    np.testing.assert_array_equal(x.max(1)[1].numpy(), [1, 0])  # indexable, as a tuple
+    values, indices = x.min(dim=0, keepdim=True)
+    assert values.shape == (1, 3) and indices.dtype == np.int64
+    np.testing.assert_array_equal(indices.numpy(), [[0, 1, 1]])
+    assert x.max(axis=1, keepdims=True).values.shape == (2, 1)
+    assert x.max().shape == () and x.max().item() == 3.0 and x.min().item() == 0.0
+    np.testing.assert_array_equal(x.max(tensor(np.full(3, 2.5))).numpy(),
+                                  [[2.5, 3.0, 3.0], [2.5, 2.5, 2.5]])  # maximum
+    np.testing.assert_array_equal(mg.min(x, tensor(np.full(3, 2.5))).numpy(),
+                                  [[1.0, 2.5, 2.5], [2.0, 0.0, 2.0]])
+    assert x.amax((0, 1)).item() == 3.0 and x.amin(-1, keepdim=True).shape == (2, 1)
+    low, high = x.aminmax(dim=1)
+    np.testing.assert_array_equal(low.numpy(), [1.0, 0.0])
+    np.testing.assert_array_equal(x.aminmax().max.numpy(), 3.0)
+    with pytest.raises(TypeError, match="amax"):
+        x.max((0, 1))
+    with pytest.raises(TypeError, match="both dim= and axis="):
+        x.max(dim=0, axis=0)
+
+
+def test_amax_and_amin_gradients_to_second_order():
+    rng = np.random.default_rng(3)
+    x = leaf(rng.permutation(35).reshape(5, 7) * 0.25)
+    assert mg.gradcheck(lambda x: x.amax((0, -1)) * x.amin(1, keepdim=True), [x])
+    assert mg.gradgradcheck(lambda x: x.amax(-1) * x.amin(0).sum(), [x])
+    assert mg.gradgradcheck(lambda x: x.max(1).values ** 2 + x.min(-1)[0], [x])
+    one = leaf(rng.standard_normal((1, 4)))  # batch of one
+    assert mg.gradgradcheck(lambda x: x.amax(0) * x.max(0).values, [one])
+
+
+@vs_torch
+def test_max_min_amax_amin_vs_torch_with_ties():
+    x = np.array([[1.0, 3.0, 3.0, -2.0], [2.0, 2.0, 2.0, 2.0], [0.5, -1.0, 4.0, 4.0]])
+    compare_with_torch(lambda x: x.amax(1) * x.amin(0).sum(), lambda x: x.amax(1) * x.amin(0).sum(),
+                       x)
+    compare_with_torch(lambda x: x.max(1).values ** 2 + x.min(0, keepdim=True)[0].sum(),
+                       lambda x: x.max(1).values ** 2 + x.min(0, keepdim=True)[0].sum(), x)
+    compare_with_torch(lambda x: x.max() * x.min(), lambda x: x.max() * x.min(), x)
+    compare_with_torch(lambda x: x.amax((0, 1), keepdim=True) * x,
+                       lambda x: x.amax((0, 1), keepdim=True) * x, x)
+    tx = torch.tensor(x)
+    np.testing.assert_array_equal(mg.tensor(x).max(1).indices.numpy(), tx.max(1).indices.numpy())
+    np.testing.assert_array_equal(mg.tensor(x).min(0).indices.numpy(), tx.min(0).indices.numpy())
+    assert type(mg.tensor(x).max(1)).__name__ == type(tx.max(1)).__name__ == "max"
+
+
+# ---- var / std ----
+
+def test_var_and_std_are_unbiased_by_default():
+    a = np.array([[1.0, 2.0, 4.0], [0.0, 3.0, 3.0]])
+    x = tensor(a)
+    np.testing.assert_allclose(x.var().item(), np.var(a, ddof=1), rtol=1e-6)
+    np.testing.assert_allclose(x.std(1).numpy(), np.std(a, axis=1, ddof=1), rtol=1e-6)
+    np.testing.assert_allclose(x.var(1, unbiased=False).numpy(), np.var(a, axis=1), rtol=1e-6)
+    np.testing.assert_allclose(x.var(False).item(), np.var(a), rtol=1e-6)  # var(unbiased)
+    np.testing.assert_allclose(x.var(1, True, True).numpy(), np.var(a, 1, ddof=1, keepdims=True),
+                               rtol=1e-6)
+    np.testing.assert_allclose(x.std(dim=0, correction=0).numpy(), np.std(a, axis=0), rtol=1e-6)
+    np.testing.assert_allclose(x.var(axis=0, ddof=2).numpy(), np.var(a, axis=0, ddof=2),
+                               rtol=1e-6)
+    with pytest.raises(TypeError, match="unbiased=.*correction="):
+        x.var(unbiased=True, correction=1)
+
+
+def test_norms_keep_the_population_variance():
+    """batch / layer / group / instance norm normalise by the population variance (as
+    PyTorch's), whatever var's default."""
+    a = np.random.default_rng(4).standard_normal((4, 3, 2, 2))
+    x = tensor(a)
+    y = mg.nn.functional.layer_norm(x, (3, 2, 2)).numpy()
+    mean, var = a.mean(axis=(1, 2, 3), keepdims=True), a.var(axis=(1, 2, 3), keepdims=True)
+    np.testing.assert_allclose(y, (a - mean) / np.sqrt(var + 1e-5), rtol=1e-5, atol=1e-6)
+    y = mg.nn.functional.batch_norm(x, None, None, training=True).numpy()
+    mean, var = a.mean(axis=(0, 2, 3), keepdims=True), a.var(axis=(0, 2, 3), keepdims=True)
+    np.testing.assert_allclose(y, (a - mean) / np.sqrt(var + 1e-5), rtol=1e-5, atol=1e-6)
+
+
+@vs_torch
+def test_var_std_vs_torch():
+    a = np.random.default_rng(5).standard_normal((3, 5))
+    for mine, theirs in [
+        (lambda x: x.var(), lambda x: x.var()),
+        (lambda x: x.std(1), lambda x: x.std(1)),
+        (lambda x: x.var(0, keepdim=True), lambda x: x.var(0, keepdim=True)),
+        (lambda x: x.std(1, unbiased=False), lambda x: x.std(1, unbiased=False)),
+        (lambda x: x.var(dim=(0, 1), correction=2), lambda x: x.var(dim=(0, 1), correction=2)),
+    ]:
+        compare_with_torch(mine, theirs, a)
+
+
+# ---- dim= / keepdim= beside axis= / keepdims= ----
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.sum(dim=1, keepdim=True), lambda x: x.mean(dim=(0, 1)),
+    lambda x: x.var(dim=0), lambda x: x.std(dim=1, keepdim=True),
+    lambda x: x.amax(dim=1), lambda x: x.argmax(dim=1, keepdim=True),
+    lambda x: x.argmin(dim=0),
+], ids=["sum", "mean", "var", "std", "amax", "argmax", "argmin"])
+def test_dim_and_axis_are_one_argument(call):
+    a = np.random.default_rng(6).standard_normal((3, 4))
+    x = tensor(a)
+    numpy_spelling = call(_AxisSpelling(x)).numpy()
+    np.testing.assert_array_equal(call(x).numpy(), numpy_spelling)
+
+
+class _AxisSpelling:
+    """A tensor whose methods are called with dim= / keepdim= renamed to axis= / keepdims=."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def __getattr__(self, name):
+        def method(*args, dim=None, keepdim=None, **kwargs):
+            return getattr(self.x, name)(*args, axis=dim, keepdims=keepdim, **kwargs)
+        return method
+
+
+def test_both_spellings_are_a_type_error():
+    x = tensor(np.ones((2, 3)))
+    for call in (lambda: x.sum(dim=0, axis=0), lambda: x.mean(0, keepdim=True, keepdims=True),
+                 lambda: x.var(dim=1, axis=1), lambda: x.argmax(1, axis=1)):
+        with pytest.raises(TypeError, match="both"):
+            call()
+
+
+def test_sum_and_mean_with_dtype():
+    x = tensor(np.array([1, 2, 4]))
+    assert x.sum(dtype=np.float64).dtype == np.float64 and x.sum(dtype=np.float64).item() == 7.0
+    assert x.mean(dtype=np.float32).item() == pytest.approx(7 / 3)

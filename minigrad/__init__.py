@@ -53,3 +53,7 @@ _MISSING = {
 def __getattr__(name):
     from .compat import missing
     raise missing(__name__, name, _MISSING)
+from .ops import (all, any, argsort, cummax, cummin, cumprod, cumsum, diag, diag_embed,  # noqa: E402
+                  diagonal, einsum, kthvalue, logcumsumexp, masked_select, median, nonzero,
+                  outer, prod, scatter, scatter_add, scatter_reduce, sort, take_along_dim, topk,
+                  trace, tril, triu)

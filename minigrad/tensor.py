@@ -350,6 +350,40 @@ class Tensor:
     def bitwise_xor(self, other): return ops.bitwise_xor(self, other)
     def bitwise_not(self): return ops.bitwise_not(self)
 
+    # ---- scans, sorting, scatter and other non-elementwise ops ----
+    def cumsum(self, dim): return ops.cumsum(self, dim)
+    def cumprod(self, dim): return ops.cumprod(self, dim)
+    def cummax(self, dim): return ops.cummax(self, dim)
+    def cummin(self, dim): return ops.cummin(self, dim)
+    def logcumsumexp(self, dim): return ops.logcumsumexp(self, dim)
+    def prod(self, dim=None, keepdim=False): return ops.prod(self, dim, keepdim)
+    def any(self, *args, **kwargs): return ops.any(self, *args, **kwargs)
+    def all(self, *args, **kwargs): return ops.all(self, *args, **kwargs)
+    def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending)
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return ops.argsort(self, dim, descending)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest)
+    def kthvalue(self, k, dim=-1, keepdim=False): return ops.kthvalue(self, k, dim, keepdim)
+    def median(self, dim=None, keepdim=False): return ops.median(self, dim, keepdim)
+    def scatter(self, dim, index, src=None, value=None):
+        return ops.scatter(self, dim, index, src, value)
+    def scatter_add(self, dim, index, src): return ops.scatter_add(self, dim, index, src)
+    def scatter_reduce(self, dim, index, src, reduce, include_self=True):
+        return ops.scatter_reduce(self, dim, index, src, reduce, include_self)
+    def masked_select(self, mask): return ops.masked_select(self, mask)
+    def nonzero(self, as_tuple=False): return ops.nonzero(self, as_tuple)
+    def tril(self, diagonal=0): return ops.tril(self, diagonal)
+    def triu(self, diagonal=0): return ops.triu(self, diagonal)
+    def diag(self, diagonal=0): return ops.diag(self, diagonal)
+    def diagonal(self, offset=0, dim1=0, dim2=1): return ops.diagonal(self, offset, dim1, dim2)
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return ops.diag_embed(self, offset, dim1, dim2)
+    def trace(self): return ops.trace(self)
+    def take_along_dim(self, indices, dim=None): return ops.take_along_dim(self, indices, dim)
+    def mm(self, other): return ops.mm(self, other)
+    def bmm(self, other): return ops.bmm(self, other)
+    def outer(self, other): return ops.outer(self, other)
+
 
 # ---- making tensors ----
 # Dtypes follow PyTorch: Python floats become the default float (float32), Python ints int64,

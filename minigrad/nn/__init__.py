@@ -37,3 +37,4 @@ _MISSING.update(
 def __getattr__(name):
     from ..compat import missing
     raise missing(__name__, name, _MISSING)
+from .layers import Conv1d, Conv3d, ConvTranspose1d

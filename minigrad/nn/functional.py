@@ -14,6 +14,8 @@ from ..ops.linalg import check_same_dtype
 from ..ops import logsigmoid, prelu, softsign
 from ..ops.loss import _check_reduction, _reduce
 from ..tensor import operands, tensor
+from ..ops import conv1d, conv3d, conv_transpose1d
+from ..tensor import ones
 
 
 def linear(x, w, b=None):
@@ -272,3 +274,33 @@ _MISSING.update(
 def __getattr__(name):
     from ..compat import missing
     raise missing(__name__, name, _MISSING)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(Q K^T * scale + mask) V over the last two axes, PyTorch's math form: query
+    (..., L, E), key (..., S, E), value (..., S, Ev) give (..., L, Ev). ``scale`` defaults to
+    1 / sqrt(E). A boolean ``attn_mask`` says which keys each query attends to (True: it
+    does), a float one is added to the scores; ``is_causal`` lets query i attend to keys
+    0..i (the lower triangle from the top-left, as PyTorch). ``dropout_p`` drops attention
+    weights whenever it is given, as PyTorch's function does (pass 0.0 when evaluating).
+    Made of differentiable ops, so it differentiates to any order."""
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both "
+                         "(as PyTorch)")
+    if enable_gqa:
+        raise NotImplementedError("scaled_dot_product_attention: enable_gqa (grouped-query "
+                                  "attention) is not supported; repeat key and value's heads")
+    length, keys = query.shape[-2], key.shape[-2]
+    scale = query.shape[-1] ** -0.5 if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * scale
+    if is_causal:
+        attn_mask = ops.tril(ones(length, keys, dtype=bool, device=query.device))
+    if attn_mask is not None:
+        scores = (ops.masked_fill(scores, ops.logical_not(attn_mask), -float("inf"))
+                  if attn_mask.dtype == bool else scores + attn_mask)
+    weights = ops.softmax(scores, -1)
+    if dropout_p > 0:
+        weights = ops.dropout(weights, dropout_p, training=True)
+    return weights @ value
+

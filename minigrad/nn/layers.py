@@ -76,9 +76,9 @@ class _Conv(Module):
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if self.padding != (0, 0):
+        if isinstance(self.padding, str) or any(self.padding):
             s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if any(d != 1 for d in self.dilation):
             s += f", dilation={self.dilation}"
         if any(self.output_padding):
             s += f", output_padding={self.output_padding}"
@@ -899,3 +899,75 @@ class PReLU(Module):
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
+
+
+def _single(value):
+    return (value,) if isinstance(value, int) else tuple(value)
+
+
+def _triple(value):
+    return (value,) * 3 if isinstance(value, int) else tuple(value)
+
+
+class _ConvNd(_Conv):
+    """Conv1d and Conv3d: sizes as 1- or 3-tuples (``as_tuple``), ``convolve`` the F function.
+    A ``padding_mode`` other than "zeros" pads the input with F.pad in that mode and then
+    convolves without padding, as Conv2d."""
+
+    def __init__(self, as_tuple, in_channels, out_channels, kernel_size, stride, padding,
+                 dilation, groups, bias, padding_mode):
+        super().__init__(in_channels, out_channels, as_tuple(kernel_size), as_tuple(stride),
+                         padding if isinstance(padding, str) else as_tuple(padding),
+                         as_tuple(dilation), groups, bias, padding_mode, transposed=False)
+        if padding == "same":
+            sides = _same_padding(self.kernel_size, self.dilation)
+        else:
+            sides = [(0, 0) if padding == "valid" else (p, p) for p in as_tuple(padding)]
+        self._pad_widths = tuple(w for pair in reversed(sides) for w in pair)  # F.pad's order
+
+    def forward(self, x):
+        if self.padding_mode == "zeros":
+            return self.convolve(x, self.weight, self.bias, self.stride, self.padding,
+                                 self.dilation, self.groups)
+        return self.convolve(F.pad(x, self._pad_widths, mode=self.padding_mode), self.weight,
+                             self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class Conv1d(_ConvNd):
+    """1-D cross-correlation of (N, C, L) inputs; weight (out_channels, in_channels / groups,
+    k). ``padding``: an int, "valid" or "same" (stride 1 only)."""
+    convolve = staticmethod(F.conv1d)
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros"):
+        super().__init__(_single, in_channels, out_channels, kernel_size, stride, padding,
+                         dilation, groups, bias, padding_mode)
+
+
+class Conv3d(_ConvNd):
+    """3-D cross-correlation of (N, C, D, H, W) inputs; weight (out_channels, in_channels /
+    groups, kd, kh, kw). ``padding``: an int, a triple, "valid" or "same" (stride 1 only)."""
+    convolve = staticmethod(F.conv3d)
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros"):
+        super().__init__(_triple, in_channels, out_channels, kernel_size, stride, padding,
+                         dilation, groups, bias, padding_mode)
+
+
+class ConvTranspose1d(_Conv):
+    """The transpose (adjoint) of Conv1d; weight (in_channels, out_channels / groups, k).
+    Output length (L - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros"):
+        if padding_mode != "zeros":
+            raise ValueError(f"ConvTranspose1d supports only padding_mode 'zeros', got "
+                             f"{padding_mode!r}")
+        super().__init__(in_channels, out_channels, _single(kernel_size), _single(stride),
+                         _single(padding), _single(dilation), groups, bias, padding_mode,
+                         transposed=True, output_padding=_single(output_padding))
+
+    def forward(self, x):
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.groups, self.dilation)

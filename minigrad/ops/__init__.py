@@ -32,3 +32,4 @@ from .einsum import diag, diag_embed, diagonal, einsum, trace
 from .index import masked_select, nonzero, take_along_dim, tril, triu
 from .linalg import bmm, mm, outer
 from .scatter import scatter, scatter_add, scatter_reduce
+from .conv import conv1d, conv3d, conv_transpose1d

@@ -32,6 +32,7 @@ from .. import backend
 from ..autograd import apply
 from ..errors import ShapeError
 from ..tensor import operands
+from .shape import pad
 from .linalg import check_same_dtype
 
 
@@ -183,3 +184,92 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
     columns = w_t @ x.permute(1, 2, 3, 0).reshape(groups, cg, h * wd * n)
     y = fold(columns.reshape(o, kh, kw, h, wd, n), out_hw, stride, padding, dilation)
     return y if b is None else y + b.reshape(1, o, 1, 1)
+
+
+def _single(value, name):
+    """A 1-D convolution's size: an int or a 1-tuple, as an int."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise TypeError(f"{name} of a 1-D convolution must be an int or a 1-tuple, got "
+                            f"{value!r}")
+        (value,) = value
+    return value
+
+
+def _check_ndim(op, x, w, ndim):
+    if x.ndim != ndim or w.ndim != ndim:
+        layout = {3: "(N, C, L)", 5: "(N, C, D, H, W)"}[ndim]
+        raise ShapeError(f"{op} needs a {ndim}-D input {layout} and a {ndim}-D weight, got "
+                         f"shapes {x.shape} and {w.shape}")
+
+
+def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation of (N, C, L) ``x`` with ``w`` of shape (out, in/groups, k), as
+    PyTorch's: conv2d over images of height 1. ``padding``: an int, "valid" or "same"."""
+    _check_ndim("conv1d", x, w, 3)
+    padding = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
+    return conv2d(x.unsqueeze(2), w.unsqueeze(2), b, (1, _single(stride, "stride")), padding,
+                  (1, _single(dilation, "dilation")), groups).squeeze(2)
+
+
+def conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The adjoint of conv1d in its input; ``w`` is (in, out/groups, k), as PyTorch's:
+    conv_transpose2d over images of height 1."""
+    _check_ndim("conv_transpose1d", x, w, 3)
+    ones, pairs = (1, 1), [(0, _single(v, name)) for v, name in
+                           ((padding, "padding"), (output_padding, "output_padding"))]
+    stride, dilation = (_single(v, name) for v, name in ((stride, "stride"),
+                                                         (dilation, "dilation")))
+    return conv_transpose2d(x.unsqueeze(2), w.unsqueeze(2), b, (ones[0], stride), pairs[0],
+                            pairs[1], groups, (ones[1], dilation)).squeeze(2)
+
+
+def _triple(value, name, minimum):
+    triple = (value,) * 3 if isinstance(value, numbers.Integral) else value
+    if not isinstance(triple, (tuple, list)) or len(triple) != 3:
+        raise TypeError(f"{name} must be an int or a triple of ints, got {value!r}")
+    return tuple(_pair(v, name, minimum)[0] for v in triple)
+
+
+def conv3d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation of (N, C, D, H, W) ``x`` with ``w`` of shape (out, in/groups, kd, kh,
+    kw), as PyTorch's; ``padding``: an int, a triple, "valid" or "same" (stride 1).
+
+    For each of the kd depth offsets i, the depth slices that offset reads (a strided slice of
+    the depth-padded input, depth folded into the batch) go through conv2d with the kernel's
+    slice w[:, :, i]; the kd results add up: y[:, :, t] = sum_i conv2d(x[:, :, t*sd + i*dd],
+    w[:, :, i]). So conv3d has no rule of its own: its gradients are conv2d's."""
+    _check_ndim("conv3d", x, w, 5)
+    x, w, *rest = operands(x, w, *([] if b is None else [b]))
+    kernel, (sd, *stride_hw) = w.shape[2:], _triple(stride, "stride", 1)
+    (dd, *dilation_hw) = dilation = _triple(dilation, "dilation", 1)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"conv3d: padding must be an int, a triple, 'valid' or 'same', "
+                             f"got {padding!r}")
+        if padding == "same" and (sd, *stride_hw) != (1, 1, 1):
+            raise ValueError("conv3d: padding='same' is not supported for strided "
+                             "convolutions, as in PyTorch")
+        sides = (_same_padding(kernel, dilation) if padding == "same"
+                 else ((0, 0), (0, 0), (0, 0)))
+    else:
+        sides = tuple((p, p) for p in _triple(padding, "padding", 0))
+    if any(sides[0]):
+        x = pad(x, ((0, 0), (0, 0), sides[0], (0, 0), (0, 0)))
+    n, c, depth, h, wd = x.shape
+    out_depth = (depth - dd * (kernel[0] - 1) - 1) // sd + 1
+    if out_depth < 1:
+        raise ShapeError(f"conv3d: kernel depth {kernel[0]} (dilation {dd}) is larger than the "
+                         f"padded input depth {depth} (input shape {x.shape})")
+    total = 0
+    for i in range(kernel[0]):
+        start = i * dd
+        slices = x[:, :, start:start + (out_depth - 1) * sd + 1:sd]
+        images = slices.permute(0, 2, 1, 3, 4).reshape(n * out_depth, c, h, wd)
+        total = total + conv2d(images, w[:, :, i], None, tuple(stride_hw), sides[1:],
+                               tuple(dilation_hw), groups)
+    o, (ho, wo) = w.shape[0], total.shape[2:]
+    y = total.reshape(n, out_depth, o, ho, wo).permute(0, 2, 1, 3, 4)
+    return y if not rest else y + rest[0].reshape(1, o, 1, 1, 1)
+

@@ -230,18 +230,19 @@ def softmax(x, axis=-1):
     return log_softmax(x, axis).exp()
 
 
-def _logical(op, x, axis, keepdims):
+def _logical(op, x, dim, keepdim, axis, keepdims):
     """any / all along the axes (all of them for None): a boolean tensor, never
     differentiable (PyTorch gives uint8 for a uint8 input; this gives bool for every dtype)."""
-    axes = _axes(op, axis, x.shape)
-    return constant(getattr(x.array, op)(axis=axes, keepdims=keepdims))
+    axes = _axes(op, one_of(op, "dim", dim, "axis", axis), x.shape)
+    keepdim = one_of(op, "keepdim", keepdim, "keepdims", keepdims)
+    return constant(getattr(x.array, op)(axis=axes, keepdims=bool(keepdim)))
 
 
-def any(x, axis=None, keepdims=False):
+def any(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """Whether some entry along the axes is nonzero (True)."""
-    return _logical("any", x, axis, keepdims)
+    return _logical("any", x, dim, keepdim, axis, keepdims)
 
 
-def all(x, axis=None, keepdims=False):
+def all(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """Whether every entry along the axes is nonzero (True)."""
-    return _logical("all", x, axis, keepdims)
+    return _logical("all", x, dim, keepdim, axis, keepdims)

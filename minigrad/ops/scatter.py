@@ -13,7 +13,7 @@ where it was kept), to every order.
 - scatter_add: src is added, repeated positions add up;
 - scatter_reduce: "sum" and "mean" from scatter-adds; "prod", "amax", "amin" lay the entries
   sent to each written position out as a row of a (positions, most entries) table, padded
-  with the reduction's identity, and reduce the rows with prod, max or min (whose gradients
+  with the reduction's identity, and reduce the rows with prod, amax or amin (whose gradients
   are exact with zeros, and shared evenly between tied extremes, as PyTorch's).
 ``include_self`` says whether the input's own value at a written position takes part.
 """
@@ -27,7 +27,7 @@ from ..errors import ShapeError
 from ..tensor import Tensor, constant
 from .elementwise import where
 from .index import _check_range, _index_array, masked_fill, scatter_add_flat, take
-from .reduce import max, min
+from .reduce import amax, amin
 from .scan import prod
 from .shape import check_axis, concat
 
@@ -56,14 +56,14 @@ def _positions(op, x, dim, index, src):
     _check_range(op, index, x.shape[dim] if x.ndim else 1,
                  f"axis {dim} of a tensor of shape {x.shape}", negative=False)
     corner = tuple(slice(0, 1) if a == dim else slice(0, i) for a, i in enumerate(index.shape))
-    rows = backend.xp_of(x.array).arange(x.size).reshape(x.shape)[corner]
+    rows = backend.xp_of(x.array).arange(x.numel()).reshape(x.shape)[corner]
     positions = (rows + index * math.prod(x.shape[dim + 1:])).reshape(-1)
     return positions, tuple(slice(0, i) for i in index.shape)
 
 
 def _written(positions, x):
     """A constant boolean tensor of x's shape: True where some entry is written."""
-    mask = backend.xp_of(positions).zeros(x.size, dtype=bool)
+    mask = backend.xp_of(positions).zeros(x.numel(), dtype=bool)
     mask[positions] = True
     return constant(mask.reshape(x.shape))
 
@@ -79,7 +79,7 @@ def scatter(x, dim, index, src=None, value=None):
         return masked_fill(x, _written(positions, x), value)
     positions, region = _positions("scatter", x, dim, index, src)
     xp, steps = backend.xp_of(positions), backend.xp_of(positions).arange(positions.size)
-    writer = xp.full(x.size, -1)
+    writer = xp.full(x.numel(), -1)
     writer[positions] = steps
     kept = writer[positions] == steps  # one entry per written position
     values = src[region].reshape(-1)[constant(kept)]
@@ -108,7 +108,7 @@ def scatter_reduce(x, dim, index, src, reduce, include_self=True):
         if reduce == "sum":
             return total
         xp = backend.xp_of(positions)
-        count = backend.scatter_add(xp.ones(positions.size, x.dtype), positions, x.size)
+        count = backend.scatter_add(xp.ones(positions.size, x.dtype), positions, x.numel())
         count = xp.maximum(count.reshape(x.shape) + include_self, 1)
         mean = (total / constant(count) if x.dtype.kind in "fc"
                 else constant(total.array // count))
@@ -120,7 +120,7 @@ def scatter_reduce(x, dim, index, src, reduce, include_self=True):
         _padding(slots, (targets.size, width), reduce, x.dtype))
     if include_self:
         table = concat([take(x, targets).reshape(-1, 1), table], axis=1)
-    reduced = {"prod": prod, "amax": max, "amin": min}[reduce](table, 1)
+    reduced = {"prod": prod, "amax": amax, "amin": amin}[reduce](table, 1)
     return where(written, scatter_add_flat(reduced, targets, x.shape), x)
 
 

@@ -22,14 +22,15 @@ from minigrad.serialization import CheckpointError
 from . import config as configs
 from . import data, metrics, models, modes, pixels, plots, report
 from .config import Config, SettingError
-from .run_folder import RunFolder, RunFolderInUse
+from .run_folder import RunFolder, RunFolderInUse, checked_checkpoint, load_error
 from .train import train
 from .trainer import TrainingDiverged, sampling_weights
 
 DEFAULTS = Config()
 USAGE_ERRORS = (SettingError,)
 RUNTIME_ERRORS = (RunFolderInUse, TrainingDiverged, CheckpointError, configs.ConfigFileError,
-                  data.DataError, DeviceUnavailable, distributed.MPIUnavailable, OSError)
+                  data.DataError, metrics.UndefinedMetrics, DeviceUnavailable,
+                  distributed.MPIUnavailable, OSError)
 
 
 def _classes(text):
@@ -236,12 +237,12 @@ def _load_generator(run, device, checkpoint=None):
     path = Path(checkpoint) if checkpoint else run.checkpoint_path
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint {path}: the run saved none yet")
-    state = mg.load(path)
+    state = checked_checkpoint(mg.load(path), path)
     try:
         generator.load_state_dict(sampling_weights(state))
-        iteration = int(state["iteration"])
-    except (KeyError, TypeError, RuntimeError) as e:
-        raise CheckpointError(f"{path} does not hold this run's generator: {e}") from None
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise load_error(path, e) from None
+    iteration = int(state["iteration"])
     return config, generator.to(device).eval(), iteration
 
 
@@ -298,9 +299,14 @@ def evaluate(args):
               + f": {results['n_samples']} images")
     else:
         config, generator = _generator_to_evaluate(args, config, run)
-        results = evaluator.evaluate_generator(generator, config.z_dim,
-                                               models.pixel_range(config.arch), n=n,
-                                               seed=seed, device=args.device)
+        try:
+            results = evaluator.evaluate_generator(generator, config.z_dim,
+                                                   models.pixel_range(config.arch), n=n,
+                                                   seed=seed, device=args.device)
+        except metrics.UndefinedMetrics as e:
+            source = "the untrained generator" if args.untrained else \
+                f"the generator of {args.checkpoint or run.checkpoint_path}"
+            raise metrics.UndefinedMetrics(f"{source}: {e}") from None
     for line in metrics.describe(results):
         print(line)
     if run is not None and not (args.real or args.untrained):

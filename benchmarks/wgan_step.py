@@ -1,65 +1,118 @@
 #!/usr/bin/env python
-"""Time one WGAN-GP generator iteration of the authors' MNIST model.
+"""Time one WGAN-GP generator iteration, each engine in a process of its own.
 
-One iteration is what wgan.trainer.Trainer.step() does: n_critic critic steps (critic on real
-and fake, gradient penalty with its double backward, Adam) and one generator step, through
-the last critic step's fake batch (generated with its graph kept).
+    python benchmarks/wgan_step.py --compare-torch          # the three workloads, minigrad and
+                                                            # PyTorch in alternating processes
+    python benchmarks/wgan_step.py --compare-torch --json   # one JSON object (the README table)
+    python benchmarks/wgan_step.py --compare-torch --workloads dim16 --rounds 9
+    python benchmarks/wgan_step.py                          # minigrad alone, here (dim64)
+    python benchmarks/wgan_step.py --engine torch --workloads bare    # PyTorch alone, here
+    python benchmarks/wgan_step.py --memory-iters 200       # resident memory over 200 iterations
+    python benchmarks/wgan_step.py --device cuda --compare-torch      # CuPy against PyTorch CUDA
 
-    python benchmarks/wgan_step.py                       # DIM 64, batch 50, 5 critic steps
-    python benchmarks/wgan_step.py --compare-torch       # the same step in PyTorch, same run
-    python benchmarks/wgan_step.py --json                # one JSON line
-    python benchmarks/wgan_step.py --memory-iters 200    # resident memory over 200 iterations
-    python benchmarks/wgan_step.py --device cuda --compare-torch   # CuPy against PyTorch CUDA
+The workloads (benchmarks/engines.py): ``bare``, the bare command's step, taken from the
+Config defaults; ``dim64`` and ``dim16``, the authors' step (--preset paper) at DIM 64 and 16.
+One generator iteration is what wgan.trainer.Trainer.step does: its critic steps (the critic
+on real and fake, the gradient penalty with its double backward where the schedule has it,
+the optimizer) and one generator step.
 
-The work is counted from the matrix products minigrad performs in one iteration, and
-set against the rate of a large float32 matrix product measured in the same run, on the
-same device. With --compare-torch the two engines' iterations alternate, so both see the
-same machine. On "cuda" every timed iteration ends with a device synchronisation
-(minigrad.backend.synchronize, torch.cuda.synchronize), and PyTorch runs without TF32, so
-that both do the same float32 arithmetic as CuPy's cuBLAS calls.
+With --compare-torch this process only launches the others and collects what they print.
+Each of --rounds rounds runs, one after another: a process measuring the rate of a float32
+matrix product, then for each workload a process timing minigrad and a process timing
+PyTorch (--iters iterations after --warmup). No process loads both engines: inside one
+process they disturb each other (OpenBLAS's threads spin after each product, on the cores
+PyTorch's threads need; PyTorch's DIM 16 step took 0.20 s there against 0.12 s alone). Per
+workload and engine the table gives the min / median / max over the rounds of each
+process's median; minigrad / PyTorch is the median (min-max) of the rounds' ratios; the
+floor is the time of the workload's matrix products (GFLOP counted on minigrad's step) at the
+median rate of the matrix-product processes. Each engine uses the machine as it chooses
+(PyTorch its default threads, NumPy's BLAS its own) unless --threads is given; the BLAS
+kernels NumPy ran and the environment's OpenBLAS settings are printed with the table.
+
+Without --compare-torch one engine is timed on one workload in this process (minigrad's
+result includes the floor, measured in the same process after its iterations). On "cuda"
+every timed iteration ends with a device synchronisation (minigrad.backend.synchronize,
+torch.cuda.synchronize), and PyTorch runs without TF32, so that both do the same float32
+arithmetic as CuPy's cuBLAS calls.
 """
 import argparse
+import importlib.util
 import json
 import os
+import statistics
+import subprocess
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # minigrad, wgan, engines
+WORKLOADS = ("bare", "dim64", "dim16")  # engines.WORKLOADS, without loading NumPy here
+ENGINES = ("minigrad", "torch")
+SIZES = ("dim", "batch_size", "n_critic")  # the settings that --dim and so on change
 
-def arguments():
+
+def arguments(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dim", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=50)
-    p.add_argument("--n-critic", type=int, default=5)
-    p.add_argument("--threads", type=int, default=os.cpu_count(),
-                   help="BLAS / PyTorch threads (default: all cores, %(default)s)")
-    p.add_argument("--repeats", type=int, default=5, help="timed iterations (median reported)")
-    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--compare-torch", action="store_true",
+                   help="time minigrad and PyTorch, each in processes of its own, alternating")
+    p.add_argument("--engine", choices=ENGINES + ("matmul",), default="minigrad",
+                   help="without --compare-torch: what this process times (matmul: the rate "
+                        "of the reference matrix product)")
+    p.add_argument("--workloads", help=f"comma-separated, from {', '.join(WORKLOADS)} "
+                                       "(default: all with --compare-torch, else dim64)")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="with --compare-torch: rounds of processes (default %(default)s)")
+    p.add_argument("--iters", "--repeats", type=int, default=5,
+                   help="timed iterations per process, after the warm-up (default %(default)s)")
+    p.add_argument("--warmup", type=int, default=2, help="(default %(default)s)")
+    p.add_argument("--dim", type=int, help="change every workload's DIM (quick looks, tests)")
+    p.add_argument("--batch-size", type=int, help="change every workload's batch size")
+    p.add_argument("--n-critic", type=int, help="change every workload's critic steps")
+    p.add_argument("--threads", type=int,
+                   help="BLAS and PyTorch threads (default: each engine's own choice)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--compare-torch", action="store_true")
     p.add_argument("--matmul-size", type=int,
                    help="side of the square matrix product that gives the reference rate "
                         "(default: 2048 on the CPU, 8192 on cuda)")
     p.add_argument("--memory-iters", type=int, default=0,
-                   help="also run this many iterations and report resident memory over them")
-    p.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
-    return p.parse_args()
+                   help="without --compare-torch: also run this many iterations and report "
+                        "resident memory over them")
+    p.add_argument("--json", action="store_true", help="print one JSON line instead of text")
+    args = p.parse_args(argv)
+    for name, least in (("rounds", 1), ("iters", 1), ("warmup", 0), ("memory_iters", 0),
+                        ("dim", 1), ("batch_size", 1), ("n_critic", 1), ("threads", 1),
+                        ("matmul_size", 1)):
+        value = getattr(args, name)
+        if value is not None and value < least:
+            p.error(f"--{name.replace('_', '-')} must be at least {least}, got {value}")
+    default = WORKLOADS if args.compare_torch else ("dim64",)
+    args.workloads = tuple(args.workloads.split(",")) if args.workloads else default
+    unknown = [w for w in args.workloads if w not in WORKLOADS]
+    if unknown:
+        p.error(f"--workloads: unknown {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
+    if not args.compare_torch and len(args.workloads) > 1:
+        p.error("one engine alone times one workload per process: name one in --workloads, "
+                "or give --compare-torch to time several in processes of their own")
+    if args.compare_torch and args.memory_iters:
+        p.error("--memory-iters measures one engine in this process: leave out --compare-torch")
+    args.matmul_size = args.matmul_size or (2048 if args.device == "cpu" else 8192)
+    return args
 
 
-ARGS = arguments()
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[variable] = str(ARGS.threads)  # before NumPy loads its BLAS
+def thread_settings(threads):
+    """The environment variables that set NumPy's BLAS and PyTorch's threads (none: their
+    own choice)."""
+    if threads is None:
+        return {}
+    return {v: str(threads) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                      "MKL_NUM_THREADS")}
 
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 
-import numpy as np  # noqa: E402
+def spread(values):
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import minigrad as mg  # noqa: E402
-from wgan.config import with_preset  # noqa: E402
-from wgan.trainer import Trainer  # noqa: E402
 
+# ---- one engine, in this process ----
 
 def resident_mb():
     with open("/proc/self/statm") as f:
@@ -67,209 +120,176 @@ def resident_mb():
 
 
 def peak_mb():
+    import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def matmul_rate(size, repeats=5):
-    """GFLOP/s of a float32 square matrix product on the benchmark's device, now."""
-    a = mg.tensor(np.random.default_rng(0).random((size, size), dtype=np.float32),
-                  device=ARGS.device)
-    product = synchronised(lambda: a @ a)
-    product()
-    times = [timed(product) for _ in range(repeats)]
-    return 2 * size**3 / statistics.median(times) / 1e9
-
-
-def blas_kernels():
-    """Which BLAS NumPy runs and with which kernels (threadpoolctl, of the bench extra), and
-    the OpenBLAS settings from the environment that choose them."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (pip install threadpoolctl to see it)"
-    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
-    ours = [i for i in blas if "numpy" in i["filepath"]] or blas  # NumPy's wheel, else all
-    libraries = [f"{i['internal_api']} {i['version']}"
-                 + (f", {i['architecture']} kernels" if i.get("architecture") else "")
-                 for i in ours] or ["none found"]
-    pins = [f"{v}={os.environ[v]}" for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-            if v in os.environ]
-    return "; ".join(libraries) + (f" (set by {' '.join(pins)})" if pins else "")
-
-
-def minigrad_trainer():
-    # the authors' recipe (no averaged generator, no batch norm) with the trainer's default
-    # generator step, through the last critic step's fake batch: the step PyTorch runs too
-    config = with_preset("paper", dim=ARGS.dim, batch_size=ARGS.batch_size,
-                         n_critic=ARGS.n_critic, device=ARGS.device, reuse_fake=True).resolved()
-    images = np.random.default_rng(0).random((10 * ARGS.batch_size, 1, 28, 28), dtype=np.float32)
-    return Trainer(config, images)
-
-
-def count_gflop(step):
-    """GFLOP of the matrix products in one call of ``step``, counted as 2*m*n*k each."""
-    flop = [0]
-    matmul = mg.ops.matmul
-
-    def counting(a, b):
-        out = matmul(a, b)
-        flop[0] += 2 * out.size * (a.shape[-1] if hasattr(a, "shape") else 1)
-        return out
-
-    mg.ops.matmul = counting
-    try:
-        step()
-    finally:
-        mg.ops.matmul = matmul
-    return flop[0] / 1e9
-
-
-def torch_step():
-    """The same model, losses and optimizers in PyTorch; returns a function doing one iteration."""
-    import torch
-    import torch.nn as nn
-
-    torch.set_num_threads(ARGS.threads)
-    dim, batch, device = ARGS.dim, ARGS.batch_size, ARGS.device
-    if device == "cuda":
-        if not torch.cuda.is_available():
-            sys.exit(f"--compare-torch --device cuda needs PyTorch with CUDA; torch "
-                     f"{torch.__version__} sees no GPU")
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    generator = nn.Sequential(
-        nn.Linear(128, 4 * 4 * 4 * dim), nn.ReLU(), nn.Unflatten(1, (4 * dim, 4, 4)),
-        nn.ConvTranspose2d(4 * dim, 2 * dim, 5, 2, 2, output_padding=1), nn.ReLU(),
-        nn.ZeroPad2d((0, -1, 0, -1)),
-        nn.ConvTranspose2d(2 * dim, dim, 5, 2, 2, output_padding=1), nn.ReLU(),
-        nn.ConvTranspose2d(dim, 1, 5, 2, 2, output_padding=1), nn.Sigmoid()).to(device)
-    critic = nn.Sequential(
-        nn.Conv2d(1, dim, 5, 2, 2), nn.LeakyReLU(0.2),
-        nn.Conv2d(dim, 2 * dim, 5, 2, 2), nn.LeakyReLU(0.2),
-        nn.Conv2d(2 * dim, 4 * dim, 5, 2, 2), nn.LeakyReLU(0.2),
-        nn.Flatten(), nn.Linear(4 * 4 * 4 * dim, 1)).to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=1e-4, betas=(0.5, 0.9))
-    opt_d = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
-    images = torch.rand(10 * batch, 1, 28, 28, device=device)
-
-    def fakes(keep_graph):
-        with torch.enable_grad() if keep_graph else torch.no_grad():
-            return generator(torch.randn(batch, 128, device=device))
-
-    def critic_step(fake):
-        real = images[torch.randint(0, len(images), (batch,))]
-        fake = fake.detach()
-        loss = critic(fake).mean() - critic(real).mean()
-        alpha = torch.rand(batch, 1, 1, 1, device=device)
-        x_hat = (real + alpha * (fake - real)).requires_grad_()
-        (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-        penalty = ((((grad * grad).sum(dim=(1, 2, 3)) + 1e-12).sqrt() - 1) ** 2).mean()
-        opt_d.zero_grad()
-        (loss + 10 * penalty).backward()
-        opt_d.step()
-
-    def generator_step(fake):
-        for p in critic.parameters():
-            p.requires_grad_(False)
-        loss = -critic(fake).mean()
-        opt_g.zero_grad()
-        loss.backward()
-        opt_g.step()
-        for p in critic.parameters():
-            p.requires_grad_(True)
-
-    def step():
-        for k in range(ARGS.n_critic):  # the last fake batch is the generator step's (as ours)
-            fake = fakes(keep_graph=k == ARGS.n_critic - 1)
-            critic_step(fake)
-        generator_step(fake)
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    return step, torch.__version__
-
-
-def synchronised(step):
-    def run():
-        step()
-        mg.backend.synchronize(ARGS.device)
-    return run
-
-
-def timed(step):
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start
-
-
-def main():
-    trainer = minigrad_trainer()
-    engines = {"minigrad": synchronised(trainer.step)}
-    torch_version = None
-    if ARGS.compare_torch:
-        try:
-            engines["torch"], torch_version = torch_step()
-        except ImportError:
-            sys.exit("--compare-torch needs PyTorch: pip install -e '.[bench]'")
-    gflop = count_gflop(trainer.step)
-    for step in engines.values():
-        for _ in range(ARGS.warmup):
-            step()
-    times = {name: [] for name in engines}
-    for _ in range(ARGS.repeats):  # alternate, so that both engines see the same machine
-        for name, step in engines.items():
-            times[name].append(timed(step))
-    size = ARGS.matmul_size or (2048 if ARGS.device == "cpu" else 8192)
-    rate = matmul_rate(size)
-    result = {"dim": ARGS.dim, "batch_size": ARGS.batch_size, "n_critic": ARGS.n_critic,
-              "threads": ARGS.threads, "device": ARGS.device, "gflop_per_gen_iter": round(gflop, 2),
-              "matmul_size": size, "matmul_gflops": round(rate, 1),
-              "floor_s_per_gen_iter": round(gflop / rate, 4), "peak_rss_mb": round(peak_mb(), 1)}
-    if ARGS.device == "cpu":
-        result["blas"] = blas_kernels()
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        prefix = "" if name == "minigrad" else f"{name}_"
-        result[f"{prefix}median_s_per_gen_iter"] = round(median, 4)
-        result[f"{prefix}all_s_per_gen_iter"] = [round(t, 4) for t in samples]
-    if "torch" in times:
-        result["torch_version"] = torch_version
-        result["ratio_minigrad_to_torch"] = round(
-            result["median_s_per_gen_iter"] / result["torch_median_s_per_gen_iter"], 3)
-    if ARGS.memory_iters:
+def time_here(args):
+    """Time ``args.engine`` on the workload in this process; returns what it measured."""
+    os.environ.update(thread_settings(args.threads))  # before NumPy loads its BLAS
+    import engines
+    result = {"engine": args.engine, "pid": os.getpid(), "device": args.device,
+              "threads": args.threads, "blas_settings": engines.blas_settings()}
+    if args.engine == "matmul":
+        rate = engines.matmul_rate(args.matmul_size, args.device)
+        return {**result, "matmul_size": args.matmul_size, "matmul_gflops": round(rate, 1),
+                "blas": engines.blas_kernels() if args.device == "cpu" else None}
+    (workload,) = args.workloads
+    sizes = {key: getattr(args, key) for key in SIZES if getattr(args, key) is not None}
+    config = engines.workload_config(workload, args.device, **sizes)
+    step, about = engines.engine_step(args.engine, config)
+    seconds = engines.timed(step, args.iters, args.warmup)
+    result.update(workload=workload, description=engines.WORKLOADS[workload],
+                  recipe_line=engines.describe(config), recipe=engines.recipe(config),
+                  dim=config.dim, batch_size=config.batch_size, n_critic=config.n_critic,
+                  iters=args.iters, warmup=args.warmup, **about,
+                  median_s_per_gen_iter=round(statistics.median(seconds), 4),
+                  all_s_per_gen_iter=[round(s, 4) for s in seconds])
+    if args.engine == "minigrad":  # the floor, by the same engine after its iterations
+        rate = engines.matmul_rate(args.matmul_size, args.device)
+        result.update(matmul_size=args.matmul_size, matmul_gflops=round(rate, 1),
+                      floor_s_per_gen_iter=round(result["gflop_per_gen_iter"] / rate, 4))
+    if args.memory_iters:
         start_mb = resident_mb()
         samples = []
-        for i in range(ARGS.memory_iters):
-            trainer.step()
+        for _ in range(args.memory_iters):
+            step()
             samples.append(resident_mb())
+        result["memory_iters"] = args.memory_iters
         result["rss_mb_after_warmup"] = round(start_mb, 1)
         result["rss_mb_first_last_max"] = [round(samples[0], 1), round(samples[-1], 1),
                                            round(max(samples), 1)]
-    if ARGS.json:
-        print(json.dumps(result))
+    result["peak_rss_mb"] = round(peak_mb(), 1)
+    return result
+
+
+def print_here(r):
+    if r["engine"] == "matmul":
+        print(f"float32 matrix product ({r['matmul_size']}^3, {r['device']}): "
+              f"{r['matmul_gflops']:.0f} GFLOP/s")
         return
-    print(f"WGAN-GP generator iteration: DIM {ARGS.dim}, batch {ARGS.batch_size}, "
-          f"{ARGS.n_critic} critic steps, {ARGS.threads} threads, {ARGS.device}; "
-          f"{gflop:.1f} GFLOP of matrix products per iteration")
-    print(f"{'engine':<16}{'s/iter (median)':>17}{'min-max':>14}{'GFLOP/s':>10}"
-          f"{'% of matmul':>13}   all runs")
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        label = f"torch {torch_version}" if name == "torch" else name
-        spread = f"{min(samples):.3f}-{max(samples):.3f}"
-        print(f"{label:<16}{median:>17.3f}{spread:>14}{gflop / median:>10.1f}"
-              f"{100 * gflop / median / rate:>12.0f}%   {' '.join(f'{t:.3f}' for t in samples)}")
-    if "torch" in times:
-        print(f"minigrad / torch: {result['ratio_minigrad_to_torch']:.2f}x")
-    print(f"float32 matrix product ({size}^3, {ARGS.device}): {rate:.0f} GFLOP/s, so the "
-          f"matrix products alone take {gflop / rate:.3f} s (the floor); peak resident memory "
-          f"{result['peak_rss_mb']:.0f} MB")
-    if ARGS.device == "cpu":
-        print(f"NumPy's BLAS: {result['blas']}")
-    if ARGS.memory_iters:
-        first, last, most = result["rss_mb_first_last_max"]
-        print(f"resident memory over {ARGS.memory_iters} iterations: after the first {first:.0f} MB, "
-              f"after the last {last:.0f} MB, most {most:.0f} MB")
+    label = f"PyTorch {r['torch_version']}" if r["engine"] == "torch" else "minigrad"
+    print(f"{label} alone in this process (pid {r['pid']}), {r['device']}: {r['workload']}, "
+          f"{r['description']}: {r['recipe_line']}")
+    times = r["all_s_per_gen_iter"]
+    print(f"{r['median_s_per_gen_iter']:.3f} s per generator iteration (median of {len(times)} "
+          f"after {r['warmup']} warm-up; {min(times):.3f}-{max(times):.3f}); peak resident "
+          f"memory {r['peak_rss_mb']:.0f} MB")
+    if r["engine"] == "minigrad":
+        print(f"{r['gflop_per_gen_iter']:.1f} GFLOP of matrix products per iteration; a float32 "
+              f"{r['matmul_size']}^3 product runs at {r['matmul_gflops']:.0f} GFLOP/s here, so "
+              f"the products alone take {r['floor_s_per_gen_iter']:.3f} s (the floor)")
+        if r["blas"]:
+            print(f"NumPy's BLAS: {r['blas']}; {settings_text(r['blas_settings'])}")
+    if "rss_mb_first_last_max" in r:
+        first, last, most = r["rss_mb_first_last_max"]
+        print(f"resident memory over {r['memory_iters']} more iterations: after the first "
+              f"{first:.0f} MB, after the last {last:.0f} MB, most {most:.0f} MB")
+
+
+def settings_text(settings):
+    return ("settings from the environment: " + " ".join(f"{k}={v}" for k, v in settings.items())
+            if settings else "no OpenBLAS settings in the environment")
+
+
+# ---- the engines in processes of their own, alternating ----
+
+def run_process(command, environment):
+    """Run one timing process; its last line of output is its JSON result."""
+    done = subprocess.run(command, capture_output=True, text=True, env=environment)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        sys.exit(f"wgan_step: {' '.join(command)} failed (exit {done.returncode}):\n"
+                 f"{done.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def compare(args):
+    """Time the engines on the workloads in processes of their own, alternating over rounds;
+    returns the summary (``summarise``)."""
+    if importlib.util.find_spec("torch") is None:
+        sys.exit("--compare-torch needs PyTorch: pip install -e '.[bench]'")
+    environment = {**os.environ, **thread_settings(args.threads)}
+    common = [sys.executable, str(Path(__file__).resolve()), "--json", "--device", args.device,
+              "--iters", str(args.iters), "--warmup", str(args.warmup),
+              "--matmul-size", str(args.matmul_size)]
+    for key in SIZES + ("threads",):
+        if getattr(args, key) is not None:
+            common += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
+    matmul, runs = [], {(w, e): [] for w in args.workloads for e in ENGINES}
+    for round_ in range(1, args.rounds + 1):
+        matmul.append(run_process(common + ["--engine", "matmul"], environment))
+        for workload in args.workloads:
+            for engine in ENGINES:
+                r = run_process(common + ["--engine", engine, "--workloads", workload],
+                                environment)
+                runs[workload, engine].append(r)
+                print(f"round {round_}/{args.rounds}: {workload} {engine} "
+                      f"{r['median_s_per_gen_iter']:.3f} s (pid {r['pid']})", file=sys.stderr)
+    return summarise(args, matmul, runs)
+
+
+def summarise(args, matmul, runs):
+    rates = [m["matmul_gflops"] for m in matmul]
+    rate = statistics.median(rates)
+    torch_run = runs[args.workloads[0], "torch"][0]
+    result = {"method": "each engine in a process of its own, the processes alternating over "
+                        "rounds; per round the median of the process's iterations",
+              "driver_pid": os.getpid(), "device": args.device, "rounds": args.rounds,
+              "iters_per_round": args.iters, "warmup": args.warmup, "threads": args.threads,
+              "blas": matmul[0]["blas"], "blas_settings": matmul[0]["blas_settings"],
+              "torch_version": torch_run["torch_version"],
+              "torch_threads": torch_run["torch_threads"], "matmul_size": args.matmul_size,
+              "matmul_gflops": {**spread(rates), "rounds": rates}, "workloads": {}}
+    for workload in args.workloads:
+        first = runs[workload, "minigrad"][0]
+        entry = {key: first[key] for key in ("description", "recipe_line", "recipe",
+                                             "gflop_per_gen_iter")}
+        entry["floor_s_per_gen_iter"] = round(first["gflop_per_gen_iter"] / rate, 4)
+        medians = {}
+        for engine in ENGINES:
+            medians[engine] = [r["median_s_per_gen_iter"] for r in runs[workload, engine]]
+            entry[engine] = {**spread(medians[engine]), "rounds": medians[engine],
+                             "pids": [r["pid"] for r in runs[workload, engine]],
+                             "peak_rss_mb": max(r["peak_rss_mb"] for r in runs[workload, engine])}
+        ratios = [round(m / t, 3) for m, t in zip(medians["minigrad"], medians["torch"])]
+        entry["ratio_minigrad_to_torch"] = {**spread(ratios), "rounds": ratios}
+        result["workloads"][workload] = entry
+    return result
+
+
+def print_comparison(r):
+    print(f"One WGAN-GP generator iteration, each engine in a process of its own ({r['device']}):"
+          f" {r['rounds']} rounds, each a process per engine and workload timing "
+          f"{r['iters_per_round']} iterations after {r['warmup']} warm-up")
+    if r["blas"]:
+        print(f"NumPy's BLAS: {r['blas']}; {settings_text(r['blas_settings'])}")
+    print(f"PyTorch {r['torch_version']}, {r['torch_threads']} threads")
+    m = r["matmul_gflops"]
+    print(f"float32 {r['matmul_size']}^3 matrix product: {m['median']:.0f} GFLOP/s (median; "
+          f"{m['min']:.0f}-{m['max']:.0f} over {r['rounds']} processes)")
+    for name, w in r["workloads"].items():
+        print(f"\n{name}: {w['description']}\n  {w['recipe_line']}; "
+              f"{w['gflop_per_gen_iter']:.1f} GFLOP of matrix products")
+        print(f"  {'s per generator iteration':<28}{'median':>8}{'min-max':>16}")
+        for engine in ENGINES:
+            s = w[engine]
+            label = f"PyTorch {r['torch_version']}" if engine == "torch" else engine
+            print(f"  {label:<28}{s['median']:>8.3f}{s['min']:>10.3f}-{s['max']:.3f}")
+        q = w["ratio_minigrad_to_torch"]
+        print(f"  {'minigrad / PyTorch':<28}{q['median']:>7.2f}x{q['min']:>9.2f}-{q['max']:.2f}x")
+        print(f"  {'floor (the products alone)':<28}{w['floor_s_per_gen_iter']:>8.3f}")
+
+
+def main(argv=None):
+    args = arguments(argv)
+    result = compare(args) if args.compare_torch else time_here(args)
+    if args.json:
+        print(json.dumps(result))
+    elif args.compare_torch:
+        print_comparison(result)
+    else:
+        print_here(result)
 
 
 if __name__ == "__main__":

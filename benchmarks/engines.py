@@ -1,0 +1,166 @@
+"""What benchmarks/wgan_step.py times: the workloads, and the engines that run them.
+
+A workload is one WGAN-GP generator iteration of a resolved ``wgan.config.Config``:
+
+- ``bare``: the bare ``python examples/mnist_wgan.py``'s step, taken from the Config defaults
+  (so it follows them when they change): architecture, DIM, batch, critic steps, the
+  penalty's schedule (gp_every), the generator's batch norm, the optimizers (two time-scale
+  learning rates, betas), the reuse of the last critic step's fake batch;
+- ``dim64`` and ``dim16``: the authors' step (``--preset paper``: batch 50, 5 critic steps,
+  Adam 1e-4 with betas (0.5, 0.9), the penalty on every critic step, a fake batch of its own
+  for the generator step) at DIM 64 and DIM 16.
+
+The engines: minigrad runs ``wgan.trainer.Trainer.step`` itself; PyTorch runs
+``torch_engine.TorchTrainer.step``, the same step written in PyTorch on models copied layer by
+layer, with their weights, from the minigrad ones, so both run the same architecture whatever
+``models.build`` makes; ``matmul_rate`` measures the float32 matrix product that gives the
+floor. PyTorch is imported only in a process that times it.
+"""
+import math
+import os
+import statistics
+import time
+
+import numpy as np
+
+import minigrad as mg
+from wgan import models
+from wgan.config import Config, with_preset
+from wgan.trainer import Trainer
+
+WORKLOADS = {
+    "bare": "the bare command's step (the Config defaults)",
+    "dim64": "the authors' step at DIM 64 (--preset paper)",
+    "dim16": "the authors' step at DIM 16 (--preset paper --dim 16)",
+}
+AUTHORS_DIM = {"dim64": 64, "dim16": 16}
+
+
+def workload_config(name, device="cpu", **overrides):
+    """The resolved Config of workload ``name``, with ``overrides`` (dim, batch_size, n_critic:
+    for quick looks and tests) on top."""
+    if name not in WORKLOADS:
+        raise ValueError(f"unknown workload {name!r}: choose from {', '.join(WORKLOADS)}")
+    if name == "bare":
+        return Config(device=device, **overrides).resolved()
+    settings = {"dim": AUTHORS_DIM[name], **overrides}
+    return with_preset("paper", device=device, **settings).resolved()
+
+
+def recipe(config):
+    """The settings of a Config that shape one generator iteration."""
+    keys = ("mode", "arch", "dim", "z_dim", "batch_size", "n_critic", "critic_warmup",
+            "gp_lambda", "gp_every", "critic_norm", "generator_norm", "bias", "optimizer", "lr",
+            "critic_lr", "beta1", "beta2", "reuse_fake", "ema", "lr_decay")
+    return {key: getattr(config, key) for key in keys}
+
+
+def describe(config):
+    """A workload's recipe in one line."""
+    c = config
+    rates = f"{c.lr:g}" + (f" / {c.critic_lr:g} (critic)" if c.critic_lr != c.lr else "")
+    optimizer = (f"Adam {rates}, betas ({c.beta1:g}, {c.beta2:g})" if c.optimizer == "adam"
+                 else f"{c.optimizer} {rates}")
+    penalty = ("on every critic step" if c.gp_every == 1
+               else f"every {c.gp_every} critic steps")
+    return (f"{c.arch} model, DIM {c.dim}, batch {c.batch_size}, {c.n_critic} critic step"
+            f"{'s' if c.n_critic > 1 else ''}, penalty {penalty}, generator norm "
+            f"{c.generator_norm}, {optimizer}, "
+            + ("fake batch reused" if c.reuse_fake else "a fake batch of its own for the "
+               "generator step"))
+
+
+def training_images(config, n_batches=10):
+    """Random images in the generator's pixel range, ``n_batches`` batches of them."""
+    low, high = models.pixel_range(config.arch)
+    shape = (n_batches * config.batch_size, config.channels, config.image_size,
+             config.image_size)
+    return (low + (high - low) * np.random.default_rng(0).random(shape)).astype(np.float32)
+
+
+# ---- timing ----
+
+def engine_step(engine, config):
+    """A function running one generator iteration of ``config`` on ``engine`` ("minigrad" or
+    "torch") to its end (the device synchronised), and what to report about the engine."""
+    trainer = Trainer(config, training_images(config))
+    if engine == "minigrad":
+        def step():
+            trainer.step()
+            mg.backend.synchronize(config.device)
+        return step, {"gflop_per_gen_iter": round(count_gflop(trainer.step), 3),
+                      "blas": blas_kernels() if config.device == "cpu" else None}
+    import torch
+    from torch_engine import TorchTrainer
+    torch_trainer = TorchTrainer(config, trainer.sampler.x, trainer.generator, trainer.critic)
+    del trainer  # minigrad's models were the pattern of PyTorch's, and are not run
+
+    def torch_step():
+        torch_trainer.step()
+        if config.device == "cuda":
+            torch.cuda.synchronize()
+    return torch_step, {"torch_version": torch.__version__,
+                        "torch_threads": torch.get_num_threads()}
+
+
+def count_gflop(step):
+    """GFLOP of the matrix products in one call of ``step``, counted as 2*m*n*k each."""
+    flop = [0]
+    matmul = mg.ops.matmul
+
+    def counting(a, b):
+        out = matmul(a, b)
+        flop[0] += 2 * math.prod(out.shape) * a.shape[-1]
+        return out
+
+    mg.ops.matmul = counting
+    try:
+        step()
+    finally:
+        mg.ops.matmul = matmul
+    return flop[0] / 1e9
+
+
+def timed(step, iters, warmup):
+    """Seconds of each of ``iters`` calls of ``step``, after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        step()
+    seconds = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def matmul_rate(size, device="cpu", repeats=5):
+    """GFLOP/s of a float32 ``size``-square matrix product through minigrad (NumPy's BLAS, or
+    CuPy's cuBLAS), the median of ``repeats`` products after one untimed."""
+    a = mg.tensor(np.random.default_rng(0).random((size, size), dtype=np.float32),
+                  device=device)
+
+    def product():
+        a @ a
+        mg.backend.synchronize(device)
+    return 2 * size**3 / statistics.median(timed(product, repeats, warmup=1)) / 1e9
+
+
+def blas_kernels():
+    """Which BLAS NumPy runs and with which kernels (threadpoolctl, of the bench extra)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl to see it)"
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    ours = [i for i in blas if "numpy" in i["filepath"]] or blas  # NumPy's wheel, else all
+    return "; ".join(f"{i['internal_api']} {i['version']}"
+                     + (f", {i['architecture']} kernels" if i.get("architecture") else "")
+                     + f", {i['num_threads']} thread{'s' if i['num_threads'] != 1 else ''}"
+                     for i in ours) or "none found"
+
+
+def blas_settings(environ=os.environ):
+    """The environment's settings that choose the BLAS kernels and threads: every
+    OPENBLAS_* variable, OMP_NUM_THREADS and MKL_NUM_THREADS, as {name: value}."""
+    return {name: value for name, value in sorted(environ.items())
+            if name.startswith("OPENBLAS_") or name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}

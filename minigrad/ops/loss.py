@@ -13,10 +13,14 @@ targets that are not ignored.
   (a float tensor shaped like the logits), and then "mean" divides by the number of samples;
 - binary_cross_entropy(p, t): -(t log p + (1 - t) log(1 - p)), each log clamped at -100, and
   the gradient (p - t) / max(p (1 - p), 1e-12), as PyTorch's;
-- binary_cross_entropy_with_logits(x, t): (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x),
-  which never overflows: softplus(-x) = log(1 + e^-x) is computed as logaddexp(0, -x).
+- binary_cross_entropy_with_logits(x, t): (1 - t) softplus(x) + pos_weight t softplus(-x),
+  as -log(1 - sigmoid(x)) = softplus(x) and -log(sigmoid(x)) = softplus(-x): nothing
+  overflows or cancels (x + softplus(-x) would round to 0 for t = 0, x = -100, and so would
+  its derivative 1 - sigmoid(-x)).
 """
 import math
+
+import numpy as np
 
 from .. import backend
 from ..autograd import apply
@@ -166,19 +170,27 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
     p, t = operands(input, target)
     _same_shape("binary_cross_entropy", p, t)
     xp = backend.xp_of(p.array)
-    if p.size and bool(((p.array < 0) | (p.array > 1)).any()):
+    if p.numel() and bool(((p.array < 0) | (p.array > 1)).any()):
         raise ValueError(f"binary_cross_entropy: every input must be a probability in [0, 1], "
                          f"got values from {p.array.min().item()} to {p.array.max().item()}")
-    floor = math.exp(-100)
+    floor = float(np.finfo(p.dtype).smallest_subnormal)  # log(0) would warn; log(floor) < -100
     log_p = xp.maximum(xp.log(xp.maximum(p.array, floor)), -100)
     log_q = xp.maximum(xp.log(xp.maximum(1 - p.array, floor)), -100)
     loss = apply(-(t.array * log_p + (1 - t.array) * log_q), (p, t),
                  (lambda g, out: g * (p - t) / clip(p * (1 - p), 1e-12, None),
-                  lambda g, out: g * (clip(log(1 - p), -100, None) - clip(log(p), -100, None))),
+                  lambda g, out: g * (_clamped_log(1 - p, log_q) - _clamped_log(p, log_p))),
                  "binary_cross_entropy")
     if weight is not None:
         loss = loss * lift(weight, p)
     return _reduce(loss, reduction)
+
+
+def _clamped_log(v, log_v):
+    """max(log v, -100) as a differentiable op, given its value ``log_v`` (an array): where it
+    is clamped, a constant -100, and the log is taken of 1 there, so that no inf (log 0, 1 / 0)
+    enters the gradient of any order."""
+    kept = constant(log_v > -100)
+    return where(kept, log(where(kept, v, 1)), -100)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="mean",
@@ -190,8 +202,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="m
                    pos_weight=pos_weight)
     x, t = operands(input, target)
     _same_shape("binary_cross_entropy_with_logits", x, t)
-    log_weight = 1 if pos_weight is None else 1 + (lift(pos_weight, x) - 1) * t
-    loss = (1 - t) * x + log_weight * softplus(-x, threshold=math.inf)
+    positive = t if pos_weight is None else lift(pos_weight, x) * t
+    loss = ((1 - t) * softplus(x, threshold=math.inf)
+            + positive * softplus(-x, threshold=math.inf))
     if weight is not None:
         loss = loss * lift(weight, x)
     return _reduce(loss, reduction)

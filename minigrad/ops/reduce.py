@@ -214,16 +214,26 @@ def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
 
 def logsumexp(x, axis=-1, keepdims=False):
     """log(sum(exp(x))) along ``axis`` (an int or a tuple), shifted by the (constant) maximum
-    so nothing overflows (of an integer or boolean tensor, in float32)."""
+    so nothing overflows (of an integer or boolean tensor, in float32). A maximum of +-inf
+    is not shifted by (inf - inf is NaN): a slice of -inf sums to 0, whose log is -inf, and
+    one that holds +inf gives inf, as PyTorch's."""
     x = as_float(x)
     axes = _axes("logsumexp", axis, x.shape)
-    shift = constant(x.array.max(axis=axes, keepdims=True))
+    peak = x.array.max(axis=axes, keepdims=True)
+    xp = backend.xp_of(peak)
+    shift = constant(xp.where(xp.isinf(peak), 0, peak))
     total = sum((x - shift).exp(), axes, keepdims=True).log() + shift
     return total if keepdims else total.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
 
 def log_softmax(x, axis=-1):
-    return x - logsumexp(x, axis, keepdims=True)
+    """(x - m) - log(sum(exp(x - m))), m the (constant) maximum: the difference of the small
+    shifted numbers, not x - logsumexp(x), which loses the digits of m (1e-14 at m = 90).
+    A slice holding an infinite maximum is NaN, as PyTorch's."""
+    x = as_float(x)
+    axes = _axes("log_softmax", axis, x.shape)
+    shifted = x - constant(x.array.max(axis=axes, keepdims=True))
+    return shifted - sum(shifted.exp(), axes, keepdims=True).log()
 
 
 def softmax(x, axis=-1):

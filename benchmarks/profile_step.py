@@ -1,14 +1,15 @@
 #!/usr/bin/env python
 """Where the time of one WGAN-GP generator iteration goes: by phase and by op.
 
-    python benchmarks/profile_step.py                 # DIM 64, batch 50, 5 critic steps
+    python benchmarks/profile_step.py                 # the authors' step: DIM 64, batch 50, ...
     python benchmarks/profile_step.py --dim 16 --threads 2 --top 25
     python benchmarks/profile_step.py --recipe bare    # the bare command's step (DIM 24, ...)
 
-The step is the trainer's own (wgan.trainer.Trainer.step with the authors' settings, as
-benchmarks/wgan_step.py times it, or with the bare command's: --recipe bare). Timers are
-wrapped around it, and every op of minigrad.ops and every backward rule is timed exclusively
-(its own time, without the ops it calls):
+The step is the trainer's own (wgan.trainer.Trainer.step) on one of the workloads that
+benchmarks/wgan_step.py times (benchmarks/engines.py): the authors' (--preset paper, at
+--dim) or the bare command's, from the Config defaults (--recipe bare). Timers are wrapped
+around it, and every op of minigrad.ops and every backward rule is timed exclusively (its
+own time, without the ops it calls):
 
 - phases: the generator's forward (the critic steps' fakes; the last one's graph is kept for
   the generator step), the critic on real and fake, the penalty's forward on the
@@ -55,15 +56,15 @@ import resource  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
-import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # minigrad, wgan, engines
+import engines  # noqa: E402
 import minigrad as mg  # noqa: E402
 import minigrad.nn.functional as F  # noqa: E402
 import minigrad.ops  # noqa: E402
 from minigrad import autograd  # noqa: E402
 from wgan import losses  # noqa: E402
-from wgan.config import Config, with_preset  # noqa: E402
 from wgan.trainer import Trainer  # noqa: E402
 
 
@@ -146,11 +147,8 @@ def instrument_phases(clock, trainer):
 def main():
     chosen = {key: value for key, value in (("dim", ARGS.dim), ("batch_size", ARGS.batch_size),
                                             ("n_critic", ARGS.n_critic)) if value is not None}
-    config = (with_preset("paper", reuse_fake=True, **chosen) if ARGS.recipe == "paper"
-              else Config(eval_every=0, **chosen)).resolved()
-    images = np.random.default_rng(0).random((10 * config.batch_size, 1, 28, 28),
-                                             dtype=np.float32)
-    trainer = Trainer(config, images)
+    config = engines.workload_config("dim64" if ARGS.recipe == "paper" else "bare", **chosen)
+    trainer = Trainer(config, engines.training_images(config))
     for _ in range(2):
         trainer.step()
     started = time.perf_counter()

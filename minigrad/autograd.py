@@ -178,7 +178,7 @@ def Variable(data, requires_grad=False):
 def _seed(y, g, what, name):
     """The gradient backpropagation starts from at ``y``: ``g``, or 1 for a one-element y."""
     if g is None:
-        if y.size != 1:
+        if y.numel() != 1:
             raise RuntimeError(f"{what} has shape {y.shape}: pass {name}= (a tensor of that "
                                "shape); only a one-element tensor has an implicit gradient of 1")
         return _tensor.ones_like(y)

@@ -227,9 +227,9 @@ class ProcessGroup:
         flat /= self.size
         offset = 0
         for p in parameters:
-            part = flat[offset:offset + p.grad.size].reshape(p.grad.shape)
+            part = flat[offset:offset + p.grad.numel()].reshape(p.grad.shape)
             p.grad = Tensor._wrap(part.astype(p.grad.dtype, copy=False))
-            offset += p.grad.size
+            offset += p.grad.numel()
 
     def mean(self, numbers):
         """{name: the mean over the ranks of each rank's number} (one Allreduce)."""
@@ -391,7 +391,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, channels) + (1,) * (x.ndim - 2)
     local = concat([x.sum(axis=axes), (x * x).sum(axis=axes),
-                    full((1,), x.size // channels, dtype=x.dtype, device=x.device)])
+                    full((1,), x.numel() // channels, dtype=x.dtype, device=x.device)])
     total = all_reduce(local, group, "batch_norm")
     count = int(backend.scalar(total.array[2 * channels]))
     if count < 2:

@@ -74,14 +74,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_entries=400, direc
     analytic = _analytic(fn, inputs, weights)
     checked = [(k, x) for k, x in enumerate(inputs) if x.requires_grad]
     for (k, x), g in zip(checked, analytic):
-        if x.size <= max_entries:
+        if x.numel() <= max_entries:
             probes = [(f"entry {tuple(int(i) for i in np.unravel_index(e, x.shape))}",
-                       np.eye(1, x.size, e)[0])
-                      for e in range(x.size)]
+                       np.eye(1, x.numel(), e)[0])
+                      for e in range(x.numel())]
         else:
             probes = []
             for d in range(directions):
-                v = rng.standard_normal(x.size)
+                v = rng.standard_normal(x.numel())
                 probes.append((f"random direction {d}", v / np.linalg.norm(v)))
         for where, v in probes:
             numeric = (_loss_at(fn, inputs, x, eps * v, weights)

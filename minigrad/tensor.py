@@ -12,7 +12,7 @@ import reprlib
 import numpy as np
 
 from . import autograd, backend
-from .errors import ShapeError
+from .errors import AxisError, ShapeError
 
 DEFAULT_FLOAT = np.dtype(np.float32)  # PyTorch's default float: what Python floats become
 
@@ -72,7 +72,23 @@ class Tensor:
     shape = property(lambda self: self.array.shape)
     dtype = property(lambda self: self.array.dtype)
     ndim = property(lambda self: self.array.ndim)
-    size = property(lambda self: self.array.size)
+    def size(self, dim=None):
+        """The shape (a ``Size``), or the size of axis ``dim``, as PyTorch's ``size()``."""
+        if dim is None:
+            return Size(self.array.shape)
+        if not self.ndim:
+            raise AxisError(f"size({dim}): a 0-d tensor has no axes")
+        return self.array.shape[ops.shape.check_axis("size", dim, self.shape)]
+
+    def numel(self):
+        """The number of elements (NumPy's ``size``)."""
+        return self.array.size
+
+    def dim(self):
+        """The number of axes (``ndim``)."""
+        return self.array.ndim
+
+    nelement, ndimension = numel, dim
     device = property(lambda self: backend.device_of(self.array))
     is_leaf = property(lambda self: self.grad_fn is None)
 
@@ -94,7 +110,7 @@ class Tensor:
         return len(self.array)
 
     def __bool__(self):
-        if self.size != 1:
+        if self.numel() != 1:
             raise ShapeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                                "use .any() or .all() on .numpy()")
         return bool(self.item())
@@ -110,7 +126,7 @@ class Tensor:
         return backend.host_copy(self.array)
 
     def item(self):
-        if self.size != 1:
+        if self.numel() != 1:
             raise ShapeError(f"item() needs a tensor with one element, not shape {self.shape}")
         return backend.scalar(self.array)
 

@@ -142,7 +142,7 @@ def _label(t, kind, name, show_dtype):
         node = t.grad_fn  # freed: backward() ran through it without retain_graph
         lines.append(f"{node.op} (freed)" if node.freed else node.op)
     elif kind == "constant" and name is None:
-        if t.size == 1 and t.ndim == 0:  # a number: show it
+        if t.numel() == 1 and t.ndim == 0:  # a number: show it
             return f"{t.item():.4g}" + (f" {t.dtype}" if show_dtype else "")
         lines.append("const")
     lines.append(_shape(t.shape) + (f" {t.dtype}" if show_dtype else ""))

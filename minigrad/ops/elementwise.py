@@ -697,11 +697,11 @@ def threshold(x, threshold, value):
 def prelu(x, weight):
     """x where x > 0, weight * x elsewhere (F.prelu): one weight for all elements, or one per
     channel (axis 1 of x)."""
-    if weight.size != 1 and (x.ndim < 2 or weight.size != x.shape[1]):
+    if weight.numel() != 1 and (x.ndim < 2 or weight.numel() != x.shape[1]):
         channels = f"{x.shape[1]} channels" if x.ndim >= 2 else "no channel axis"
-        raise ShapeError(f"prelu: a weight of {weight.size} elements for an input of shape "
+        raise ShapeError(f"prelu: a weight of {weight.numel()} elements for an input of shape "
                          f"{x.shape} ({channels}): give 1 weight, or one per channel")
-    weight = weight.reshape(-1, *(1,) * (x.ndim - 2)) if weight.size != 1 else weight.reshape(())
+    weight = weight.reshape(-1, *(1,) * (x.ndim - 2)) if weight.numel() != 1 else weight.reshape(())
     return where(x > 0, x, weight * x)
 
 

@@ -29,7 +29,7 @@ from .shape import check_axis, place
 
 def take(x, positions):
     """The values of ``x`` at flat ``positions`` (an integer array on x's device, entries in
-    [0, x.size)), in the shape of ``positions``, as torch.take."""
+    [0, x.numel())), in the shape of ``positions``, as torch.take."""
     return apply(x.array.reshape(-1)[positions], (x,),
                  (lambda g, out: scatter_add_flat(g, positions, x.shape),), "take", saved=())
 
@@ -53,7 +53,7 @@ def getitem(x, index):
                      saved=())
 
     def vjp(g, out):
-        positions = backend.xp_of(x.array).arange(x.size).reshape(x.shape)[basic][advanced]
+        positions = backend.xp_of(x.array).arange(x.numel()).reshape(x.shape)[basic][advanced]
         return scatter_add_flat(g, positions, x.shape)
 
     return apply(view[advanced], (x,), (vjp,), "getitem", saved=())
@@ -207,7 +207,7 @@ def gather(x, dim, index):
     _check_range("gather", index, x.shape[dim] if x.ndim else 1,
                  f"axis {dim} of a tensor of shape {x.shape}", negative=False)
     corner = tuple(slice(0, 1) if a == dim else slice(0, i) for a, i in enumerate(index.shape))
-    rows = backend.xp_of(x.array).arange(x.size).reshape(x.shape)[corner]
+    rows = backend.xp_of(x.array).arange(x.numel()).reshape(x.shape)[corner]
     return take(x, rows + index * math.prod(x.shape[dim + 1:]))
 
 
@@ -253,7 +253,7 @@ def one_hot(labels, num_classes=-1):
         raise ValueError(f"one_hot: num_classes must be a non-negative int or -1, got "
                          f"{num_classes!r}")
     if num_classes == -1:
-        if labels.size == 0:
+        if labels.numel() == 0:
             raise ValueError("one_hot: num_classes=-1 cannot be inferred from no labels; pass it")
         num_classes = int(labels.array.max()) + 1  # one number crosses from a device
     _check_range("one_hot", labels.array, num_classes, f"{num_classes} classes", negative=False)

@@ -69,7 +69,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, channels) + (1,) * (x.ndim - 2)
     if training:
-        count = x.size // channels
+        count = x.numel() // channels
         if count < 2:
             raise ValueError(f"batch_norm in training needs more than one value per channel, "
                              f"got input shape {x.shape}")
@@ -152,7 +152,7 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     if not use_input_stats:
         return _affine(_running_normalise("instance_norm", x, running_mean, running_var, shape,
                                           eps), weight, bias, shape)
-    count = x.size // (x.shape[0] * x.shape[1])
+    count = x.numel() // (x.shape[0] * x.shape[1])
     if count < 2:
         raise ShapeError(f"instance_norm needs more than one spatial value per channel, got "
                          f"input shape {x.shape}")

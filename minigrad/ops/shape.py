@@ -59,7 +59,7 @@ def reshape(x, *shape):
     try:
         data = x.array.reshape(shape)
     except ValueError:
-        raise ShapeError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+        raise ShapeError(f"cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
                          f"into {tuple(shape)}") from None
     return apply(data, (x,), (lambda g, out: g.reshape(x.shape),), "reshape", saved=())
 

@@ -88,9 +88,9 @@ def median(x, dim=None, keepdim=False):
     the middle two): of all entries for ``dim=None`` (the value only), else (values, indices)
     along ``dim``."""
     if dim is None:
-        if x.size == 0:
+        if x.numel() == 0:
             raise ShapeError("median() of an empty tensor: there is no entry to take")
-        return kthvalue(x.reshape(-1), (x.size + 1) // 2).values
+        return kthvalue(x.reshape(-1), (x.numel() + 1) // 2).values
     dim = check_axis("median", dim, x.shape)
     n = x.shape[dim] if x.ndim else 1
     if n == 0:

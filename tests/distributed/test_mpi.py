@@ -85,7 +85,7 @@ def test_gradients_are_averaged_with_one_allreduce_of_one_flat_buffer(group):
     calls, reduce = [], group._all_reduce
     group._all_reduce = lambda array, op, kind: calls.append(array.size) or reduce(array, op, kind)
     group.average_gradients(model.parameters())
-    assert calls == [sum(p.size for p in model.parameters()) - 1]
+    assert calls == [sum(p.numel() for p in model.parameters()) - 1]
     mean_rank = np.mean([r + 1.0 for r in range(group.size)])
     for i, p in enumerate(model.parameters()[:-1]):
         np.testing.assert_allclose(p.grad.numpy(), mean_rank * (i + 1), rtol=1e-6)

@@ -98,7 +98,7 @@ def test_shared_parameters_and_modules_are_listed_once():
     seq = nn.Sequential(shared, nn.ReLU(), shared)
     assert len(seq.parameters()) == 2
     assert list(seq.state_dict()) == ["0.weight", "0.bias"]
-    assert f"# {shared.weight.size + shared.bias.size:,} parameters" in repr(seq).splitlines()[0]
+    assert f"# {shared.weight.numel() + shared.bias.numel():,} parameters" in repr(seq).splitlines()[0]
 
 
 def test_train_and_eval_reach_every_module_and_change_behaviour():
@@ -215,17 +215,17 @@ def test_repr_prints_the_tree_with_parameter_counts():
     net = Net()
     text = repr(net)
     lines = text.splitlines()
-    total = sum(p.size for p in net.parameters())
+    total = sum(p.numel() for p in net.parameters())
     assert lines[0] == f"Net(  # {total:,} parameters"
     conv = net.block.conv
     assert (f"    (conv): Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"
-            f"  # {conv.weight.size + conv.bias.size:,} parameters") in lines
+            f"  # {conv.weight.numel() + conv.bias.numel():,} parameters") in lines
     assert "    (0): Flatten(start_dim=1, end_dim=-1)" in lines
     assert "    (1): Dropout(p=0.5)" in lines  # no parameters, no count
     # every count printed is the sum of the parameters below it
     counts = [int(c.replace(",", "")) for c in re.findall(r"# ([\d,]+) parameters", text)]
-    block = sum(p.size for p in net.block.parameters())
-    head = sum(p.size for p in net.head.parameters())
+    block = sum(p.numel() for p in net.block.parameters())
+    head = sum(p.numel() for p in net.head.parameters())
     assert counts[0] == total == block + head and block in counts and head in counts
 
 

@@ -264,3 +264,28 @@ def test_sum_and_mean_with_dtype():
     x = tensor(np.array([1, 2, 4]))
     assert x.sum(dtype=np.float64).dtype == np.float64 and x.sum(dtype=np.float64).item() == 7.0
     assert x.mean(dtype=np.float32).item() == pytest.approx(7 / 3)
+
+
+# ---- size() is the shape; numel() the number of elements ----
+
+def test_size_is_the_shape():
+    x = tensor(np.zeros((2, 3, 4)))
+    assert x.size() == (2, 3, 4) and isinstance(x.size(), tuple) and isinstance(x.size(), mg.Size)
+    assert x.size(1) == 3 and x.size(-1) == 4 and x.size(dim=0) == 2
+    assert x.numel() == x.nelement() == 24 and x.dim() == x.ndimension() == 3
+    assert x.size().numel() == 24 and repr(x.size()) == "mg.Size([2, 3, 4])"
+    assert mg.Tensor(x.size()).shape == (2, 3, 4)  # a Size is a shape to the legacy constructor
+    with pytest.raises(IndexError, match="axis 3"):
+        x.size(3)
+    with pytest.raises(IndexError, match="0-d"):
+        tensor(1.0).size(0)
+    assert tensor(1.0).size() == () and tensor(1.0).numel() == 1
+
+
+@vs_torch
+def test_size_numel_dim_vs_torch():
+    a = np.zeros((2, 3, 4))
+    x, t = mg.tensor(a), torch.tensor(a)
+    assert x.size() == t.size() and x.size(-2) == t.size(-2)
+    assert (x.numel(), x.nelement(), x.dim(), x.ndimension()) == (t.numel(), t.nelement(),
+                                                                t.dim(), t.ndimension())

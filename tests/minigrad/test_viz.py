@@ -45,7 +45,7 @@ def test_ops_shapes_and_kinds_of_tensor():
     dot = viz.to_dot(y, names=lin)
     assert dot.startswith("digraph minigrad {") and dot.rstrip().endswith("}")
     for label in ("sum\\n()", "mul\\n(4, 2)", "tanh\\n(4, 2)", "add\\n(4, 2)", "matmul\\n(4, 2)",
-                  "transpose\\n(3, 2)"):
+                  "permute\\n(3, 2)"):
         assert "ellipse" in node_with(dot, label)
     weight = node_with(dot, "weight\\n(2, 3)")
     bias = node_with(dot, "bias\\n(2,)")
@@ -57,7 +57,7 @@ def test_ops_shapes_and_kinds_of_tensor():
     assert 'peripheries="2"' in node_with(dot, "sum\\n()")
     assert sum('peripheries="2"' in a for a in nodes(dot).values()) == 1
     # 10 tensors, 9 edges: sum<-mul, mul<-tanh, mul<-2, tanh<-add, add<-matmul, add<-bias,
-    # matmul<-x, matmul<-transpose, transpose<-weight
+    # matmul<-x, matmul<-permute, permute<-weight
     assert len(nodes(dot)) == 10 and len(edges(dot)) == 9
 
 

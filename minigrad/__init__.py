@@ -57,3 +57,4 @@ from .ops import (all, any, argsort, cummax, cummin, cumprod, cumsum, diag, diag
                   diagonal, einsum, kthvalue, logcumsumexp, masked_select, median, nonzero,
                   outer, prod, scatter, scatter_add, scatter_reduce, sort, take_along_dim, topk,
                   trace, tril, triu)
+from .ops import cross, roll  # noqa: E402

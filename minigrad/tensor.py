@@ -399,6 +399,8 @@ class Tensor:
     def mm(self, other): return ops.mm(self, other)
     def bmm(self, other): return ops.bmm(self, other)
     def outer(self, other): return ops.outer(self, other)
+    def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
+    def cross(self, other, dim=None): return ops.cross(self, other, dim)
 
 
 # ---- making tensors ----

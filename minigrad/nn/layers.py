@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ..ops.conv import _same_padding
+from ..ops.resample import MODES as RESAMPLE_MODES
 from ..tensor import Tensor, ones, zeros
 from . import functional as F
 from . import init
@@ -554,14 +555,15 @@ class Crop2d(Module):
 
 
 class Upsample(Module):
-    """Resize NCHW inputs to ``size`` or by ``scale_factor`` (see F.interpolate): mode
-    "nearest" (the default) or "bilinear" (with ``align_corners``)."""
+    """Resize (N, C, L), NCHW or (N, C, D, H, W) inputs to ``size`` or by ``scale_factor``
+    (see F.interpolate): mode "nearest" (the default), or "linear", "bilinear" or "trilinear"
+    for the input's number of spatial axes (with ``align_corners``)."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
-        if mode not in ("nearest", "bilinear"):
-            raise ValueError(f"Upsample: mode must be 'nearest' or 'bilinear', got {mode!r}")
+        if mode not in RESAMPLE_MODES:
+            raise ValueError(f"Upsample: mode must be one of {RESAMPLE_MODES}, got {mode!r}")
         if (size is None) == (scale_factor is None):
             raise ValueError("Upsample: give exactly one of size and scale_factor")
         self.size, self.scale_factor, self.mode = size, scale_factor, mode

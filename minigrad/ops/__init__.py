@@ -33,3 +33,4 @@ from .index import masked_select, nonzero, take_along_dim, tril, triu
 from .linalg import bmm, mm, outer
 from .scatter import scatter, scatter_add, scatter_reduce
 from .conv import conv1d, conv3d, conv_transpose1d
+from .roll_cross import cross, roll

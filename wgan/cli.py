@@ -385,6 +385,12 @@ def main(argv=None):
             raise
         _report("interrupted")
         return 130
+    except MemoryError as e:  # NumPy's "Unable to allocate 800 GiB for an array ..."
+        if debug:
+            raise
+        _report(f"error: out of memory: {e}; smaller --dim, --z-dim, --batch-size, --image-size "
+                "or --eval-samples need less")
+        return 1
     except USAGE_ERRORS + RUNTIME_ERRORS as e:
         if debug:
             raise

@@ -25,6 +25,12 @@ class ConfigFileError(RuntimeError):
     """A config.json that cannot be read as a run's settings; the message names the file."""
 
 
+# Beyond any memory, and small enough that every array's size stays a representable number
+# (NumPy then says that it cannot allocate it, which the command line reports on one line).
+LARGEST_WIDTH = 2 ** 16   # --dim, --z-dim, --image-size
+LARGEST_COUNT = 2 ** 24   # --eval-samples
+
+
 @dataclasses.dataclass
 class Config:
     """Every setting of a run. ``None`` means: the mode's default (modes.MODES)."""
@@ -98,10 +104,13 @@ class Config:
                     "checkpoint_every", "n_samples", "image_size"):
             _require(self, key, _is_int(getattr(self, key)) and getattr(self, key) >= 1,
                      "a whole number of at least 1")
+        for key in ("dim", "z_dim", "image_size"):
+            _require(self, key, getattr(self, key) <= LARGEST_WIDTH, f"at most {LARGEST_WIDTH}")
         _require(self, "eval_every", _is_int(self.eval_every) and self.eval_every >= 0,
                  "0 (never) or a whole number of iterations")
-        _require(self, "eval_samples", _is_int(self.eval_samples) and self.eval_samples >= 2,
-                 "at least 2 (FID needs two samples)")
+        _require(self, "eval_samples", _is_int(self.eval_samples)
+                 and 2 <= self.eval_samples <= LARGEST_COUNT,
+                 f"from 2 (FID needs two samples) to {LARGEST_COUNT}")
         _require(self, "seed", _is_int(self.seed) and self.seed >= 0,
                  "a whole number of 0 or more (it seeds NumPy's generators)")
         for key in ("lr", "critic_lr"):

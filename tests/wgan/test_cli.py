@@ -446,3 +446,33 @@ def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_again(tiny_ru
     assert "starts from iteration 0" in capsys.readouterr().out
     assert int(mg.load(tiny_run / CHECKPOINT)["iteration"]) == 4
     assert [r["iteration"] for r in read_log(tiny_run)[1]] == ["1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--dim", "99999999999999999999"], "--dim"), (["--z-dim", "65537"], "--z-dim"),
+    (["--arch", "mlp", "--image-size", "99999999999999999999"], "--image-size"),
+    (["--every", "1", "--eval-samples", "99999999999999999999"], "--eval-samples"),
+    (["--batch-size", "1"], "--batch-size"),                        # batch norm in G
+    (["--mode", "wgan", "--batch-size", "1"], "--batch-size")])     # and in the critic
+def test_sizes_that_cannot_work_are_usage_errors(argv, flag, tmp_path, capsys, synthetic_data):
+    """Widths beyond any memory (whose arrays' sizes would not even be representable) and a
+    batch of one under batch norm: exit 2 naming the setting, before any folder is made."""
+    out = tmp_path / "run"
+    assert cli.main(["--iters", "1", *TINY, *argv, "--out", str(out)]) == 2
+    assert one_line_error(capsys).startswith(f"error: {flag} must be")
+    assert not out.exists()
+
+
+def test_a_batch_of_one_trains_without_batch_norm(tmp_path, synthetic_data):
+    assert cli.main(["--iters", "1", *TINY, "--batch-size", "1", "--generator-norm", "none",
+                     "--out", str(tmp_path / "run")]) == 0
+
+
+def test_running_out_of_memory_is_one_line(tiny_run, tmp_path, capsys):
+    """A sample count whose noise alone would take 8 TiB: NumPy cannot allocate it."""
+    target = tmp_path / "s.npz"
+    assert cli.main(["sample", "--run", str(tiny_run), "--n", str(2 ** 40), "--out",
+                     str(target)]) == 1
+    err = one_line_error(capsys)
+    assert err.startswith("error: out of memory: Unable to allocate") and "--dim" in err
+    assert not target.exists()

@@ -15,7 +15,7 @@ from .layers import (AdaptiveAvgPool2d, BCELoss, BCEWithLogitsLoss, CrossEntropy
                      MSELoss, NLLLoss, ParameterList, ReLU6, SmoothL1Loss, Softmax)
 
 _MISSING = {name: None for name in (
-    "Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose3d", "MaxPool1d", "MaxPool3d",
+    "ConvTranspose3d", "MaxPool1d", "MaxPool3d",
     "AvgPool1d", "AvgPool3d", "AdaptiveMaxPool2d", "AdaptiveAvgPool1d", "BatchNorm3d",
     "InstanceNorm1d", "LocalResponseNorm", "RNN", "LSTM", "GRU", "Transformer",
     "TransformerEncoder", "TransformerEncoderLayer", "MultiheadAttention", "Bilinear",

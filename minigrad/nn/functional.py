@@ -259,13 +259,12 @@ def softmin(input, dim=None, *, axis=None):
 
 
 _MISSING = {name: None for name in (
-    "conv1d", "conv3d", "max_pool1d", "avg_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d",
-    "grid_sample", "affine_grid", "pixel_shuffle", "cosine_similarity", "normalize",
-    "gumbel_softmax", "hardswish", "mish", "selu", "celu", "logsigmoid", "softsign", "softmin",
-    "glu", "threshold", "dropout2d", "alpha_dropout", "margin_ranking_loss",
-    "triplet_margin_loss", "cosine_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss",
-    "ctc_loss", "multi_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
-    "scaled_dot_product_attention", "embedding_bag", "local_response_norm")}
+    "max_pool1d", "avg_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "grid_sample",
+    "affine_grid", "pixel_shuffle", "cosine_similarity", "normalize", "gumbel_softmax", "glu",
+    "dropout2d", "alpha_dropout", "margin_ranking_loss", "triplet_margin_loss",
+    "cosine_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "ctc_loss",
+    "multi_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss", "embedding_bag",
+    "local_response_norm")}
 _MISSING.update(
     upsample="use F.interpolate", upsample_bilinear="use F.interpolate(mode='bilinear')",
     unfold="see minigrad.ops.unfold (im2col)", fold="see minigrad.ops.fold (col2im)")

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from ..errors import ShapeError
-from ..tensor import operands
+from .linalg import check_same_dtype
 from .shape import broadcast_to, check_axis, concat
 
 
@@ -18,8 +18,8 @@ def roll(x, shifts, dims=None):
     """``x`` rolled by ``shifts`` along ``dims`` (ints, or tuples of one length: each shift
     along its dim, in turn); with ``dims=None``, x is flattened, rolled by one shift and
     reshaped back (torch.roll)."""
-    shifts = (shifts,) if isinstance(shifts, numbers.Integral) else tuple(shifts)
-    dims = dims if dims is None or not isinstance(dims, numbers.Integral) else (dims,)
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else dims if dims is None else (dims,)
     if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in shifts):
         raise TypeError(f"roll: shifts must be an int or a tuple of ints, got {shifts!r}")
     if not shifts or len(shifts) != (1 if dims is None else len(dims)):
@@ -44,15 +44,13 @@ def cross(a, b, dim=None):
     """The cross product of ``a`` and ``b`` along ``dim``, an axis of size 3 in both; the
     other axes broadcast (both need the same number of axes, as torch.cross). ``dim`` is
     required: PyTorch's default (the first axis of size 3) is deprecated."""
-    a, b = operands(a, b)
     if dim is None:
         raise TypeError("cross: pass dim= (torch.cross without dim, which picks the first axis "
                         "of size 3, is deprecated; torch.linalg.cross uses dim=-1)")
     if a.ndim != b.ndim:
         raise ShapeError(f"cross: inputs must have the same number of dimensions, got shapes "
                          f"{a.shape} and {b.shape}")
-    if a.dtype != b.dtype:
-        raise RuntimeError(f"cross: inputs must have one dtype, got {a.dtype} and {b.dtype}")
+    check_same_dtype("cross", input=a, other=b)
     axis = check_axis("cross", dim, a.shape)
     if a.shape[axis] != 3 or b.shape[axis] != 3:
         raise ShapeError(f"cross: dim {dim} must have size 3 in both inputs, got shapes "

@@ -149,14 +149,6 @@ class Tensor:
         """The same data, cut from the graph (an in-place change of either changes both)."""
         return Tensor._wrap(self.array)._view_of(self)
 
-    def to(self, device):
-        """This tensor on ``device``; differentiable, so gradients flow back across devices."""
-        if backend.check_device(device) == self.device:
-            return self
-        source = self.device
-        return autograd.apply(backend.to_device(self.array, device), (self,),
-                              (lambda g, out: g.to(source),), "to", saved=())
-
     def backward(self, grad=None, create_graph=False, retain_graph=None):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
         autograd.backward(self, grad, create_graph, retain_graph)
@@ -174,8 +166,9 @@ class Tensor:
     def _changed_in_place(self):
         self._versions[0] += 1
 
-    def _assign(self, value, op):
-        """Write ``value`` (an array broadcastable to this shape) into this tensor's array."""
+    def _assign(self, value, op, where=((Ellipsis,), ())):
+        """Write ``value`` (an array broadcastable to the target's shape) into this tensor's
+        array, or into ``array[basic][advanced]`` for ``where = (basic, advanced)``."""
         if autograd.is_grad_enabled() and self.requires_grad:
             raise RuntimeError(
                 f"{op} changes a tensor that requires grad in place while operations are "
@@ -188,10 +181,17 @@ class Tensor:
         if not np.can_cast(value.dtype, self.dtype, "same_kind"):
             raise TypeError(f"{op}: the result has dtype {value.dtype}, which cannot be stored "
                             f"in place in a tensor of dtype {self.dtype}")
-        if not broadcasts_to(value.shape, self.shape):
+        basic, advanced = where
+        target = self.array[basic]
+        shape = target[advanced].shape if advanced else target.shape
+        if not broadcasts_to(value.shape, shape):
             raise ShapeError(f"{op}: a result of shape {value.shape} does not fit in place "
-                             f"into a tensor of shape {self.shape}")
-        self.array[...] = value
+                             f"into {'a part' if shape != self.shape else 'a tensor'} of shape "
+                             f"{shape}")
+        if advanced:
+            target[advanced] = value
+        else:
+            target[...] = value
         self._changed_in_place()
         return self
 
@@ -219,6 +219,30 @@ class Tensor:
         with autograd.no_grad():
             result = ops.clip(self, min, max).array
         return self._assign(result, "clamp_")
+
+    def add_(self, other, alpha=1): return self._in_place(ops.add, _scaled(other, alpha), "+=")
+    def sub_(self, other, alpha=1): return self._in_place(ops.sub, _scaled(other, alpha), "-=")
+    def mul_(self, other): return self._in_place(ops.mul, other, "*=")
+    def div_(self, other): return self._in_place(ops.div, other, "/=")
+    clip_ = clamp_
+
+    def normal_(self, mean=0.0, std=1.0):
+        """Fill with samples of N(mean, std^2) from the generator seeded by ``manual_seed``."""
+        return self.copy_(randn(self.shape, dtype=self.dtype, device=self.device) * std + mean)
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Fill with samples of U[a, b) from the generator seeded by ``manual_seed``."""
+        return self.copy_(rand(self.shape, dtype=self.dtype, device=self.device) * (b - a) + a)
+
+    def __setitem__(self, index, value):
+        """``x[index] = value``: an in-place write, checked and versioned as every in-place
+        op. Not recorded: a ``value`` that requires grad is refused while recording."""
+        if autograd.is_grad_enabled() and isinstance(value, Tensor) and value.requires_grad:
+            raise RuntimeError("x[index] = value with a value that requires grad is not "
+                               "recorded in minigrad; build the result out of place (mg.where, "
+                               "mg.cat, index_put via masked_fill), or write it under no_grad")
+        where = ops.index.torch_index(self, index)
+        self._assign(lift(value, self).array, "x[index] = value", where)
 
     # ---- operators (defined in minigrad.ops) ----
     def __add__(self, other): return ops.add(self, other)
@@ -294,6 +318,121 @@ class Tensor:
     def gather(self, dim, index): return ops.gather(self, dim, index)
     def index_select(self, dim, index): return ops.index_select(self, dim, index)
     def masked_fill(self, mask, value): return ops.masked_fill(self, mask, value)
+
+    # ---- PyTorch's spellings of the methods above ----
+    def view(self, *shape):
+        """``reshape``: PyTorch's view needs a layout the shape fits; here any tensor works
+        (a copy where NumPy cannot make a view)."""
+        return ops.reshape(self, *shape)
+
+    def view_as(self, other): return ops.reshape(self, other.shape)
+    reshape_as = view_as
+    def expand_as(self, other): return ops.expand(self, other.shape)
+    def norm(self, p="fro", dim=None, keepdim=False): return ops.norm(self, p, dim, keepdim)
+    def pow(self, exponent): return ops.pow(self, exponent)
+    def add(self, other, alpha=1): return ops.add(self, _scaled(other, alpha))
+    def sub(self, other, alpha=1): return ops.sub(self, _scaled(other, alpha))
+    def mul(self, other): return ops.mul(self, other)
+    def div(self, other): return ops.div(self, other)
+    def neg(self): return ops.neg(self)
+    multiply, divide, subtract, negative = mul, div, sub, neg
+    def eq(self, other): return ops.compare("equal", self, other)
+    def ne(self, other): return ops.compare("not_equal", self, other)
+    def lt(self, other): return ops.compare("less", self, other)
+    def le(self, other): return ops.compare("less_equal", self, other)
+    def gt(self, other): return ops.compare("greater", self, other)
+    def ge(self, other): return ops.compare("greater_equal", self, other)
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def equal(self, other):
+        """True if ``other`` has this shape and these values (a Python bool)."""
+        return self.shape == other.shape and bool((self.array == other.array).all())
+
+    def float(self): return ops.astype(self, np.float32)
+    def double(self): return ops.astype(self, np.float64)
+    def half(self): return ops.astype(self, np.float16)
+    def long(self): return ops.astype(self, np.int64)
+    def int(self): return ops.astype(self, np.int32)
+    def short(self): return ops.astype(self, np.int16)
+    def byte(self): return ops.astype(self, np.uint8)
+    def char(self): return ops.astype(self, np.int8)
+    def bool(self): return ops.astype(self, np.bool_)
+
+    def type(self, dtype=None):
+        """Without an argument, PyTorch's name of this tensor's type ("torch.FloatTensor",
+        "torch.cuda.LongTensor"); with a dtype or such a name, this tensor cast to it."""
+        if dtype is None:
+            cuda = "cuda." if self.device == "cuda" else ""
+            return f"torch.{cuda}{LEGACY_TYPE_NAMES[self.dtype]}"
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            name = dtype.rsplit(".", 1)[-1]
+            types = {n: d for d, n in LEGACY_TYPE_NAMES.items()}
+            if name not in types:
+                raise TypeError(f"type({dtype!r}): not a tensor type; expected one of "
+                                f"{sorted(types)}")
+            cast = ops.astype(self, types[name])
+            return cast.to("cuda" if ".cuda." in dtype else cast.device)
+        return ops.astype(self, dtype)
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """This tensor on a device and / or with a dtype: ``to("cuda")``, ``to(mg.float64)``,
+        ``to(other)`` (other's device and dtype), ``to(device, dtype)``, or by keyword.
+        Differentiable, so gradients flow back across devices and casts."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, str) and arg.split(":")[0] in backend.DEVICES:
+                device = arg
+            else:
+                dtype = arg
+        moved = self if device is None else self._to_device(backend.check_device(device))
+        cast = moved if dtype is None else ops.astype(moved, dtype)
+        return cast.clone() if copy and cast is self else cast
+
+    def _to_device(self, device):
+        if device == self.device:
+            return self
+        source = self.device
+        return autograd.apply(backend.to_device(self.array, device), (self,),
+                              (lambda g, out: g.to(source),), "to", saved=())
+
+    def cpu(self): return self.to("cpu")
+    def cuda(self, device=None): return self.to("cuda")
+    is_cuda = property(lambda self: self.device == "cuda")
+
+    def clone(self):
+        """A copy of the values that stays in the graph (its gradient flows back)."""
+        return autograd.apply(self.array.copy(), (self,), (lambda g, out: g,), "clone", saved=())
+
+    def contiguous(self):
+        """The same tensor: minigrad's ops take any layout (NumPy's strides)."""
+        return self
+
+    def tolist(self):
+        """The values as (nested) Python lists of numbers."""
+        return self.numpy().tolist()
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __float__(self): return float(self.item())
+    def __int__(self): return int(self.item())
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.numel() != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index, not {self.dtype} of shape {self.shape}")
+        return int(self.item())
+
+    def retain_grad(self):
+        """Not supported: minigrad keeps ``.grad`` of leaves only."""
+        raise RuntimeError("retain_grad() is not supported in minigrad: only leaves get .grad; "
+                           "use mg.grad(loss, [this_tensor]) to get the gradient of a non-leaf")
+
+    def __getattr__(self, name):
+        """Only reached for names a Tensor does not have: say what PyTorch has instead."""
+        raise missing_attribute(name)
 
     # ---- elementwise math (trigonometric, rounding, predicates) ----
     def __floordiv__(self, other): return ops.floor_divide(self, other)
@@ -401,6 +540,50 @@ class Tensor:
     def outer(self, other): return ops.outer(self, other)
     def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
     def cross(self, other, dim=None): return ops.cross(self, other, dim)
+
+
+def _scaled(other, alpha):
+    """``alpha * other`` for add / sub's ``alpha=`` (other itself for alpha 1)."""
+    return other if alpha == 1 else other * alpha
+
+
+# PyTorch's names of the tensor types (x.type(), 'torch.FloatTensor', mg.FloatTensor)
+LEGACY_TYPE_NAMES = {np.dtype(d): name for d, name in [
+    (np.float32, "FloatTensor"), (np.float64, "DoubleTensor"), (np.float16, "HalfTensor"),
+    (np.uint8, "ByteTensor"), (np.int8, "CharTensor"), (np.int16, "ShortTensor"),
+    (np.int32, "IntTensor"), (np.int64, "LongTensor"), (np.bool_, "BoolTensor"),
+    (np.complex64, "ComplexFloatTensor"), (np.complex128, "ComplexDoubleTensor")]}
+
+# Attributes of PyTorch's Tensor that minigrad's lacks: what to write instead (None: nothing)
+MISSING_ATTRIBUTES = {
+    "storage": None, "untyped_storage": None, "data_ptr": None, "pin_memory": None,
+    "is_pinned": None, "share_memory_": None, "is_shared": None, "record_stream": None,
+    "is_sparse": None, "to_sparse": None, "is_quantized": None,
+    "as_strided": None, "stride": "x.array.strides (in bytes)",
+    "is_contiguous": "nothing: every layout works (contiguous() returns x)",
+    "register_hook": "mg.grad(loss, [x]) for the gradient of a non-leaf",
+    "new_tensor": "mg.tensor(data, dtype=x.dtype, device=x.device)",
+    "new_zeros": "mg.zeros(shape, dtype=x.dtype, device=x.device)",
+    "new_ones": "mg.ones(shape, dtype=x.dtype, device=x.device)",
+    "new_empty": "mg.zeros(shape, dtype=x.dtype, device=x.device)",
+    "new_full": "mg.full(shape, value, dtype=x.dtype, device=x.device)",
+    "bfloat16": "x.half() or x.float() (NumPy has no bfloat16)", "get_device": "x.device",
+    "element_size": "x.dtype.itemsize", "itemsize": "x.dtype.itemsize",
+    "nbytes": "x.array.nbytes", "index_put_": "x[index] = value",
+    "masked_fill_": "x = x.masked_fill(mask, value)", "random_": "mg.randint",
+    "bernoulli_": "(mg.rand(x.shape) < p)", "exponential_": None, "geometric_": None,
+    "cauchy_": None, "log_normal_": None, "apply_": None, "map_": None, "unfold": None,
+}
+
+
+def missing_attribute(name):
+    """The AttributeError for ``x.name`` that a Tensor lacks, naming minigrad's spelling."""
+    message = f"'Tensor' object has no attribute {name!r}"
+    if name in MISSING_ATTRIBUTES:
+        message += f": PyTorch's Tensor has {name}, minigrad's does not"
+        if MISSING_ATTRIBUTES[name]:
+            message += f"; use {MISSING_ATTRIBUTES[name]}"
+    return AttributeError(message)
 
 
 # ---- making tensors ----

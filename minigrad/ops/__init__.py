@@ -13,7 +13,7 @@ from .reduce import (log_softmax, logsumexp, max, mean, min, softmax, sum, var)
 from .shape import (broadcast_to, concat, flatten, pad, permute, place, reshape, stack,
                     transpose)
 from .index import gather, getitem, index_select, masked_fill, one_hot, scatter_add_flat, take
-from .reduce import amax, amin, aminmax, argmax, argmin, std
+from .reduce import amax, amin, aminmax, argmax, argmin, norm, std
 from .shape import chunk, expand, flip, repeat, split, squeeze, unsqueeze
 from .elementwise import elu, erf, gelu, hardtanh, silu
 from .reduce import all, any

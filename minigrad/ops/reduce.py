@@ -94,8 +94,34 @@ def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
     result replaced by 0."""
     v = var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
             keepdims=keepdims)
+    return _root_or_zero(v, lambda v: v.sqrt())
+
+
+def _root_or_zero(v, root):
+    """``root(v)``, and 0 with gradient 0 where v is 0 (PyTorch's subgradient, not the NaN of
+    0 * inf): the root is taken of 1 there, and its result replaced by 0."""
     zero = constant(v.array == 0)
-    return where(zero, 0, where(zero, 1, v).sqrt())
+    return where(zero, 0, root(where(zero, 1, v)))
+
+
+def norm(x, p="fro", dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """The p-norm over ``dim`` (all entries for None), as ``torch.norm`` / ``Tensor.norm``:
+    ``(sum |x|^p)^(1/p)``; "fro" and 2 the Euclidean norm, inf / -inf the largest / smallest
+    |x|, 0 the number of nonzero entries, 1 the sum of |x|. At 0 the gradient is 0, as
+    PyTorch's."""
+    dim = one_of("norm", "dim", dim, "axis", axis)
+    keepdim = one_of("norm", "keepdim", keepdim, "keepdims", keepdims)
+    if p == "fro" or p == 2:
+        return _root_or_zero(sum(x * x, dim, keepdim), lambda v: v.sqrt())
+    if not isinstance(p, numbers.Real) or isinstance(p, bool):
+        raise ValueError(f"norm: p must be a number, 'fro', inf or -inf, got {p!r}")
+    if p == math.inf or p == -math.inf:
+        return (amax if p > 0 else amin)(x.abs(), dim, keepdim)
+    if p == 0:
+        return sum((x != 0).astype(x.dtype), dim, keepdim)
+    if p == 1:
+        return sum(x.abs(), dim, keepdim)
+    return _root_or_zero(sum(x.abs() ** p, dim, keepdim), lambda v: v ** (1 / p))
 
 
 def _nonempty_axes(op, x, axis):

@@ -45,7 +45,7 @@ def compare_with_torch(mg_fn, torch_fn, *arrays, seed=0):
     tseconds = torch.autograd.grad(ts_, ts + [tu], allow_unused=True)
     for g, tg in zip(seconds, tseconds):
         g = np.zeros(tg.shape if tg is not None else ()) if g is None else g.numpy()
-        tg = np.zeros(g.shape) if tg is None else tg.detach().numpy()
+        tg = np.zeros(g.shape) if tg is None else tg.detach().numpy(force=True)  # ZeroTensors
         np.testing.assert_allclose(g, tg, rtol=1e-10, atol=1e-12)
 
 
@@ -289,3 +289,169 @@ def test_size_numel_dim_vs_torch():
     assert x.size() == t.size() and x.size(-2) == t.size(-2)
     assert (x.numel(), x.nelement(), x.dim(), x.ndimension()) == (t.numel(), t.nelement(),
                                                                 t.dim(), t.ndimension())
+
+
+# ---- the Tensor methods PyTorch programs use ----
+
+def test_views_casts_and_conversions():
+    x = tensor(np.arange(6.0).reshape(2, 3), dtype=np.float32)
+    assert x.view(3, 2).shape == (3, 2) and x.view(-1).shape == (6,)
+    assert x.view_as(tensor(np.zeros((6, 1)))).shape == (6, 1)
+    assert x.reshape_as(tensor(np.zeros(6))).shape == (6,)
+    assert x.float().dtype == np.float32 and x.double().dtype == np.float64
+    assert x.long().dtype == np.int64 and x.int().dtype == np.int32 and x.half().dtype == np.float16
+    assert x.bool().dtype == np.bool_
+    assert x.type() == ("torch.cuda.FloatTensor" if DEVICE == "cuda" else "torch.FloatTensor")
+    assert x.type("torch.DoubleTensor").dtype == np.float64 and x.type(np.int64).dtype == np.int64
+    assert x.to(np.float64).dtype == np.float64 and x.to(DEVICE) is x
+    assert x.to(tensor(np.zeros(1), dtype=np.float64)).dtype == np.float64
+    assert x.cpu().device == "cpu" and x.is_cuda == (DEVICE == "cuda")
+    assert x.contiguous() is x and x.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    assert [row.tolist() for row in x] == x.tolist() and len(x) == 2
+    assert float(x[1, 2]) == 5.0 and int(x[1, 1]) == 4
+    with pytest.raises(TypeError, match="FloatTensor"):
+        x.type("torch.NoSuchTensor")
+
+
+def test_arithmetic_and_comparison_methods():
+    a, b = tensor(np.array([1.0, 2.0, 3.0])), tensor(np.array([3.0, 2.0, 1.0]))
+    assert a.add(b, alpha=2).tolist() == [7.0, 6.0, 5.0] and a.sub(b, alpha=0.5).tolist() == \
+        [-0.5, 1.0, 2.5]
+    assert a.mul(b).tolist() == [3.0, 4.0, 3.0] and a.div(2).tolist() == [0.5, 1.0, 1.5]
+    assert a.pow(2).tolist() == [1.0, 4.0, 9.0]
+    assert a.eq(b).tolist() == [False, True, False] and a.ne(b).tolist() == [True, False, True]
+    assert a.lt(b).tolist() == [True, False, False] and a.le(b).tolist() == [True, True, False]
+    assert a.gt(b).tolist() == [False, False, True] and a.ge(b).tolist() == [False, True, True]
+    assert (a == b).dtype == np.bool_ and a.equal(a.clone()) and not a.equal(b)
+
+
+def test_in_place_methods_are_checked_and_versioned():
+    x = tensor(np.zeros(3))
+    x.add_(tensor(np.ones(3)), alpha=3).sub_(1).mul_(2).div_(4)
+    assert x.tolist() == [1.0, 1.0, 1.0] and x._version == 4
+    x.clamp_(max=0.5)
+    assert x.tolist() == [0.5, 0.5, 0.5]
+    x.fill_(2).zero_()
+    assert x.tolist() == [0.0, 0.0, 0.0]
+    mg.manual_seed(0)
+    x.normal_(5.0, 0.1)
+    assert np.all(np.abs(x.numpy() - 5.0) < 1.0)
+    x.uniform_(-1.0, -0.5)
+    assert np.all((x.numpy() >= -1.0) & (x.numpy() < -0.5))
+    w = leaf(np.ones(2))
+    with pytest.raises(RuntimeError, match="requires grad"):
+        w.add_(1)
+    with mg.no_grad():
+        w.add_(1)
+    assert w.tolist() == [2.0, 2.0]
+
+
+def test_setitem_writes_in_place_with_the_checks():
+    x = tensor(np.zeros((3, 4)))
+    x[0] = 1.0
+    x[1, 1:3] = tensor(np.array([2.0, 3.0]))
+    x[[2, 2], [0, 3]] = 7.0
+    x[x > 2.5] = 9.0
+    np.testing.assert_array_equal(x.numpy(), [[1, 1, 1, 1], [0, 2, 9, 0], [9, 0, 0, 9]])
+    assert x._version == 4
+    with pytest.raises(RuntimeError, match="does not fit"):
+        x[0] = tensor(np.zeros(3))
+    w = leaf(np.zeros(2))
+    with pytest.raises(RuntimeError, match="requires grad"):
+        w[0] = 1.0
+    y = tensor(np.zeros(2))
+    with pytest.raises(RuntimeError, match="not recorded"):
+        y[0] = leaf(np.array(1.0))
+    # a tensor saved for backward and then changed through setitem is caught at backward
+    z = leaf(np.array([1.0, 2.0]))
+    u = z * 1
+    out = (u * u).sum()
+    with mg.no_grad():
+        u[0] = 5.0
+    with pytest.raises(RuntimeError, match="in-place"):
+        out.backward()
+
+
+def test_clone_stays_in_the_graph_and_copies():
+    x = leaf(np.array([1.0, 2.0]))
+    y = x.clone()
+    assert y.array is not x.array and y.requires_grad
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_norm_values_and_gradient_at_zero():
+    a = np.array([[3.0, -4.0, 0.0], [1.0, 2.0, -2.0]])
+    x = leaf(a)
+    assert x.norm().item() == pytest.approx(np.sqrt(34.0))
+    np.testing.assert_allclose(x.norm(dim=1).numpy(), [5.0, 3.0])
+    np.testing.assert_allclose(x.norm(1, dim=1, keepdim=True).numpy(), [[7.0], [5.0]])
+    np.testing.assert_allclose(x.norm(float("inf"), dim=0).numpy(), [3.0, 4.0, 2.0])
+    np.testing.assert_allclose(x.norm(0).item(), 5.0)
+    np.testing.assert_allclose(mg.norm(x, 3).item(), np.sum(np.abs(a) ** 3) ** (1 / 3))
+    zero = leaf(np.zeros(3))
+    (g,) = mg.grad(zero.norm(), zero)
+    np.testing.assert_array_equal(g.numpy(), [0.0, 0.0, 0.0])  # PyTorch's subgradient, no NaN
+    (g,) = mg.grad(zero.norm(3), zero)
+    np.testing.assert_array_equal(g.numpy(), [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="p must be"):
+        x.norm("nuc")
+
+
+@pytest.mark.parametrize("p", ["fro", 2, 1, 3, 1.5, float("inf"), -float("inf")])
+def test_norm_gradients_to_second_order(p):
+    rng = np.random.default_rng(7)
+    x = leaf(rng.permutation(15).reshape(3, 5) * 0.3 + 0.1)  # no ties, no zeros
+    assert mg.gradcheck(lambda x: x.norm(p, dim=1) * x.norm(p), [x])
+    assert mg.gradgradcheck(lambda x: x.norm(p, dim=(0, 1), keepdim=True) * x, [x])
+    one = leaf(rng.standard_normal((1, 4)) + 3.0)  # batch of one
+    assert mg.gradgradcheck(lambda x: x.norm(p, dim=-1), [one])
+
+
+@vs_torch
+@pytest.mark.parametrize("p", ["fro", 2, 1, 3, 1.5, float("inf"), -float("inf")])
+def test_norm_vs_torch(p):
+    a = np.random.default_rng(8).standard_normal((3, 4))
+    compare_with_torch(lambda x: x.norm(p, dim=1), lambda x: x.norm(p, dim=1), a)
+    compare_with_torch(lambda x: x.norm(p), lambda x: x.norm(p), a)
+
+
+@vs_torch
+def test_norm_at_zero_vs_torch():
+    mine, theirs = leaf(np.zeros(3)), torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    (g,) = mg.grad(mine.norm(), mine)
+    (tg,) = torch.autograd.grad(theirs.norm(), theirs)
+    np.testing.assert_array_equal(g.numpy(), tg.numpy())
+
+
+@vs_torch
+def test_method_results_vs_torch():
+    a = np.arange(6.0).reshape(2, 3)
+    x, t = mg.tensor(a), torch.tensor(a)
+    for name in ("float", "double", "long", "int", "half", "bool"):
+        assert getattr(x, name)().type() == getattr(t, name)().type()
+    assert x.type() == t.type() and x.tolist() == t.tolist()
+    assert x.type("torch.IntTensor").type() == t.type("torch.IntTensor").type()
+    assert x.add(x, alpha=3).tolist() == t.add(t, alpha=3).tolist()
+    assert [r.tolist() for r in x] == [r.tolist() for r in t]
+
+
+def test_missing_attributes_name_what_to_write():
+    x = tensor(np.zeros(2))
+    with pytest.raises(AttributeError, match="PyTorch's Tensor has new_zeros.*mg.zeros"):
+        x.new_zeros
+    with pytest.raises(AttributeError, match="PyTorch's Tensor has storage"):
+        x.storage()
+    with pytest.raises(AttributeError, match="no attribute 'not_a_name'$"):
+        x.not_a_name
+    with pytest.raises(RuntimeError, match="mg.grad"):
+        (x * 1).retain_grad()
+
+
+@vs_torch
+def test_missing_attributes_exist_in_pytorch():
+    """Every name in the table is one PyTorch's Tensor has (and minigrad's lacks)."""
+    from minigrad.tensor import MISSING_ATTRIBUTES
+    t = torch.zeros(2)
+    assert [n for n in MISSING_ATTRIBUTES if not hasattr(t, n)] == []
+    assert [n for n in MISSING_ATTRIBUTES if n in dir(mg.Tensor)] == []

@@ -307,8 +307,8 @@ class Tensor:
                                f"{self.shape}; use transpose(dim0, dim1) or permute(*dims)")
         return ops.permute(self, tuple(reversed(range(self.ndim))))
 
-    def squeeze(self, axis=None): return ops.squeeze(self, axis)
-    def unsqueeze(self, axis): return ops.unsqueeze(self, axis)
+    def squeeze(self, *args, **kwargs): return ops.squeeze(self, *args, **kwargs)
+    def unsqueeze(self, *args, **kwargs): return ops.unsqueeze(self, *args, **kwargs)
     def expand(self, *sizes): return ops.expand(self, *sizes)
     def repeat(self, *repeats): return ops.repeat(self, *repeats)
     def flip(self, *axes): return ops.flip(self, sizes(axes))

@@ -207,8 +207,10 @@ def _pad_axis(x, axis, before, after, mode):
     return concat([p for p in pieces if p.shape[axis]], axis)
 
 
-def concat(tensors, axis=0):
-    """Join tensors along an existing axis; each gets back its own slice of the gradient."""
+def concat(tensors, dim=None, *, axis=None):
+    """Join tensors along an existing axis (``dim`` or ``axis``, 0 by default); each gets
+    back its own slice of the gradient."""
+    axis = one_of("concat", "dim", dim, "axis", axis) or 0
     tensors = list(tensors)
     tensors = operands(*tensors) if tensors else ()
     if not tensors or tensors[0].ndim == 0:
@@ -230,8 +232,9 @@ def concat(tensors, axis=0):
     return apply(data, tensors, tuple(vjps), "concat", saved=())
 
 
-def stack(tensors, axis=0):
-    """Join tensors of one shape along a new axis."""
+def stack(tensors, dim=None, *, axis=None):
+    """Join tensors of one shape along a new axis (``dim`` or ``axis``, 0 by default)."""
+    axis = one_of("stack", "dim", dim, "axis", axis) or 0
     tensors = list(tensors)
     tensors = operands(*tensors) if tensors else ()
     shapes = {t.shape for t in tensors}
@@ -241,16 +244,20 @@ def stack(tensors, axis=0):
     return concat([unsqueeze(t, axis) for t in tensors], axis)
 
 
-def squeeze(x, axis=None):
+def squeeze(x, dim=None, *, axis=None):
     """Remove axes of size 1: all of them, or those among ``axis`` (an int or a tuple); a
     named axis whose size is not 1 is kept, as in PyTorch."""
+    axis = one_of("squeeze", "dim", dim, "axis", axis)
     axes = range(x.ndim) if axis is None else check_axes("squeeze", axis, x.shape)
     drop = {a for a in axes if x.shape[a] == 1}
     return reshape(x, tuple(n for a, n in enumerate(x.shape) if a not in drop))
 
 
-def unsqueeze(x, axis):
-    """A new axis of size 1 at position ``axis`` (in [-ndim-1, ndim])."""
+def unsqueeze(x, dim=None, *, axis=None):
+    """A new axis of size 1 at position ``dim`` (or ``axis``; in [-ndim-1, ndim])."""
+    axis = one_of("unsqueeze", "dim", dim, "axis", axis)
+    if axis is None:
+        raise TypeError("unsqueeze() needs the position of the new axis (dim=)")
     axis = check_axis("unsqueeze", axis, x.shape, new=True)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 

@@ -455,3 +455,19 @@ def test_missing_attributes_exist_in_pytorch():
     t = torch.zeros(2)
     assert [n for n in MISSING_ATTRIBUTES if not hasattr(t, n)] == []
     assert [n for n in MISSING_ATTRIBUTES if n in dir(mg.Tensor)] == []
+
+
+def test_dim_and_axis_in_shape_ops():
+    a, b = tensor(np.zeros((2, 3))), tensor(np.ones((2, 3)))
+    assert mg.concat([a, b], dim=1).shape == (2, 6) and mg.concat([a, b], axis=1).shape == (2, 6)
+    assert mg.cat([a, b], 1).shape == (2, 6) and mg.concat([a, b]).shape == (4, 3)
+    assert mg.stack([a, b], dim=2).shape == (2, 3, 2) and mg.stack([a, b], axis=-1).shape == \
+        (2, 3, 2)
+    x = tensor(np.zeros((2, 1, 3, 1)))
+    assert x.squeeze(dim=1).shape == (2, 3, 1) and x.squeeze(axis=(1, 3)).shape == (2, 3)
+    assert x.unsqueeze(dim=0).shape == (1, 2, 1, 3, 1) and x.unsqueeze(axis=-1).shape == \
+        (2, 1, 3, 1, 1)
+    for call in (lambda: mg.concat([a, b], dim=0, axis=0), lambda: mg.stack([a], 0, axis=0),
+                 lambda: x.squeeze(1, axis=1), lambda: x.unsqueeze(dim=0, axis=0)):
+        with pytest.raises(TypeError, match="both"):
+            call()

@@ -141,6 +141,10 @@ def _add_train_arguments(p):
     add("--bias", action=argparse.BooleanOptionalAction,
         help="biases in the linear and convolution layers (default: on; --no-bias removes "
              "them all, as the WGAN authors' DCGAN code does)")
+    add("--bias-before-batch-norm", action=argparse.BooleanOptionalAction,
+        help="keep the biases of layers right before a batch norm (default: off: the norm "
+             "cancels them, so they would only follow rounding noise; on in run folders made "
+             "before this setting)")
     add("--seed", type=int, help=f"(default: {d.seed})")
     add("--device", choices=("cpu", "cuda"), help=f"(default: {d.device})")
     add("--time-limit", type=float, metavar="MINUTES",

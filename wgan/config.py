@@ -62,6 +62,8 @@ class Config:
     image_size: int = None          # height = width (None: 28 for digits, 64 for image folders)
     channels: int = None            # 1 grey or 3 RGB (None: 1 for digits, 3 for image folders)
     bias: bool = True               # False: no biases in linear and convolution layers
+    bias_before_batch_norm: bool = False  # keep the biases a batch norm cancels (True in run
+                                          # folders made before this setting)
     seed: int = 0
     device: str = "cpu"
     out: str = None
@@ -136,6 +138,8 @@ class Config:
         _choice(self, "device", DEVICES)
         _choice(self, "channels", models.CHANNELS)
         _require(self, "bias", isinstance(self.bias, bool), "True or False")
+        _require(self, "bias_before_batch_norm", isinstance(self.bias_before_batch_norm, bool),
+                 "True or False")
         _require(self, "reuse_fake", isinstance(self.reuse_fake, bool), "True or False")
         if self.classes is not None:
             _require(self, "classes", _is_class_list(self.classes),
@@ -222,7 +226,7 @@ ADDED_SETTINGS = {"tensorboard": False, "critic_lr": None, "gp_every": 1,
                   "generator_norm": lambda saved: models.GENERATOR_NORM.get(saved.get("arch")),
                   "ema": 0.0, "time_limit": 0.0, "preset": None, "image_size": 28,
                   "channels": 1, "bias": True, "lr_decay": "none",
-                  "reuse_fake": False}
+                  "reuse_fake": False, "bias_before_batch_norm": True}
 
 
 def to_json(config):

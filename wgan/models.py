@@ -21,10 +21,11 @@
 
 Every pair takes the channels (1 grey, 3 RGB) and ``bias``: False removes the bias of every
 linear and convolution layer (as DCGAN code does, the WGAN authors' among it; the
-normalisation layers keep their learned shift). Every critic takes ``norm``: "none", "layer"
-(the WGAN-GP paper's substitute for batch norm) or "batch". A gradient-penalty critic must
-not use batch norm: the penalty is a per-sample quantity, and batch norm makes each sample's
-score depend on the rest of the batch.
+normalisation layers keep their learned shift); a layer right before a batch norm never has
+one, since the norm cancels it (``biases_before_batch_norm``). Every critic takes ``norm``:
+"none", "layer" (the WGAN-GP paper's substitute for batch norm) or "batch". A gradient-penalty
+critic must not use batch norm: the penalty is a per-sample quantity, and batch norm makes each
+sample's score depend on the rest of the batch.
 """
 import math
 
@@ -335,20 +336,42 @@ def norms_for(arch, critic_norm, generator_norm, gradient_penalty):
     return critic_norm, generator_norm or own
 
 
+def biases_before_batch_norm(net):
+    """The names of the biases of ``net``'s layers whose output goes straight into a batch
+    norm ("3.bias"). The norm subtracts each channel's mean over the batch, and with it any
+    per-channel constant, so such a bias has an exact gradient of zero: what it receives is
+    rounding noise (about 1e-7 of its layer's weight gradient in float32, 1e-16 in float64),
+    which Adam and RMSprop, dividing by its running size, turn into steps of a whole learning
+    rate, different under every BLAS."""
+    layers = list(net)
+    return [f"{i}.bias" for i, (layer, following) in enumerate(zip(layers, layers[1:]))
+            if isinstance(following, (nn.BatchNorm1d, nn.BatchNorm2d))
+            and getattr(layer, "bias", None) is not None]
+
+
 def build(arch, dim=64, z_dim=128, critic_norm=None, gradient_penalty=False,
-          generator_norm=None, image_shape=None, bias=True):
+          generator_norm=None, image_shape=None, bias=True, bias_before_batch_norm=False):
     """(generator, critic) for ``arch`` drawing ``image_shape`` (C, S, S) images (default
-    ``native_shape(arch)``), without biases if ``bias`` is False; the norms as ``norms_for``
-    resolves them."""
+    ``native_shape(arch)``), without biases if ``bias`` is False, and without the biases that
+    a batch norm cancels (``biases_before_batch_norm``) unless ``bias_before_batch_norm``
+    (run folders made before that setting have them); the norms as ``norms_for`` resolves
+    them. The biases are removed after the layers are made, so the weights drawn for a seed
+    are the same either way."""
     make_generator, make_critic, _ = _PAIRS[_check_arch(arch)]
     image_shape = check_image_shape(arch, image_shape or native_shape(arch))
     critic_norm, generator_norm = norms_for(arch, critic_norm, generator_norm, gradient_penalty)
     critic = make_critic(dim, image_shape, bias, critic_norm)
-    return make_generator(dim, z_dim, image_shape, bias, generator_norm), critic
+    generator = make_generator(dim, z_dim, image_shape, bias, generator_norm)
+    if not bias_before_batch_norm:
+        for net in (generator, critic):
+            for name in biases_before_batch_norm(net):
+                net[int(name.split(".")[0])].bias = None
+    return generator, critic
 
 
 def build_for(config):
     """The (generator, critic) of a run's (resolved) config."""
     return build(config.arch, config.dim, config.z_dim, config.critic_norm,
                  modes.MODES[config.mode].gradient_penalty, config.generator_norm,
-                 (config.channels, config.image_size, config.image_size), config.bias)
+                 (config.channels, config.image_size, config.image_size), config.bias,
+                 config.bias_before_batch_norm)

@@ -112,7 +112,7 @@ class Config:
                  "0 (never) or a whole number of iterations")
         _require(self, "eval_samples", _is_int(self.eval_samples)
                  and 2 <= self.eval_samples <= LARGEST_COUNT,
-                 f"from 2 (FID needs two samples) to {LARGEST_COUNT}")
+                 f"at least 2 (FID needs two samples) and at most {LARGEST_COUNT}")
         _require(self, "seed", _is_int(self.seed) and self.seed >= 0,
                  "a whole number of 0 or more (it seeds NumPy's generators)")
         for key in ("lr", "critic_lr"):

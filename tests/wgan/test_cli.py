@@ -368,7 +368,7 @@ def tiny_run(tmp_path, synthetic_data):
     return out
 
 
-def wider_checkpoint(tmp_path, run_dir):
+def wider_checkpoint(tmp_path):
     """The checkpoint of the same run at --dim 6: every array of another shape."""
     other = tmp_path / "wider"
     assert cli.main(["--iters", "1", *TINY, "--dim", "6", "--n-critic", "1",
@@ -393,12 +393,12 @@ def renamed_keys(state):
 
 
 DAMAGED_CHECKPOINTS = {
-    "another width": lambda state, tmp_path, run_dir: wider_checkpoint(tmp_path, run_dir),
-    "float64 arrays": lambda state, tmp_path, run_dir: as_float64(state),
-    "renamed keys": lambda state, tmp_path, run_dir: renamed_keys(state),
-    "a list": lambda state, tmp_path, run_dir: [state["generator"], state["critic"]],
-    "a dict of something else": lambda state, tmp_path, run_dir: {"weights": np.zeros(3)},
-    "an iteration that is not a number": lambda state, tmp_path, run_dir: {
+    "another width": lambda state, tmp_path: wider_checkpoint(tmp_path),
+    "float64 arrays": lambda state, tmp_path: as_float64(state),
+    "renamed keys": lambda state, tmp_path: renamed_keys(state),
+    "a list": lambda state, tmp_path: [state["generator"], state["critic"]],
+    "a dict of something else": lambda state, tmp_path: {"weights": np.zeros(3)},
+    "an iteration that is not a number": lambda state, tmp_path: {
         **state, "iteration": "four"},
 }
 
@@ -408,7 +408,7 @@ def test_a_checkpoint_that_does_not_fit_the_run_is_named(kind, tiny_run, tmp_pat
     """Under `sample` and `--resume`: exit 1 with one line naming the checkpoint file, and
     nothing in the run folder changes."""
     path = tiny_run / CHECKPOINT
-    mg.save(DAMAGED_CHECKPOINTS[kind](mg.load(path), tmp_path, tiny_run), path)
+    mg.save(DAMAGED_CHECKPOINTS[kind](mg.load(path), tmp_path), path)
     before = folder_bytes(tiny_run)
     capsys.readouterr()
     target = tmp_path / "s.npz"

@@ -378,13 +378,7 @@ class Tensor:
         """This tensor on a device and / or with a dtype: ``to("cuda")``, ``to(mg.float64)``,
         ``to(other)`` (other's device and dtype), ``to(device, dtype)``, or by keyword.
         Differentiable, so gradients flow back across devices and casts."""
-        for arg in args:
-            if isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, str) and arg.split(":")[0] in backend.DEVICES:
-                device = arg
-            else:
-                dtype = arg
+        device, dtype = device_and_dtype(args, device, dtype)
         moved = self if device is None else self._to_device(backend.check_device(device))
         cast = moved if dtype is None else ops.astype(moved, dtype)
         return cast.clone() if copy and cast is self else cast
@@ -665,6 +659,19 @@ class Size(tuple):
 
     def __repr__(self):
         return f"mg.Size({list(self)})"
+
+
+def device_and_dtype(args, device=None, dtype=None):
+    """(device, dtype) from the arguments of PyTorch's ``.to(...)``: a device name, a dtype, a
+    tensor (its device and dtype), in any order, on top of the keywords' values."""
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, str) and arg.split(":")[0] in backend.DEVICES:
+            device = arg
+        else:
+            dtype = arg
+    return device, dtype
 
 
 def sizes(args):

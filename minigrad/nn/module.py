@@ -13,8 +13,10 @@ Everything else is an ordinary attribute. The registries give dotted names
 from collections import namedtuple
 from collections.abc import Mapping
 
+import numpy as np
+
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, device_and_dtype
 
 
 class Parameter(Tensor):
@@ -171,10 +173,26 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, device=None, dtype=None):
+    def type(self, dst_type):
+        """Cast the floating-point parameters and buffers to ``dst_type`` (a dtype, or a
+        legacy type such as ``mg.DoubleTensor``, whose device is taken too)."""
+        return self.to(getattr(dst_type, "device", None), dtype=dst_type)
+
+    def float(self): return self.to(dtype=np.float32)
+    def double(self): return self.to(dtype=np.float64)
+    def half(self): return self.to(dtype=np.float16)
+    def cpu(self): return self.to("cpu")
+    def cuda(self, device=None): return self.to("cuda")
+
+    def to(self, *args, device=None, dtype=None):
         """Move parameters, their gradients, and buffers to ``device`` and/or cast the
-        floating-point ones to ``dtype``, in place: every tensor keeps its identity (optimizers
-        hold references to them) and gets a new ``.array``. Returns the module."""
+        floating-point ones to ``dtype`` (given as PyTorch's ``.to`` takes them: ``to("cuda")``,
+        ``to(mg.float64)``, ``to(tensor)``, keywords), in place: every tensor keeps its
+        identity (optimizers hold references to them) and gets a new ``.array``. Returns the
+        module."""
+        device, dtype = device_and_dtype(args, device, dtype)
+        dtype = None if dtype is None else np.dtype(getattr(dtype, "dtype", dtype))
+
         def convert(array):
             if dtype is not None and array.dtype.kind == "f":
                 array = array.astype(dtype)

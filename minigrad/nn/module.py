@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import backend
+from ..compat import LegacyTensorType
 from ..tensor import Tensor, device_and_dtype
 
 
@@ -176,7 +177,9 @@ class Module:
     def type(self, dst_type):
         """Cast the floating-point parameters and buffers to ``dst_type`` (a dtype, or a
         legacy type such as ``mg.DoubleTensor``, whose device is taken too)."""
-        return self.to(getattr(dst_type, "device", None), dtype=dst_type)
+        if isinstance(dst_type, LegacyTensorType):
+            return self.to(dst_type.device, dtype=dst_type.dtype)
+        return self.to(dtype=dst_type)
 
     def float(self): return self.to(dtype=np.float32)
     def double(self): return self.to(dtype=np.float64)
@@ -191,7 +194,6 @@ class Module:
         identity (optimizers hold references to them) and gets a new ``.array``. Returns the
         module."""
         device, dtype = device_and_dtype(args, device, dtype)
-        dtype = None if dtype is None else np.dtype(getattr(dtype, "dtype", dtype))
 
         def convert(array):
             if dtype is not None and array.dtype.kind == "f":

@@ -2,7 +2,10 @@
 """Forward, backward and double-backward timings of single ops at the WGAN models' shapes.
 
     python benchmarks/ops.py                 # minigrad alone
-    python benchmarks/ops.py --compare-torch # PyTorch side by side, in the same run
+    python benchmarks/ops.py --compare-torch # PyTorch side by side, IN THE SAME PROCESS: both
+                                             # engines' threads compete there, so the ratios
+                                             # are rough; benchmarks/wgan_step.py times each
+                                             # engine in a process of its own
 
 For an op y = f(x, w):
   forward   y, with nothing recorded;
@@ -132,6 +135,9 @@ def main():
         torch.set_num_threads(ARGS.threads)
     print(f"ms per call, median of {ARGS.repeats}; DIM {ARGS.dim}, batch {ARGS.batch_size}, "
           f"{ARGS.threads} threads, float32")
+    if compare:
+        print("both engines run in this one process, where their threads compete: the ratios "
+              "are rough (benchmarks/wgan_step.py --compare-torch times each engine alone)")
     header = f"{'op':<22}{'forward':>10}{'backward':>10}{'double':>10}"
     if compare:
         header += f"{'torch fwd':>11}{'bwd':>8}{'double':>8}{'  ratio (minigrad / torch)':>26}"

@@ -4,6 +4,8 @@ float64 on odd sizes, size-1 axes, broadcasting and negative dims; fixed values;
 and the "missing name" tables, which must list only names minigrad really lacks. Runs on both
 devices; the PyTorch comparison is test_ops_more2_vs_torch.py.
 """
+import types
+
 import numpy as np
 import pytest
 
@@ -132,7 +134,9 @@ def test_errors_name_what_was_wrong():
 def test_missing_name_tables_list_only_missing_names(module):
     """Each module's table of PyTorch names minigrad lacks must not name something minigrad
     has (it would hide nothing, but tell users something false in other places' docs)."""
-    present = sorted(name for name in module._MISSING if name in vars(module))
+    present = sorted(name for name in module._MISSING if name in vars(module)
+                     and not isinstance(vars(module)[name], types.ModuleType))  # imported later:
+    # a submodule loaded only on demand (minigrad.distributed, under mpiexec) may be named
     assert not present, f"{module.__name__}._MISSING lists names that exist: {present}"
     name = sorted(module._MISSING)[0]
     with pytest.raises(AttributeError, match="PyTorch has"):

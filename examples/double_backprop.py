@@ -17,8 +17,9 @@ differentiating that record. This script takes the penalty exactly as the WGAN t
    and the bias c does not reach the penalty at all;
 2. central finite differences, for that critic and for a two-layer tanh critic (no closed form).
 
-Finally it shows what happens without create_graph=True: the gradient is a constant, and the
-penalty cannot train anything.
+Finally it shows what happens without create_graph=True: the gradient is a constant, the
+penalty cannot train anything, and the engine says so when the penalty alone is differentiated
+(added to a loss that requires grad, it is silently a constant term).
 
     python examples/double_backprop.py [--dim 6] [--batch 16] [--seed 0]
 """
@@ -146,17 +147,30 @@ def without_create_graph(dim, batch, seed):
     print("\n3. The same gradient taken without create_graph=True")
     critic = mg.nn.Linear(dim, 1).to(dtype=np.float64)
     x = mg.randn(batch, dim, dtype=np.float64, requires_grad=True)
-    (g,) = mg.grad(critic(x).sum(), x)  # create_graph=False: a plain array, no record
-    penalty = (((g * g).sum(axis=1) + PENALTY_EPS).sqrt() - 1) ** 2
+    (g,) = mg.grad(critic(x).sum(), x)  # create_graph=False: the backward pass records nothing
+    penalty = ((((g * g).sum(axis=1) + PENALTY_EPS).sqrt() - 1) ** 2).mean()
     print(f"   the gradient requires grad: {g.requires_grad}; the penalty requires grad: "
           f"{penalty.requires_grad}")
     try:
-        penalty.mean().backward()
+        penalty.backward()
     except RuntimeError as e:
         print(f"   penalty.backward() -> RuntimeError: {e}")
+        assert "create_graph=True" in str(e), "the error should name the missing create_graph"
     else:
         raise AssertionError("backward() through a gradient taken without create_graph should fail")
     assert not g.requires_grad and not penalty.requires_grad
+
+    # In a real critic loss the penalty is added to terms that do require grad, so nothing
+    # fails: the loss trains, and the penalty, a constant, adds nothing to the weights' gradient.
+    loss = critic(x).mean() + 10 * penalty
+    critic.zero_grad()
+    loss.backward()
+    without = critic.weight.grad.numpy().copy()
+    critic.zero_grad()
+    critic(x).mean().backward()
+    assert np.array_equal(without, critic.weight.grad.numpy())
+    print("   added to the critic's loss it raises nothing: d loss / d weight is the same with "
+          "and without the penalty term")
     print("   OK: without create_graph the penalty is a constant to the optimizer")
 
 

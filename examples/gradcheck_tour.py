@@ -9,8 +9,9 @@ large inputs). ``mg.gradgradcheck`` does the same for the gradient itself, built
 create_graph=True: that is the second derivative the WGAN-GP penalty needs.
 
 Part 1 runs the checks on real ops. Part 2 builds ops with deliberately wrong backward rules
-through ``minigrad.tensor.apply`` (the one function every op uses to record itself) and
-shows the error each one produces:
+through ``minigrad.autograd.apply`` (the function every primitive op records itself with;
+composite ops such as conv2d or layer_norm are made of primitives) and shows the error each
+one produces:
 
 - a rule with the wrong formula (d(x^2)/dx = x instead of 2x): gradcheck fails;
 - a rule with the right numbers written outside the graph (a constant array instead of
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import minigrad as mg  # noqa: E402
 import minigrad.nn.functional as F  # noqa: E402
-from minigrad.autograd import apply
+from minigrad.autograd import apply  # noqa: E402
 from minigrad.tensor import constant  # noqa: E402
 
 RNG = np.random.default_rng(0)
@@ -109,7 +110,7 @@ def expect_failure(check, fn, inputs, error):
 
 
 def wrong_rules():
-    print("\n2. Ops with deliberately wrong backward rules, built with minigrad.tensor.apply")
+    print("\n2. Ops with deliberately wrong backward rules, built with minigrad.autograd.apply")
 
     print("\n   a) square_wrong: the rule says d(x^2)/dx = x")
     x = leaf(4)

@@ -57,13 +57,14 @@ def is_grad_enabled():
 
 class Node:
     """How a recorded tensor was made: ``op``, ``parents``, one vjp per parent, and the
-    (tensor, version) pairs of the tensors the vjps read (``saved``)."""
+    (tensor, version) pairs of the tensors the vjps read (``saved_versions``; ``apply``'s
+    ``saved`` lists those tensors)."""
 
-    __slots__ = ("op", "parents", "vjps", "saved")
+    __slots__ = ("op", "parents", "vjps", "saved_versions")
 
     def __init__(self, op, parents, vjps, saved):
         self.op, self.parents, self.vjps = op, parents, vjps
-        self.saved = tuple((t, t._version) for t in saved)
+        self.saved_versions = tuple((t, t._version) for t in saved)
 
     @property
     def freed(self):
@@ -71,11 +72,11 @@ class Node:
 
     def free(self):
         """Drop the parents and rules (and with them every array they hold)."""
-        self.parents, self.vjps, self.saved = (), None, ()
+        self.parents, self.vjps, self.saved_versions = (), None, ()
 
-    def check_saved(self, out):
+    def check_saved_versions(self, out):
         """Raise if a tensor this node's rules read was changed in place since the forward."""
-        for t, version in self.saved:
+        for t, version in self.saved_versions:
             if t._version != version:
                 which = "its output" if t is out else f"an input of shape {t.shape}"
                 raise RuntimeError(
@@ -94,7 +95,9 @@ def apply(data, parents, vjps, op, saved=None):
     """
     requires_grad = (_GradMode.enabled and data.dtype.kind in "fc"
                      and any(p.requires_grad for p in parents))
-    out = _tensor.Tensor._wrap(data, requires_grad)
+    from_plain_gradient = (_GradMode.enabled and not requires_grad
+                           and any(type(p) is _PlainGradient for p in parents))
+    out = (_PlainGradient if from_plain_gradient else _tensor.Tensor)._wrap(data, requires_grad)
     viewed = next((p for p in parents if _is_view(data, p.array)), None)
     if viewed is not None:  # a view shares the version of what it views
         out._view_of(viewed)
@@ -119,7 +122,7 @@ def backward(root, grad=None, create_graph=False, retain_graph=None):
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
     if not root.requires_grad:
         raise RuntimeError("backward() on a tensor that does not require grad: "
-                           "no input of the computation has requires_grad=True")
+                           + _why_no_grad(root))
     grads = _backpropagate([root], [_seed(root, grad, "backward()", "grad")], None,
                            create_graph, retain_graph)
     for leaf, g in grads.items():
@@ -134,9 +137,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """The gradients of ``sum(outputs * grad_outputs)`` with respect to each input, as a tuple.
 
     ``.grad`` attributes are left alone. With ``create_graph=True`` the result is itself
-    recorded and can be differentiated again. The arguments are PyTorch's, in its order;
-    ``only_inputs`` is accepted and ignored, as PyTorch deprecates it (only the inputs' are
-    computed either way).
+    recorded and can be differentiated again; without it the result is a constant, and
+    differentiating something computed from it raises an error that says so. A gradient that
+    is constant in the inputs (through piecewise-linear ops only: ``relu(x).sum()``,
+    ``leaky_relu``, ``abs``, ``x * 2``) does not require grad even with ``create_graph=True``,
+    since those rules multiply ``g`` by a recorded constant (a mask, a slope); PyTorch records
+    a node there anyway and its second derivative is zeros. The arguments are PyTorch's, in
+    its order; ``only_inputs`` is accepted and ignored, as PyTorch deprecates it (only the
+    inputs' are computed either way).
     """
     outputs = [outputs] if isinstance(outputs, _tensor.Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, _tensor.Tensor) else list(inputs)
@@ -152,8 +160,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                "create it with requires_grad=True")
     for i, y in enumerate(outputs):
         if not y.requires_grad:
-            raise RuntimeError(f"grad(): output {i} (shape {y.shape}) does not depend on any "
-                               "tensor that requires grad")
+            raise RuntimeError(f"grad(): output {i} (shape {y.shape}) does not require grad: "
+                               + _why_no_grad(y))
     seeds = [_seed(y, g, f"grad(): output {i}", f"grad_outputs[{i}]")
              for i, (y, g) in enumerate(zip(outputs, grad_outputs))]
     found = _backpropagate(outputs, seeds, inputs, create_graph, retain_graph)
@@ -162,8 +170,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if x not in found and not allow_unused:
             raise RuntimeError(f"grad(): input {i} (shape {x.shape}) was not used to compute "
                                "the outputs; pass allow_unused=True to get None for it")
-        result.append(found.get(x))
+        g = found.get(x)
+        result.append(g if create_graph or g is None else _PlainGradient._wrap(g.array))
     return tuple(result)
+
+
+def _why_no_grad(y):
+    """The end of the message for differentiating ``y``, which does not require grad."""
+    if type(y) is _PlainGradient:
+        return ("it was computed from a gradient that grad() returned without "
+                "create_graph=True, which records nothing: a constant. To differentiate a "
+                "gradient (a gradient penalty), pass create_graph=True to that grad() call")
+    return "no input of the computation has requires_grad=True"
 
 
 def Variable(data, requires_grad=False):
@@ -182,7 +200,7 @@ def _seed(y, g, what, name):
             raise RuntimeError(f"{what} has shape {y.shape}: pass {name}= (a tensor of that "
                                "shape); only a one-element tensor has an implicit gradient of 1")
         return _tensor.ones_like(y)
-    g = _tensor.lift(g, y)
+    g = _tensor.to_operand(g, y)
     if g.shape != y.shape:
         raise ValueError(f"{name} has shape {g.shape} but the tensor it is the gradient of "
                          f"has shape {y.shape}")
@@ -221,18 +239,19 @@ def _backpropagate(roots, seeds, inputs, create_graph, retain_graph):
             if node.freed:
                 raise RuntimeError(f"backward through the graph of {node.op!r} a second time: "
                                    "its buffers were freed; pass retain_graph=True the first time")
-            node.check_saved(tensor)
+            node.check_saved_versions(tensor)
             for parent, vjp in zip(node.parents, node.vjps):
                 if parent in needed:
-                    pg = _checked(vjp(g, tensor), parent, node)
+                    pg = _cast_to_parent(vjp(g, tensor), parent, node)
                     grads[parent] = grads[parent] + pg if parent in grads else pg
             if not retain_graph:
                 node.free()
     return found
 
 
-def _checked(g, parent, node):
-    """A vjp's result, cast to the parent's dtype; a wrong shape is a bug in that rule."""
+def _cast_to_parent(g, parent, node):
+    """A vjp's result cast to the parent's dtype, after asserting it has the parent's shape (a
+    wrong shape is a bug in that rule, not the user's)."""
     if g.shape != parent.shape:
         raise AssertionError(f"vjp of {node.op!r} returned shape {g.shape} for a parent of "
                              f"shape {parent.shape}")
@@ -275,3 +294,12 @@ def _needed(order, wanted):
 
 
 from . import tensor as _tensor  # noqa: E402  (tensors are made here, and Tensor calls backward)
+
+
+class _PlainGradient(_tensor.Tensor):
+    """A gradient that ``grad()`` returned without ``create_graph=True``, or a tensor computed
+    from one while recording was on: an ordinary tensor that remembers where it came from, so
+    that differentiating it can say that ``create_graph=True`` was missing (the usual mistake
+    in a gradient penalty, which otherwise just stops training the critic)."""
+
+    __slots__ = ()

@@ -40,6 +40,8 @@ def test_double_backprop_engine_vs_finite_differences_vs_closed_form():
     assert "d penalty / d c: engine not reached (None)" in out
     assert "0.weight   (8, 6): max relative difference" in out
     assert "the penalty requires grad: False" in out
+    assert "penalty.backward() -> RuntimeError: " in out
+    assert "pass create_graph=True to that grad() call" in out  # the real cause, named
     assert "All double-backprop checks passed." in out
 
 

@@ -1,7 +1,7 @@
 """The checker itself: mg.gradcheck and mg.gradgradcheck must fail on wrong rules, or a
 passing suite means nothing. Each test builds an op with a deliberately wrong vector-Jacobian
-product (through minigrad.tensor.apply) and shows that the check catches it, and that the same
-op with the right rule passes.
+product (through minigrad.autograd.apply, which every primitive op records itself with) and
+shows that the check catches it, and that the same op with the right rule passes.
 """
 import re
 

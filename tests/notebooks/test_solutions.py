@@ -55,3 +55,47 @@ def test_01_fit_line_is_least_squares(Value):
     xs, ys = [0.0, 1.0, 2.0, 3.0], [1.0, 3.1, 4.9, 7.2]
     w, c = load_solution("01_scalar_engine").fit_line(Value, xs, ys)
     np.testing.assert_allclose([w, c], np.polyfit(xs, ys, 1), atol=1e-6)
+
+
+# ---- 02: backward and the graph ----
+
+def _graph_with_reuse():
+    mg.manual_seed(0)
+    w = mg.randn(3, 2, dtype=mg.float64, requires_grad=True)
+    x = mg.randn(4, 3, dtype=mg.float64)
+    h = (x @ w).tanh()
+    return w, h, (h * h).sum() + h.mean()
+
+
+def test_02_accumulated_nodes_finds_the_reused_tensor():
+    solution = load_solution("02_backward_and_the_graph")
+    w, h, loss = _graph_with_reuse()
+    assert [id(t) for t in solution.accumulated_nodes(loss)] == [id(h)]
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = a.exp()
+    y = (b * a).sum() + b.sum()  # a used twice (mul, exp), b twice (mul, sum)
+    assert {id(t) for t in solution.accumulated_nodes(y)} == {id(a), id(b)}
+    assert solution.accumulated_nodes((a * 2).sum()) == []
+
+
+def test_02_gradient_by_hand_equals_the_engine():
+    w, h, loss = _graph_with_reuse()
+    by_hand = load_solution("02_backward_and_the_graph").gradient_by_hand(loss, w)
+    (engine,) = mg.grad(loss, w)
+    np.testing.assert_allclose(by_hand.numpy(), engine.numpy(), rtol=1e-12)
+
+
+def test_02_jacobian_matches_finite_differences():
+    jacobian = load_solution("02_backward_and_the_graph").jacobian
+    a = np.array([[1.0, -2.0, 0.5], [0.3, 0.0, 2.0]])
+
+    def f(x):
+        return (mg.tensor(a) @ x).tanh() * x[:2]
+
+    x0 = np.array([0.2, -0.7, 1.1])
+    h = 1e-6
+    numeric = np.stack([(f(mg.tensor(x0 + h * e)).numpy() - f(mg.tensor(x0 - h * e)).numpy())
+                        / (2 * h) for e in np.eye(3)], axis=1)
+    result = jacobian(f, mg.tensor(x0))
+    assert result.shape == (2, 3)
+    np.testing.assert_allclose(result, numeric, rtol=1e-6, atol=1e-9)

@@ -89,9 +89,13 @@ class Node:
 def apply(data, parents, vjps, op, saved=None):
     """The result of an operation: recorded in the graph if any parent requires grad.
 
-    ``vjps`` holds one function per parent, ``vjp(g, out) -> gradient for that parent``.
+    ``vjps`` holds one function per parent, ``vjp(g, out) -> gradient for that parent``,
+    written with Tensor ops (so that it can be recorded, for ``create_graph=True``).
     ``saved`` lists the tensors whose values the vjps read (default: the parents); the
-    output itself may be among them. An op whose rules need only shapes passes ``()``.
+    output itself is named ``OUTPUT`` there, since it does not exist yet. An op whose rules
+    need only shapes or constants passes ``()``. Their versions are kept in the node
+    (``Node.saved_versions``), so that backward can refuse a rule whose inputs were changed in
+    place since.
     """
     requires_grad = (_GradMode.enabled and data.dtype.kind in "fc"
                      and any(p.requires_grad for p in parents))

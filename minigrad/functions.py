@@ -29,7 +29,7 @@ def _method_form(name):
                             "reshape", "squeeze", "unsqueeze", "transpose", "permute", "norm"))
 
 
-def _extreme(name, elementwise):
+def _reduction_or_elementwise(name, elementwise):
     method = _method_form(name)
 
     def function(input, *args, **kwargs):
@@ -42,7 +42,8 @@ def _extreme(name, elementwise):
     return function
 
 
-max, min = _extreme("max", ops.maximum), _extreme("min", ops.minimum)
+max, min = (_reduction_or_elementwise("max", ops.maximum),
+            _reduction_or_elementwise("min", ops.minimum))
 
 
 def cat(tensors, dim=0):

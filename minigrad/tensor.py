@@ -213,7 +213,7 @@ class Tensor:
 
     def copy_(self, source):
         """Copy ``source`` (a Tensor or array, broadcastable to this shape) into this tensor."""
-        return self._assign(lift(source, self).array, "copy_")
+        return self._assign(to_operand(source, self).array, "copy_")
 
     def clamp_(self, min=None, max=None):
         with autograd.no_grad():
@@ -242,7 +242,7 @@ class Tensor:
                                "recorded in minigrad; build the result out of place (mg.where, "
                                "mg.cat, index_put via masked_fill), or write it under no_grad")
         where = ops.index.torch_index(self, index)
-        self._assign(lift(value, self).array, "x[index] = value", where)
+        self._assign(to_operand(value, self).array, "x[index] = value", where)
 
     # ---- operators (defined in minigrad.ops) ----
     def __add__(self, other): return ops.add(self, other)
@@ -814,11 +814,12 @@ def broadcasts_to(shape, target):
         return False
 
 
-def lift(value, like, dtype=None):
-    """``value`` as a Tensor on ``like``'s device: a Tensor as it is, an array as a tensor
-    holding it, a Python or NumPy number as a 0-d tensor of ``dtype`` (default: PyTorch's
-    ``result_type(like, value)``, so a number never widens a tensor). An integer that does not
-    fit the dtype wraps around, as in PyTorch: next to a uint8 tensor, -1 is 255."""
+def to_operand(value, like, dtype=None):
+    """``value`` as an operand of an op with the tensor ``like``, on ``like``'s device: a Tensor
+    as it is, an array as a tensor holding it, a Python or NumPy number as a 0-d tensor of
+    ``dtype`` (default: PyTorch's ``result_type(like, value)``, so a number never widens a
+    tensor). An integer that does not fit the dtype wraps around, as in PyTorch: next to a
+    uint8 tensor, -1 is 255."""
     if isinstance(value, Tensor):
         if value.device != like.device:
             raise RuntimeError(f"tensors on different devices: {like.device} and {value.device}; "
@@ -833,7 +834,7 @@ def lift(value, like, dtype=None):
     return Tensor._wrap(backend.xp_of(like.array).full((), value, dtype))
 
 
-def operands(*values):
+def promoted_operands(*values):
     """Tensors from a mix of Tensors, arrays and numbers, on the first tensor's device, all of
     ``result_type(*values)``: the dtype PyTorch computes an operation on them in. A tensor of
     another dtype is cast by a recorded op, so its gradient comes back in its own dtype."""
@@ -841,7 +842,7 @@ def operands(*values):
     if like is None:
         raise TypeError("expected at least one Tensor")
     dtype = result_type(*values)
-    tensors = (lift(v, like, dtype) for v in values)
+    tensors = (to_operand(v, like, dtype) for v in values)
     return tuple(t if t.dtype == dtype else ops.astype(t, dtype) for t in tensors)
 
 

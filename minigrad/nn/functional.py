@@ -13,7 +13,7 @@ from ..ops import one_hot
 from ..ops.linalg import check_same_dtype
 from ..ops import logsigmoid, prelu, softsign
 from ..ops.loss import _check_reduction, _reduce
-from ..tensor import operands, tensor
+from ..tensor import promoted_operands, tensor
 from ..ops import conv1d, conv3d, conv_transpose1d
 from ..tensor import ones
 
@@ -125,7 +125,7 @@ def log_softmax(input, dim=None, *, axis=None):
 def _difference(op, input, target, reduction):
     """input - target; a target of another shape broadcasts, with PyTorch's warning."""
     _check_reduction(op, reduction)
-    x, t = operands(input, target)
+    x, t = promoted_operands(input, target)
     if x.shape != t.shape:
         warnings.warn(f"{op}: using a target size ({t.shape}) that is different to the input "
                       f"size ({x.shape}). This will likely lead to incorrect results due to "
@@ -174,7 +174,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     elements, as PyTorch does."""
     reduction_ = "sum" if reduction == "batchmean" else reduction
     _check_reduction("kl_div", reduction_)
-    x, t = operands(input, target)
+    x, t = promoted_operands(input, target)
     if log_target:
         loss = ops.exp(t) * (t - x)
     else:

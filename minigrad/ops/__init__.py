@@ -1,5 +1,19 @@
 """The operations, one file per family. Each forward computes arrays; each backward rule
-is made of these same operations, so gradients can be differentiated again."""
+is made of these same operations, so gradients can be differentiated again.
+
+Every op is written one way (docs/anatomy-of-an-op.md walks through mul and exp):
+
+- the forward computes the result's array with the array module of its input,
+  ``xp = backend.xp_of(x.array)`` (NumPy or CuPy), never with ``np.`` directly;
+- it is recorded by ``autograd.apply(array, parents, vjps, op, saved=...)``, or by the
+  shorthands ``_unary`` / ``_binary`` in elementwise.py, which call it;
+- every rule has the one signature ``vjp(g, out)``: ``g`` the gradient arriving at the
+  result, ``out`` the result itself; the inputs it needs it takes from the enclosing function
+  (a closure), and it returns the gradient for its parent, made of Tensor ops;
+- ``saved=`` lists the tensors the rules read, as a tuple: inputs by name, ``OUTPUT`` for the
+  result (``saved=(b, OUTPUT)``), ``()`` where the rules read only shapes or constants (masks).
+  Backward refuses to run a rule whose saved tensors were changed in place since.
+"""
 from .conv import conv2d, conv_transpose2d, fold, unfold
 from .loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, nll_loss
 from .pool import avg_pool2d, max_pool2d

@@ -31,7 +31,7 @@ import numbers
 from .. import backend
 from ..autograd import apply
 from ..errors import ShapeError
-from ..tensor import operands
+from ..tensor import promoted_operands
 from .shape import pad
 from .linalg import check_same_dtype
 
@@ -123,7 +123,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     PyTorch's; ``padding`` is an int, a pair, "valid" (none) or "same" (output size = input
     size; stride 1 only, as in PyTorch; an odd total puts the extra row/column at the end)."""
     check_same_dtype("conv2d", input=x, weight=w, bias=b)
-    x, w, *rest = operands(x, w, *([] if b is None else [b]))
+    x, w, *rest = promoted_operands(x, w, *([] if b is None else [b]))
     b = rest[0] if rest else None
     groups = _check("conv2d", x, w, b, groups, in_axis=1)
     stride, dilation = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
@@ -159,7 +159,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
     Output size: (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1.
     """
     check_same_dtype("conv_transpose2d", input=x, weight=w, bias=b)
-    x, w, *rest = operands(x, w, *([] if b is None else [b]))
+    x, w, *rest = promoted_operands(x, w, *([] if b is None else [b]))
     b = rest[0] if rest else None
     groups = _check("conv_transpose2d", x, w, b, groups, in_axis=0)
     if isinstance(padding, str):
@@ -241,7 +241,7 @@ def conv3d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     slice w[:, :, i]; the kd results add up: y[:, :, t] = sum_i conv2d(x[:, :, t*sd + i*dd],
     w[:, :, i]). So conv3d has no rule of its own: its gradients are conv2d's."""
     _check_ndim("conv3d", x, w, 5)
-    x, w, *rest = operands(x, w, *([] if b is None else [b]))
+    x, w, *rest = promoted_operands(x, w, *([] if b is None else [b]))
     kernel, (sd, *stride_hw) = w.shape[2:], _triple(stride, "stride", 1)
     (dd, *dilation_hw) = dilation = _triple(dilation, "dilation", 1)
     if isinstance(padding, str):

@@ -22,7 +22,7 @@ import numbers
 
 from .. import backend
 from ..errors import ShapeError
-from ..tensor import Tensor, constant, operands
+from ..tensor import Tensor, constant, promoted_operands
 from .index import scatter_add_flat
 from .reduce import sum
 from .shape import check_axis, permute
@@ -97,7 +97,7 @@ def einsum(equation, *tensors):
         tensors = tuple(tensors[0])
     if not tensors or not all(isinstance(t, Tensor) for t in tensors):
         raise TypeError(f"einsum({equation!r}) needs one or more Tensors as operands")
-    tensors = operands(*tensors)
+    tensors = promoted_operands(*tensors)
     terms, output = _parse(equation, tensors)
     pairs = [_take_diagonals(t, labels) for t, labels in zip(tensors, terms)]
     result, labels = pairs[0]

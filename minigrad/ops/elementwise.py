@@ -6,8 +6,9 @@ it as ``out``, so that differentiating the rule again goes through ``out``'s own
 Masks (relu, abs, clip, maximum) are constants: their derivative is zero almost everywhere.
 
 Dtypes follow PyTorch: an integer tensor with a float (tensor or Python number) is promoted
-to the float's dtype (``operands``), true division and float functions (exp, log, sqrt, tanh,
-sigmoid) of integer or boolean tensors give the default float, float32 (``as_float``).
+to the float's dtype (``promoted_operands``), true division and float functions (exp, log,
+sqrt, tanh, sigmoid) of integer or boolean tensors give the default float, float32
+(``as_float``).
 """
 import math
 import numbers
@@ -17,7 +18,7 @@ import numpy as np
 from .. import backend
 from ..autograd import OUTPUT, apply
 from ..errors import ShapeError
-from ..tensor import Tensor, as_float, constant, full, operands, zeros_like
+from ..tensor import Tensor, as_float, constant, full, promoted_operands, zeros_like
 from .shape import unbroadcast
 
 
@@ -30,37 +31,39 @@ def _check_broadcast(op, *tensors):
                          "(trailing axes must match or be 1)") from None
 
 
-def _binary(op, a, b, forward, vjp_a, vjp_b, saved):
-    """A broadcasting binary op; ``saved`` names what its rules read: "a", "b", "out"."""
-    a, b = operands(a, b)
+def _binary(op, a, b, forward, vjp_a, vjp_b, *, saved):
+    """A broadcasting op of two tensors of one dtype (``promoted_operands``): ``forward`` of
+    their arrays, recorded with the rules ``vjp_a(g, out)`` and ``vjp_b(g, out)``, whose
+    results are summed back to each input's shape (``unbroadcast``)."""
     _check_broadcast(op, a, b)
     return apply(forward(a.array, b.array), (a, b),
-                 (lambda g, out: unbroadcast(vjp_a(g, out, a, b), a.shape),
-                  lambda g, out: unbroadcast(vjp_b(g, out, a, b), b.shape)), op,
-                 saved=tuple({"a": a, "b": b, "out": OUTPUT}[name] for name in saved))
+                 (lambda g, out: unbroadcast(vjp_a(g, out), a.shape),
+                  lambda g, out: unbroadcast(vjp_b(g, out), b.shape)), op, saved=saved)
 
 
 def add(a, b):
+    a, b = promoted_operands(a, b)
     return _binary("add", a, b, lambda x, y: x + y,
-                   lambda g, out, a, b: g, lambda g, out, a, b: g, saved=())
+                   lambda g, out: g, lambda g, out: g, saved=())
 
 
 def sub(a, b):
+    a, b = promoted_operands(a, b)
     return _binary("sub", a, b, lambda x, y: x - y,
-                   lambda g, out, a, b: g, lambda g, out, a, b: -g, saved=())
+                   lambda g, out: g, lambda g, out: -g, saved=())
 
 
 def mul(a, b):
+    a, b = promoted_operands(a, b)
     return _binary("mul", a, b, lambda x, y: x * y,
-                   lambda g, out, a, b: g * b, lambda g, out, a, b: g * a, saved="ab")
+                   lambda g, out: g * b, lambda g, out: g * a, saved=(a, b))
 
 
 def div(a, b):
     """True division; of two integer tensors, a float32 result (as PyTorch)."""
-    a, b = (as_float(t) for t in operands(a, b))
+    a, b = (as_float(t) for t in promoted_operands(a, b))
     return _binary("div", a, b, lambda x, y: x / y,
-                   lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b,
-                   saved=("b", "out"))
+                   lambda g, out: g / b, lambda g, out: -g * out / b, saved=(b, OUTPUT))
 
 
 def pow(a, b):
@@ -72,45 +75,46 @@ def pow(a, b):
     if isinstance(b, numbers.Integral) and b < 0 and a.dtype.kind in "biu":
         raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a "
                            f"{a.dtype} tensor ** {b}), as in PyTorch; make one a float")
-    vjp_a, vjp_b = _pow_vjp_base, _pow_vjp_exponent
-    if isinstance(b, numbers.Number):  # one exponent: a ** (b - 1) keeps NumPy's fast paths
+    known_exponent, known_base = isinstance(b, numbers.Number), isinstance(a, numbers.Number)
+    if known_exponent:  # one exponent: a ** (b - 1) keeps NumPy's fast paths
         exponent = b - 1 if b != 0 else 0
-        vjp_a = lambda g, out, a, b: g * b * a ** exponent  # noqa: E731
-    if isinstance(a, numbers.Number) and a != 0:
-        vjp_b = lambda g, out, a, b: g * out * log(a)  # noqa: E731
-    return _binary("pow", a, b, lambda x, y: x ** y, vjp_a, vjp_b, saved=("a", "b", "out"))
+    nonzero_base = known_base and a != 0
+    a, b = promoted_operands(a, b)
+
+    def vjp_a(g, out):
+        if known_exponent:
+            return g * b * a ** exponent
+        zero_zero = constant((a.array == 0) & (b.array == 0))
+        return g * b * a ** where(zero_zero, 0, b - 1)
+
+    def vjp_b(g, out):
+        if nonzero_base:
+            return g * out * log(a)
+        zero_base = constant((a.array == 0) & (b.array >= 0))
+        return g * out * log(where(zero_base, 1, a))
+
+    return _binary("pow", a, b, lambda x, y: x ** y, vjp_a, vjp_b, saved=(a, b, OUTPUT))
 
 
-def _pow_vjp_base(g, out, a, b):
-    zero_zero = constant((a.array == 0) & (b.array == 0))
-    return g * b * a ** where(zero_zero, 0, b - 1)
-
-
-def _pow_vjp_exponent(g, out, a, b):
-    zero_base = constant((a.array == 0) & (b.array >= 0))
-    return g * out * log(where(zero_base, 1, a))
-
-
-def _extreme(op, a, b, a_wins):
+def _elementwise_extreme(op, a, b, a_wins):
     """maximum / minimum: the gradient goes to the winner, and half to each where a == b (as
     PyTorch: the mask of a's share, 1, 0.5 or 0, is a constant)."""
-    a, b = operands(a, b)
+    a, b = promoted_operands(a, b)
     _check_broadcast(op, a, b)
     share = a_wins(a.array, b.array).astype(a.dtype) + (a.array == b.array).astype(a.dtype) * 0.5
     a_share = constant(share)
     return _binary(op, a, b, getattr(backend.xp_of(a.array), op),
-                   lambda g, out, a, b: g * a_share, lambda g, out, a, b: g * (1 - a_share),
-                   saved=())
+                   lambda g, out: g * a_share, lambda g, out: g * (1 - a_share), saved=())
 
 
 def maximum(a, b):
     """Elementwise max; ties split the gradient 0.5 / 0.5."""
-    return _extreme("maximum", a, b, lambda x, y: x > y)
+    return _elementwise_extreme("maximum", a, b, lambda x, y: x > y)
 
 
 def minimum(a, b):
     """Elementwise min; ties split the gradient 0.5 / 0.5."""
-    return _extreme("minimum", a, b, lambda x, y: x < y)
+    return _elementwise_extreme("minimum", a, b, lambda x, y: x < y)
 
 
 def where(condition, a, b):
@@ -119,8 +123,9 @@ def where(condition, a, b):
     on the condition's device."""
     if isinstance(a, numbers.Number) and isinstance(b, numbers.Number):
         a = full((), a, device=condition.device if isinstance(condition, Tensor) else "cpu")
-    a, b = operands(a, b)
-    cond = condition.array if isinstance(condition, Tensor) else backend.to_device(condition, a.device)
+    a, b = promoted_operands(a, b)
+    cond = (condition.array if isinstance(condition, Tensor)
+            else backend.to_device(condition, a.device))
     _check_broadcast("where", cond, a, b)
     xp = backend.xp_of(a.array)
     mask = constant(cond.astype(bool))
@@ -132,15 +137,14 @@ def where(condition, a, b):
 
 def compare(name, a, b):
     """A boolean tensor from a NumPy comparison ufunc; never differentiable."""
-    a, b = operands(a, b)
+    a, b = promoted_operands(a, b)
     _check_broadcast(name, a, b)
     return Tensor._wrap(getattr(backend.xp_of(a.array), name)(a.array, b.array))
 
 
-def _unary(op, x, forward, vjp, saved=()):
-    """A unary op; ``saved`` names what its rule reads: "x", "out" (masks are constants)."""
-    return apply(forward(x.array), (x,), (lambda g, out: vjp(g, out, x),), op,
-                 saved=tuple({"x": x, "out": OUTPUT}[name] for name in saved))
+def _unary(op, x, forward, vjp, *, saved):
+    """An op of one tensor: ``forward`` of its array, recorded with the rule ``vjp(g, out)``."""
+    return apply(forward(x.array), (x,), (vjp,), op, saved=saved)
 
 
 def _xp(x):
@@ -148,27 +152,27 @@ def _xp(x):
 
 
 def neg(x):
-    return _unary("neg", x, lambda d: -d, lambda g, out, x: -g)
+    return _unary("neg", x, lambda d: -d, lambda g, out: -g, saved=())
 
 
 def exp(x):
     x = as_float(x)
-    return _unary("exp", x, _xp(x).exp, lambda g, out, x: g * out, saved=("out",))
+    return _unary("exp", x, _xp(x).exp, lambda g, out: g * out, saved=(OUTPUT,))
 
 
 def log(x):
     x = as_float(x)
-    return _unary("log", x, _xp(x).log, lambda g, out, x: g / x, saved=("x",))
+    return _unary("log", x, _xp(x).log, lambda g, out: g / x, saved=(x,))
 
 
 def sqrt(x):
     x = as_float(x)
-    return _unary("sqrt", x, _xp(x).sqrt, lambda g, out, x: g / (2 * out), saved=("out",))
+    return _unary("sqrt", x, _xp(x).sqrt, lambda g, out: g / (2 * out), saved=(OUTPUT,))
 
 
 def abs(x):
     sign = constant(_xp(x).sign(x.array))
-    return _unary("abs", x, _xp(x).abs, lambda g, out, x: g * sign)
+    return _unary("abs", x, _xp(x).abs, lambda g, out: g * sign, saved=())
 
 
 def clip(x, low=None, high=None):
@@ -184,20 +188,20 @@ def clip(x, low=None, high=None):
     if high is not None:
         inside &= x.array <= high
     mask = constant(inside.astype(x.dtype))
-    return _unary("clip", x, lambda d: xp.clip(d, low, high), lambda g, out, x: g * mask)
+    return _unary("clip", x, lambda d: xp.clip(d, low, high), lambda g, out: g * mask, saved=())
 
 
 def astype(x, dtype):
     """A cast; the gradient is cast back."""
     source = x.dtype
-    return _unary("astype", x, lambda d: d.astype(dtype), lambda g, out, x: g.astype(source))
+    return _unary("astype", x, lambda d: d.astype(dtype), lambda g, out: g.astype(source), saved=())
 
 
 def tanh(x):
     """tanh; its rule is g * (1 - out^2), as PyTorch's (in the far tails, |x| > 9 in float32
     and 19 in float64, 1 - out^2 rounds to 0 where the true slope is tiny but not 0)."""
     x = as_float(x)
-    return _unary("tanh", x, _xp(x).tanh, lambda g, out, x: g * (1 - out * out), saved=("out",))
+    return _unary("tanh", x, _xp(x).tanh, lambda g, out: g * (1 - out * out), saved=(OUTPUT,))
 
 
 def _exp_limit(dtype):
@@ -248,19 +252,24 @@ def softplus(x, beta=1, threshold=20):
     linear = x.array * beta > threshold
     return _unary("softplus", x,
                   lambda d: xp.where(linear, d, xp.logaddexp(d.dtype.type(0), d * beta) / beta),
-                  lambda g, out, x: where(constant(linear), g, g * sigmoid(x * beta)),
-                  saved=("x",))
+                  lambda g, out: where(constant(linear), g, g * sigmoid(x * beta)),
+                  saved=(x,))
 
 
 def relu(x):
     mask = constant((x.array > 0).astype(x.dtype))
-    return _unary("relu", x, lambda d: _xp(x).maximum(d, 0), lambda g, out, x: g * mask)
+    return _unary("relu", x, lambda d: _xp(x).maximum(d, 0), lambda g, out: g * mask, saved=())
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """x where x > 0, negative_slope * x elsewhere. Its rule scales g the same way by the sign
-    of x (a constant: the slope's derivative is zero almost everywhere), so the gradient of
-    every order is this same op, one pass each (backend.sign_scale)."""
+    """x where x > 0, negative_slope * x elsewhere. In plain Tensor ops, with a = negative_slope:
+
+        out = where(x > 0, x, x * a)            vjp(g, out) = where(x > 0, g, g * a)
+
+    (the mask x > 0 is a constant: the slope's derivative is zero almost everywhere). Both
+    are one map of a tensor v, "v where x > 0, v * a elsewhere", so the rule is this op again
+    (``_sign_scale``) and the gradient of every order is one pass of ``backend.sign_scale``
+    (on the CPU a compiled loop, where ``where`` and the product take three passes)."""
     return _sign_scale(x, x, x.dtype.type(negative_slope))
 
 
@@ -274,8 +283,8 @@ def elu(x, alpha=1.0):
     """x for x > 0, alpha (e^x - 1) otherwise; the derivative there is alpha e^x = out + alpha."""
     xp, positive = _xp(x), x.array > 0
     return _unary("elu", x, lambda d: xp.where(positive, d, alpha * xp.expm1(xp.minimum(d, 0))),
-                  lambda g, out, x: where(constant(positive), g, g * (out + alpha)),
-                  saved=("out",))
+                  lambda g, out: where(constant(positive), g, g * (out + alpha)),
+                  saved=(OUTPUT,))
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
@@ -285,7 +294,7 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
         raise ValueError(f"hardtanh: max_val {max_val} is smaller than min_val {min_val}")
     inside = constant(((x.array > min_val) & (x.array < max_val)).astype(x.dtype))
     return _unary("hardtanh", x, lambda d: _xp(x).clip(d, min_val, max_val),
-                  lambda g, out, x: g * inside)
+                  lambda g, out: g * inside, saved=())
 
 
 def silu(x):
@@ -309,7 +318,7 @@ def gelu(x, approximate="none"):
 def erf(x):
     """The error function (2 / sqrt pi) int_0^x e^(-t^2) dt; derivative (2 / sqrt pi) e^(-x^2)."""
     return _unary("erf", x, _erf_array,
-                  lambda g, out, x: g * (2 / math.sqrt(math.pi)) * exp(-(x * x)), saved=("x",))
+                  lambda g, out: g * (2 / math.sqrt(math.pi)) * exp(-(x * x)), saved=(x,))
 
 
 # W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23
@@ -375,7 +384,7 @@ def dropout(x, p=0.5, training=True):
     keep = backend.per_sample(lambda rng, s: rng.random(s, dtype=np.float32), x.shape) >= p
     keep = backend.to_device(keep, x.device)  # one byte per element crosses, not a float
     scale = constant(keep.astype(x.dtype) * (1 / (1 - p) if p < 1 else 0))
-    return _unary("dropout", x, lambda d: d * scale.array, lambda g, out, x: g * scale)
+    return _unary("dropout", x, lambda d: d * scale.array, lambda g, out: g * scale, saved=())
 
 
 # ---- trigonometric and hyperbolic functions, exponentials and logarithms ----
@@ -383,47 +392,47 @@ def dropout(x, p=0.5, training=True):
 # PyTorch's derivatives, which also give PyTorch's values at the edges of each domain
 # (asin'(1) = inf, log2'(0) = inf, NaN outside); NumPy warns there, as for log(0).
 
-def _math(op, x, function, vjp, saved=("x",)):
+def _math(op, x, function, vjp, *, saved):
     """``op`` computed by the array module's ``function`` (NumPy's name for it)."""
     x = as_float(x)
-    return _unary(op, x, getattr(_xp(x), function), vjp, saved)
+    return _unary(op, x, getattr(_xp(x), function), vjp, saved=saved)
 
 
 def sin(x):
-    return _math("sin", x, "sin", lambda g, out, x: g * cos(x))
+    return _math("sin", x, "sin", lambda g, out: g * cos(x), saved=(x,))
 
 
 def cos(x):
-    return _math("cos", x, "cos", lambda g, out, x: -g * sin(x))
+    return _math("cos", x, "cos", lambda g, out: -g * sin(x), saved=(x,))
 
 
 def tan(x):
     """tan' = 1 + tan^2."""
-    return _math("tan", x, "tan", lambda g, out, x: g * (1 + out * out), saved=("out",))
+    return _math("tan", x, "tan", lambda g, out: g * (1 + out * out), saved=(OUTPUT,))
 
 
 def asin(x):
     """asin' = 1 / sqrt(1 - x^2)."""
-    return _math("asin", x, "arcsin", lambda g, out, x: g / sqrt(1 - x * x))
+    return _math("asin", x, "arcsin", lambda g, out: g / sqrt(1 - x * x), saved=(x,))
 
 
 def acos(x):
     """acos' = -1 / sqrt(1 - x^2)."""
-    return _math("acos", x, "arccos", lambda g, out, x: -g / sqrt(1 - x * x))
+    return _math("acos", x, "arccos", lambda g, out: -g / sqrt(1 - x * x), saved=(x,))
 
 
 def atan(x):
     """atan' = 1 / (1 + x^2)."""
-    return _math("atan", x, "arctan", lambda g, out, x: g / (1 + x * x))
+    return _math("atan", x, "arctan", lambda g, out: g / (1 + x * x), saved=(x,))
 
 
 def atan2(a, b):
     """The angle of the point (b, a), in [-pi, pi]; d/da = b / r^2 and d/db = -a / r^2 with
     r^2 = a^2 + b^2, both 0 at the origin (as PyTorch)."""
-    a, b = (as_float(t) for t in operands(a, b))
+    a, b = (as_float(t) for t in promoted_operands(a, b))
     return _binary("atan2", a, b, lambda y, x: backend.xp_of(y).arctan2(y, x),
-                   lambda g, out, a, b: g * b * _inverse_square_radius(a, b),
-                   lambda g, out, a, b: -g * a * _inverse_square_radius(a, b), saved="ab")
+                   lambda g, out: g * b * _inverse_square_radius(a, b),
+                   lambda g, out: -g * a * _inverse_square_radius(a, b), saved=(a, b))
 
 
 def _inverse_square_radius(a, b):
@@ -433,26 +442,26 @@ def _inverse_square_radius(a, b):
 
 
 def sinh(x):
-    return _math("sinh", x, "sinh", lambda g, out, x: g * cosh(x))
+    return _math("sinh", x, "sinh", lambda g, out: g * cosh(x), saved=(x,))
 
 
 def cosh(x):
-    return _math("cosh", x, "cosh", lambda g, out, x: g * sinh(x))
+    return _math("cosh", x, "cosh", lambda g, out: g * sinh(x), saved=(x,))
 
 
 def asinh(x):
     """asinh' = 1 / sqrt(x^2 + 1)."""
-    return _math("asinh", x, "arcsinh", lambda g, out, x: g / sqrt(x * x + 1))
+    return _math("asinh", x, "arcsinh", lambda g, out: g / sqrt(x * x + 1), saved=(x,))
 
 
 def acosh(x):
     """acosh' = 1 / sqrt(x^2 - 1)."""
-    return _math("acosh", x, "arccosh", lambda g, out, x: g / sqrt(x * x - 1))
+    return _math("acosh", x, "arccosh", lambda g, out: g / sqrt(x * x - 1), saved=(x,))
 
 
 def atanh(x):
     """atanh' = 1 / (1 - x^2)."""
-    return _math("atanh", x, "arctanh", lambda g, out, x: g / (1 - x * x))
+    return _math("atanh", x, "arctanh", lambda g, out: g / (1 - x * x), saved=(x,))
 
 
 arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2  # NumPy's names, also PyTorch's
@@ -461,32 +470,32 @@ arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 def exp2(x):
     """2^x; its derivative 2^x log 2 is out * log 2."""
-    return _math("exp2", x, "exp2", lambda g, out, x: g * out * math.log(2), saved=("out",))
+    return _math("exp2", x, "exp2", lambda g, out: g * out * math.log(2), saved=(OUTPUT,))
 
 
 def expm1(x):
     """e^x - 1, accurate where it is near 0; the derivative e^x is out + 1."""
-    return _math("expm1", x, "expm1", lambda g, out, x: g * (out + 1), saved=("out",))
+    return _math("expm1", x, "expm1", lambda g, out: g * (out + 1), saved=(OUTPUT,))
 
 
 def log2(x):
-    return _math("log2", x, "log2", lambda g, out, x: g / (x * math.log(2)))
+    return _math("log2", x, "log2", lambda g, out: g / (x * math.log(2)), saved=(x,))
 
 
 def log10(x):
-    return _math("log10", x, "log10", lambda g, out, x: g / (x * math.log(10)))
+    return _math("log10", x, "log10", lambda g, out: g / (x * math.log(10)), saved=(x,))
 
 
 def log1p(x):
     """log(1 + x), accurate for small x; log1p' = 1 / (1 + x)."""
-    return _math("log1p", x, "log1p", lambda g, out, x: g / (1 + x))
+    return _math("log1p", x, "log1p", lambda g, out: g / (1 + x), saved=(x,))
 
 
 def rsqrt(x):
     """1 / sqrt(x); its derivative -x^(-3/2) / 2 is -out^3 / 2."""
     x = as_float(x)
     return _unary("rsqrt", x, lambda d: 1 / _xp(x).sqrt(d),
-                  lambda g, out, x: -0.5 * g * out ** 3, saved=("out",))
+                  lambda g, out: -0.5 * g * out ** 3, saved=(OUTPUT,))
 
 
 def square(x):
@@ -502,7 +511,7 @@ def reciprocal(x):
 # ---- rounding: piecewise constant, so the gradient is zero everywhere (PyTorch's, which
 # also gives 0 at the jumps) ----
 
-def _zero_gradient(g, *_):
+def _zero_gradient(g, out):
     return zeros_like(g)
 
 
@@ -514,7 +523,7 @@ def _rounded(op, x, forward):
                         "(x.astype(...))")
     if x.dtype.kind in "iu":
         return constant(x.array.copy())
-    return _unary(op, x, forward, _zero_gradient)
+    return _unary(op, x, forward, _zero_gradient, saved=())
 
 
 def floor(x):
@@ -553,7 +562,7 @@ def sign(x):
     if x.dtype == bool:
         return constant(x.array.copy())
     return _unary("sign", x, lambda d: (d > 0).astype(d.dtype) - (d < 0).astype(d.dtype),
-                  _zero_gradient)
+                  _zero_gradient, saved=())
 
 
 sgn = sign  # PyTorch's sign extended to complex numbers; for real tensors, sign
@@ -562,10 +571,10 @@ sgn = sign  # PyTorch's sign extended to complex numbers; for real tensors, sign
 # ---- division with rounding: floor_divide (//), remainder (%), fmod ----
 # Dtypes as for the other binary ops (int // int is int; int % 2.5 is float32).
 
-def _divisor_checked(op, a, b):
+def _division_operands(op, a, b):
     """The operands of a division, with integer division by zero refused, as PyTorch does
     (NumPy would give 0). For integers this reads one boolean back from the device."""
-    a, b = operands(a, b)
+    a, b = promoted_operands(a, b)
     if b.dtype.kind in "biu" and a.dtype.kind in "biu" and backend.scalar((b.array == 0).any()):
         raise RuntimeError(f"{op}: integer division by zero (a divisor in the tensor of shape "
                            f"{b.shape} is 0)")
@@ -575,7 +584,7 @@ def _divisor_checked(op, a, b):
 def floor_divide(a, b):
     """a / b rounded down (towards -inf), as Python's // and PyTorch's. Its derivative is 0
     almost everywhere; PyTorch defines none, here the gradient is that 0."""
-    a, b = _divisor_checked("floor_divide", a, b)
+    a, b = _division_operands("floor_divide", a, b)
     return _binary("floor_divide", a, b, lambda x, y: x // y, _zero_gradient, _zero_gradient,
                    saved=())
 
@@ -583,17 +592,17 @@ def floor_divide(a, b):
 def remainder(a, b):
     """a - b floor(a / b): the remainder with the divisor's sign (Python's %, PyTorch's
     remainder); d/da = 1, d/db = -floor(a / b)."""
-    a, b = _divisor_checked("remainder", a, b)
-    return _binary("remainder", a, b, lambda x, y: x % y, lambda g, out, a, b: g,
-                   lambda g, out, a, b: -g * floor_divide(a, b), saved="ab")
+    a, b = _division_operands("remainder", a, b)
+    return _binary("remainder", a, b, lambda x, y: x % y, lambda g, out: g,
+                   lambda g, out: -g * floor_divide(a, b), saved=(a, b))
 
 
 def fmod(a, b):
     """a - b trunc(a / b): the remainder with the dividend's sign (C's fmod); d/da = 1,
     d/db = -trunc(a / b)."""
-    a, b = _divisor_checked("fmod", a, b)
+    a, b = _division_operands("fmod", a, b)
     return _binary("fmod", a, b, lambda x, y: backend.xp_of(x).fmod(x, y),
-                   lambda g, out, a, b: g, lambda g, out, a, b: -g * trunc(a / b), saved="ab")
+                   lambda g, out: g, lambda g, out: -g * trunc(a / b), saved=(a, b))
 
 
 def _clip_to_tensors(x, low, high):
@@ -619,7 +628,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     finite = constant(xp.isfinite(x.array))
     return _unary("nan_to_num", x, lambda d: xp.nan_to_num(d, nan=nan, posinf=posinf,
                                                              neginf=neginf),
-                  lambda g, out, x: where(finite, g, 0))
+                  lambda g, out: where(finite, g, 0), saved=())
 
 
 # ---- activations (minigrad.nn.functional gives them PyTorch's ``inplace=``) ----
@@ -654,7 +663,7 @@ def hardswish(x):
     xp, d = _xp(x), x.array
     inside, above = constant(~((d <= -3) | (d >= 3))), constant((d >= 3).astype(x.dtype))
     return _unary("hardswish", x, lambda d: d * xp.clip(d + 3, 0, 6) / 6,
-                  lambda g, out, x: g * where(inside, x / 3 + 0.5, above), saved=("x",))
+                  lambda g, out: g * where(inside, x / 3 + 0.5, above), saved=(x,))
 
 
 def hardsigmoid(x):
@@ -663,7 +672,7 @@ def hardsigmoid(x):
     d = x.array
     slope = constant(((d > -3) & (d < 3)).astype(x.dtype) / 6)
     return _unary("hardsigmoid", x, lambda d: _xp(x).clip(d + 3, 0, 6) / 6,
-                  lambda g, out, x: g * slope)
+                  lambda g, out: g * slope, saved=())
 
 
 def softsign(x):
@@ -719,7 +728,7 @@ def isneginf(x):
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|a - b| <= atol + rtol |b|, elementwise; equal infinities are close, NaNs only with
     ``equal_nan`` (torch.isclose)."""
-    a, b = operands(a, b)
+    a, b = promoted_operands(a, b)
     _check_broadcast("isclose", a, b)
     return constant(_xp(a).isclose(a.array, b.array, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
@@ -745,9 +754,9 @@ def logical_not(x):
     return constant(_xp(x).logical_not(x.array))
 
 
-def _integers(op, *values):
+def _integer_operands(op, *values):
     """Tensors for a bitwise op: booleans and integers only, as PyTorch."""
-    tensors = operands(*values)
+    tensors = promoted_operands(*values)
     for t in tensors:
         if t.dtype.kind not in "biu":
             raise TypeError(f"{op} needs boolean or integer tensors, got dtype {t.dtype}")
@@ -756,7 +765,7 @@ def _integers(op, *values):
 
 def _bitwise(op, function, a, b, booleans=True):
     """``booleans=False``: not both boolean (shifts need a number to shift, as PyTorch)."""
-    a, b = _integers(op, a, b)
+    a, b = _integer_operands(op, a, b)
     if not booleans and a.dtype == b.dtype == bool:
         raise TypeError(f"{op} needs an integer tensor, not two boolean ones")
     _check_broadcast(op, a, b)
@@ -785,5 +794,5 @@ def bitwise_right_shift(a, b):
 
 def bitwise_not(x):
     """~x: logical not of a boolean tensor, -x - 1 of an integer one."""
-    (x,) = _integers("bitwise_not (~)", x)
+    (x,) = _integer_operands("bitwise_not (~)", x)
     return constant(_xp(x).invert(x.array))

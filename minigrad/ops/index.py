@@ -22,7 +22,7 @@ import numpy as np
 from .. import backend
 from ..autograd import apply
 from ..errors import ShapeError
-from ..tensor import Tensor, broadcasts_to, lift
+from ..tensor import Tensor, broadcasts_to, to_operand
 from .elementwise import where
 from .shape import check_axis, place
 
@@ -234,7 +234,7 @@ def masked_fill(x, mask, value):
     if not broadcasts_to(mask.shape, x.shape):
         raise ShapeError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the "
                          f"tensor's shape {x.shape}")
-    value = lift(value, x)
+    value = to_operand(value, x)
     if value.ndim != 0:
         raise ShapeError(f"masked_fill needs a number or a 0-d tensor as value, got shape "
                          f"{value.shape}")

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import apply
 from ..errors import ShapeError
-from ..tensor import operands
+from ..tensor import promoted_operands
 from .shape import transpose, unbroadcast
 
 
@@ -25,7 +25,7 @@ def check_same_dtype(op, **tensors):
 
 def matmul(a, b):
     check_same_dtype("matmul", input=a, other=b)
-    a, b = operands(a, b)
+    a, b = promoted_operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul needs tensors with at least one axis, got shapes {a.shape} "
                          f"and {b.shape}; use * for scalars")
@@ -69,6 +69,6 @@ def bmm(a, b):
 
 def outer(a, b):
     """The outer product of two vectors: out[i, j] = a[i] * b[j]."""
-    a, b = operands(a, b)
+    a, b = promoted_operands(a, b)
     _check_ndim("outer", 1, a, b)
     return a.reshape(-1, 1) * b.reshape(1, -1)

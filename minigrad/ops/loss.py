@@ -25,7 +25,7 @@ import numpy as np
 from .. import backend
 from ..autograd import apply
 from ..errors import ShapeError
-from ..tensor import Tensor, broadcasts_to, constant, lift, operands
+from ..tensor import Tensor, broadcasts_to, constant, promoted_operands, to_operand
 from .elementwise import clip, log, softplus, where
 from .reduce import log_softmax
 
@@ -66,7 +66,7 @@ def _class_weight(op, weight, like, classes):
     """The class weights as an array on ``like``'s device (ones when not given)."""
     if weight is None:
         return backend.xp_of(like.array).ones(classes, dtype=like.dtype)
-    weight = lift(weight, like)
+    weight = to_operand(weight, like)
     if weight.shape != (classes,):
         raise ShapeError(f"{op}: weight must have one entry per class, shape ({classes},), got "
                          f"{weight.shape}")
@@ -127,7 +127,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         return _class_index_loss("cross_entropy", log_probs, target, weight, ignore_index,
                                  reduction, label_smoothing)
     _check_reduction("cross_entropy", reduction)
-    target = lift(target, input)
+    target = to_operand(target, input)
     if target.shape != input.shape:
         raise ShapeError(f"cross_entropy: class-probability targets must have the input's shape "
                          f"{input.shape}, got {target.shape}")
@@ -167,7 +167,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
     -100 as PyTorch's (so p = 0 or 1 gives a finite loss)."""
     _check_reduction("binary_cross_entropy", reduction)
     _check_weights("binary_cross_entropy", input, weight=weight)
-    p, t = operands(input, target)
+    p, t = promoted_operands(input, target)
     _same_shape("binary_cross_entropy", p, t)
     xp = backend.xp_of(p.array)
     if p.numel() and bool(((p.array < 0) | (p.array > 1)).any()):
@@ -181,7 +181,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
                   lambda g, out: g * (_clamped_log(1 - p, log_q) - _clamped_log(p, log_p))),
                  "binary_cross_entropy")
     if weight is not None:
-        loss = loss * lift(weight, p)
+        loss = loss * to_operand(weight, p)
     return _reduce(loss, reduction)
 
 
@@ -200,11 +200,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="m
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     _check_weights("binary_cross_entropy_with_logits", input, weight=weight,
                    pos_weight=pos_weight)
-    x, t = operands(input, target)
+    x, t = promoted_operands(input, target)
     _same_shape("binary_cross_entropy_with_logits", x, t)
-    positive = t if pos_weight is None else lift(pos_weight, x) * t
+    positive = t if pos_weight is None else to_operand(pos_weight, x) * t
     loss = ((1 - t) * softplus(x, threshold=math.inf)
             + positive * softplus(-x, threshold=math.inf))
     if weight is not None:
-        loss = loss * lift(weight, x)
+        loss = loss * to_operand(weight, x)
     return _reduce(loss, reduction)

@@ -135,7 +135,7 @@ def _nonempty_axes(op, x, axis):
     return axes
 
 
-def _extreme(op, x, dim, keepdim, axis, keepdims):
+def _reduce_extreme(op, x, dim, keepdim, axis, keepdims):
     """amax or amin over the axes; tied extremes share the gradient equally (the mask of the
     extremes is a constant, found when backward runs), as PyTorch's amax / amin."""
     axes = _nonempty_axes(op, x, one_of(op, "dim", dim, "axis", axis))
@@ -151,12 +151,12 @@ def _extreme(op, x, dim, keepdim, axis, keepdims):
 
 def amax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """The largest value over the axes (several, or all for None); ties share the gradient."""
-    return _extreme("amax", x, dim, keepdim, axis, keepdims)
+    return _reduce_extreme("amax", x, dim, keepdim, axis, keepdims)
 
 
 def amin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """The smallest value over the axes (several, or all for None); ties share the gradient."""
-    return _extreme("amin", x, dim, keepdim, axis, keepdims)
+    return _reduce_extreme("amin", x, dim, keepdim, axis, keepdims)
 
 
 # What max(dim) / min(dim) / aminmax return, as torch.return_types: tuples with names.
@@ -164,7 +164,7 @@ ValuesIndices = {op: collections.namedtuple(op, ("values", "indices")) for op in
 MinMax = collections.namedtuple("aminmax", ("min", "max"))
 
 
-def _extreme_along(op, x, dim, keepdim, axis, keepdims):
+def _max_or_min(op, x, dim, keepdim, axis, keepdims):
     """PyTorch's max / min, one function with three meanings: over every entry (a 0-d tensor,
     as amax / amin); along one ``dim``, (values, indices), the gradient going to the returned
     index only; or, given a tensor, the elementwise maximum / minimum."""
@@ -174,7 +174,7 @@ def _extreme_along(op, x, dim, keepdim, axis, keepdims):
     if dim is None:
         if keepdim is not None or keepdims is not None:
             raise TypeError(f"{op}(): keepdim= needs a dim; use a{op}(keepdim=True)")
-        return _extreme("a" + op, x, None, None, None, None)
+        return _reduce_extreme("a" + op, x, None, None, None, None)
     if not isinstance(dim, numbers.Integral):
         raise TypeError(f"{op}(dim) takes one dim (an int), got {dim!r}; over several use "
                         f"a{op}(dims)")
@@ -200,13 +200,13 @@ def _extreme_along(op, x, dim, keepdim, axis, keepdims):
 def max(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """``max()``: the largest entry (0-d); ``max(dim)``: (values, indices) along dim;
     ``max(other)``: the elementwise maximum."""
-    return _extreme_along("max", x, dim, keepdim, axis, keepdims)
+    return _max_or_min("max", x, dim, keepdim, axis, keepdims)
 
 
 def min(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """``min()``: the smallest entry (0-d); ``min(dim)``: (values, indices) along dim;
     ``min(other)``: the elementwise minimum."""
-    return _extreme_along("min", x, dim, keepdim, axis, keepdims)
+    return _max_or_min("min", x, dim, keepdim, axis, keepdims)
 
 
 def aminmax(x, *, dim=None, keepdim=False):

@@ -17,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..autograd import apply
 from ..errors import AxisError, ShapeError
-from ..tensor import operands, sizes
+from ..tensor import promoted_operands, sizes
 
 
 def check_axis(op, axis, shape, new=False):
@@ -212,7 +212,7 @@ def concat(tensors, dim=None, *, axis=None):
     back its own slice of the gradient."""
     axis = one_of("concat", "dim", dim, "axis", axis) or 0
     tensors = list(tensors)
-    tensors = operands(*tensors) if tensors else ()
+    tensors = promoted_operands(*tensors) if tensors else ()
     if not tensors or tensors[0].ndim == 0:
         raise ShapeError("concat needs one or more tensors with at least one axis, got "
                          f"shapes {[tuple(t.shape) for t in tensors]} (use stack for 0-d tensors)")
@@ -227,16 +227,21 @@ def concat(tensors, dim=None, *, axis=None):
     vjps, start = [], 0
     for t in tensors:
         index = (slice(None),) * axis + (slice(start, start + t.shape[axis]),)
-        vjps.append(lambda g, out, index=index: g[index])
+        vjps.append(_slice_of_gradient(index))
         start += t.shape[axis]
     return apply(data, tensors, tuple(vjps), "concat", saved=())
+
+
+def _slice_of_gradient(index):
+    """The vjp of an input that became ``out[index]``: its slice of the gradient."""
+    return lambda g, out: g[index]
 
 
 def stack(tensors, dim=None, *, axis=None):
     """Join tensors of one shape along a new axis (``dim`` or ``axis``, 0 by default)."""
     axis = one_of("stack", "dim", dim, "axis", axis) or 0
     tensors = list(tensors)
-    tensors = operands(*tensors) if tensors else ()
+    tensors = promoted_operands(*tensors) if tensors else ()
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
         raise ShapeError(f"stack needs one or more tensors of one shape, got {sorted(shapes)}")

@@ -99,3 +99,40 @@ def test_02_jacobian_matches_finite_differences():
     result = jacobian(f, mg.tensor(x0))
     assert result.shape == (2, 3)
     np.testing.assert_allclose(result, numeric, rtol=1e-6, atol=1e-9)
+
+
+# ---- 03: double backprop and the penalty ----
+
+@pytest.mark.parametrize("scale", [0.3, 2.5])  # |grad| below and above 1: both signs of n - 1
+def test_03_linear_critic_penalty_grad_matches_the_engine(scale):
+    from wgan.losses import gradient_penalty
+    mg.manual_seed(0)
+    critic = mg.nn.Linear(5, 1).double()
+    with mg.no_grad():
+        critic.weight.mul_(scale / critic.weight.norm().item())
+    real, fake = mg.randn(7, 5, dtype=mg.float64), mg.randn(7, 5, dtype=mg.float64)
+    gradient_penalty(critic, real, fake, eps=1e-12).backward()
+    expected = load_solution("03_double_backprop_and_the_penalty").linear_critic_penalty_grad(
+        critic.weight.numpy()[0], eps=1e-12)
+    np.testing.assert_allclose(critic.weight.grad.numpy()[0], expected, rtol=1e-10)
+    assert critic.bias.grad is None or np.all(critic.bias.grad.numpy() == 0)
+
+
+def test_03_hessian_of_a_quadratic_form_and_of_a_cubic():
+    hessian = load_solution("03_double_backprop_and_the_penalty").hessian
+    a = np.array([[1.0, 2.0, 0.0], [-1.0, 0.5, 3.0], [0.0, 4.0, -2.0]])
+    x = mg.tensor([0.3, -1.2, 0.7], dtype=mg.float64)
+    np.testing.assert_allclose(hessian(lambda z: z @ (mg.tensor(a) @ z), x), a + a.T,
+                               rtol=1e-12)
+    # sum(z^3): diag(6 z), which depends on x (a constant Hessian would not catch a wrong x)
+    np.testing.assert_allclose(hessian(lambda z: (z ** 3).sum(), x), np.diag(6 * x.numpy()),
+                               rtol=1e-12)
+
+
+def test_03_tanh_third_derivative_matches_the_closed_form():
+    x = np.array([-2.0, -0.3, 0.0, 0.8, 1.7])
+    t = np.tanh(x)
+    d3 = load_solution("03_double_backprop_and_the_penalty").tanh_third_derivative(
+        mg.tensor(x))
+    np.testing.assert_allclose(d3.numpy(), -2 * (1 - t ** 2) * (1 - 3 * t ** 2),
+                               rtol=1e-10, atol=1e-14)

@@ -136,3 +136,37 @@ def test_03_tanh_third_derivative_matches_the_closed_form():
         mg.tensor(x))
     np.testing.assert_allclose(d3.numpy(), -2 * (1 - t ** 2) * (1 - 3 * t ** 2),
                                rtol=1e-10, atol=1e-14)
+
+
+# ---- 04: convolution as unfold, matmul, fold ----
+
+def test_04_weight_grad_equals_the_engines():
+    import minigrad.nn.functional as F
+    mg.manual_seed(0)
+    x = mg.randn(3, 2, 6, 5, dtype=mg.float64)
+    w = mg.randn(4, 2, 3, 3, dtype=mg.float64, requires_grad=True)
+    g = mg.randn(3, 4, 4, 3, dtype=mg.float64)
+    F.conv2d(x, w).backward(g)
+    result = load_solution("04_convolution_as_unfold_matmul_fold").conv2d_weight_grad(x, g, 3)
+    assert tuple(result.shape) == (4, 2, 3, 3)
+    np.testing.assert_allclose(result.numpy(), w.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("stride, size", [(1, (7, 6)), (2, (7, 6)), (3, (8, 9))])
+def test_04_strided_convolution_equals_f_conv2d(stride, size):
+    import minigrad.nn.functional as F
+    mg.manual_seed(1)
+    x = mg.randn(2, 3, *size, dtype=mg.float64)
+    w = mg.randn(5, 3, 3, 3, dtype=mg.float64)
+    result = load_solution("04_convolution_as_unfold_matmul_fold").conv2d_strided(x, w, stride)
+    np.testing.assert_allclose(result.numpy(), F.conv2d(x, w, stride=stride).numpy(),
+                               rtol=1e-12)
+
+
+def test_04_transposed_convolution_as_a_convolution():
+    import minigrad.nn.functional as F
+    mg.manual_seed(2)
+    g = mg.randn(2, 4, 5, 3, dtype=mg.float64)
+    w = mg.randn(4, 3, 3, 3, dtype=mg.float64)
+    result = load_solution("04_convolution_as_unfold_matmul_fold").conv_transpose_as_conv(g, w)
+    np.testing.assert_allclose(result.numpy(), F.conv_transpose2d(g, w).numpy(), rtol=1e-12)

@@ -215,8 +215,8 @@ def _col2im_slabs(cols, image_hw, stride, dilation, start):
 
 
 def sign_scale(values, signs, slope):
-    """``values`` where ``signs > 0``, ``values * slope`` elsewhere (same shapes): the leaky
-    ReLU is sign_scale(x, x, a), and its gradient sign_scale(g, x, a). Compiled for NumPy
+    """``np.where(signs > 0, values, values * slope)`` (same shapes): the leaky ReLU is
+    sign_scale(x, x, a), and its gradient sign_scale(g, x, a). Compiled for NumPy
     float32 and float64: one pass in the memory order of ``values`` (after a copy of
     ``signs`` into that order if theirs differs). Elsewhere ``values * slope``, with
     ``values`` copied back where ``signs > 0``. Either way the

@@ -1,5 +1,12 @@
 """Loops compiled for the CPU with Numba: the memory-bound passes NumPy takes several for.
 
+What they compute, in plain NumPy (docs/anatomy-of-an-op.md has these as functions, checked
+equal to the kernels), with y = p * sh + i * dh - top and x = q * sw + j * dw - left:
+
+    im2col       cols[:, i, j, p, q] = image[:, y, x]       (0 where (y, x) is outside)
+    col2im       image[:, y, x] += cols[:, i, j, p, q]      (for every tap i, j and p, q)
+    sign_scale   np.where(signs > 0, values, values * slope)
+
 im2col and col2im, behind convolution. In NumPy, im2col is a zero-padded copy of the image
 and then a strided view of it copied whole; col2im is kh x kw in-place additions of whole
 slabs, each a pass over the image in memory. As plain loops each is one pass, and each

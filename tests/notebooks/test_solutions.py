@@ -170,3 +170,63 @@ def test_04_transposed_convolution_as_a_convolution():
     w = mg.randn(4, 3, 3, 3, dtype=mg.float64)
     result = load_solution("04_convolution_as_unfold_matmul_fold").conv_transpose_as_conv(g, w)
     np.testing.assert_allclose(result.numpy(), F.conv_transpose2d(g, w).numpy(), rtol=1e-12)
+
+
+# ---- 06: WGAN-GP on digits ----
+
+def _linear_critic(gradient_norm, features=6):
+    """D(x) = <v, x> + c with |v| = gradient_norm: its input gradient is v for every sample."""
+    critic = mg.nn.Linear(features, 1).double()
+    with mg.no_grad():
+        critic.weight.mul_(gradient_norm / critic.weight.norm().item())
+    return critic
+
+
+@pytest.mark.parametrize("norm, expected", [(0.5, 0.0), (1.0, 0.0), (3.0, 4.0)])
+def test_06_one_sided_penalty_is_zero_below_one_and_squared_excess_above(norm, expected):
+    from wgan.losses import gradient_penalty
+    solution = load_solution("06_wgan_on_digits")
+    mg.manual_seed(0)
+    critic = _linear_critic(norm)
+    real, fake = mg.randn(5, 6, dtype=mg.float64), mg.randn(5, 6, dtype=mg.float64)
+    one_sided = solution.one_sided_penalty(critic, real, fake)
+    assert one_sided.item() == pytest.approx(expected, abs=1e-10)
+    if norm > 1:  # above 1 both penalties agree, and both reach the weights (second order)
+        assert one_sided.item() == pytest.approx(gradient_penalty(critic, real, fake).item())
+        one_sided.backward()
+        assert np.abs(critic.weight.grad.numpy()).max() > 0
+
+
+def test_06_one_sided_penalty_passes_gradcheck_in_the_weights():
+    solution = load_solution("06_wgan_on_digits")
+    mg.manual_seed(1)
+    real, fake = mg.randn(4, 3, dtype=mg.float64), mg.randn(4, 3, dtype=mg.float64) * 3
+    w1 = mg.randn(5, 3, dtype=mg.float64, requires_grad=True)
+    w2 = mg.randn(1, 5, dtype=mg.float64, requires_grad=True)
+
+    def penalty(w1, w2):
+        mg.manual_seed(2)  # the same alphas at every evaluation
+        return solution.one_sided_penalty(lambda z: (z @ w1.t()).tanh() @ w2.t(), real, fake)
+
+    assert penalty(w1, w2).item() > 0  # some norms above 1, so the check has something to see
+    assert mg.gradcheck(penalty, [w1, w2])
+
+
+def test_06_clip_weights_bounds_every_parameter():
+    mg.manual_seed(0)
+    critic = mg.nn.Sequential(mg.nn.Linear(4, 8), mg.nn.Linear(8, 1))
+    before = [p.numpy().copy() for p in critic.parameters()]
+    load_solution("06_wgan_on_digits").clip_weights_(critic, 0.01)
+    for old, p in zip(before, critic.parameters()):
+        np.testing.assert_array_equal(p.numpy(), np.clip(old, -0.01, 0.01))
+
+
+def test_06_batch_norm_of_the_gradient_misses_a_critic_with_unit_norms():
+    from wgan.losses import gradient_penalty
+    solution = load_solution("06_wgan_on_digits")
+    mg.manual_seed(0)
+    critic = _linear_critic(1.0)
+    real, fake = mg.randn(9, 6, dtype=mg.float64), mg.randn(9, 6, dtype=mg.float64)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(0, abs=1e-12)
+    wrong = solution.penalty_with_batch_norm_of_gradient(critic, real, fake).item()
+    assert wrong == pytest.approx((np.sqrt(9) - 1) ** 2)

@@ -230,3 +230,32 @@ def test_06_batch_norm_of_the_gradient_misses_a_critic_with_unit_norms():
     assert gradient_penalty(critic, real, fake).item() == pytest.approx(0, abs=1e-12)
     wrong = solution.penalty_with_batch_norm_of_gradient(critic, real, fake).item()
     assert wrong == pytest.approx((np.sqrt(9) - 1) ** 2)
+
+
+# ---- 05: write your own op ----
+
+def _points(*shape, away_from_zero=False):
+    mg.manual_seed(0)
+    x = mg.randn(*shape, dtype=mg.float64) * 2
+    if away_from_zero:
+        x = x + (x.numpy() >= 0) * 0.2 - (x.numpy() < 0) * 0.2
+    return x.detach().requires_grad_()
+
+
+@pytest.mark.parametrize("name, reference", [("sin", np.sin), ("cos", np.cos),
+                                             ("softsign", lambda a: a / (1 + np.abs(a)))])
+def test_05_ops_pass_both_checks_and_compute_the_function(name, reference):
+    op = getattr(load_solution("05_write_your_own_op"), name)
+    x = _points(3, 4, away_from_zero=True)
+    np.testing.assert_allclose(op(x).numpy(), reference(x.numpy()), rtol=1e-14)
+    assert mg.gradcheck(op, [x])
+    assert mg.gradgradcheck(op, [x])
+    assert mg.gradgradcheck(op, [_points(1, 5, away_from_zero=True)])
+
+
+def test_05_the_numpy_rule_passes_first_order_and_fails_second():
+    broken = load_solution("05_write_your_own_op").sin_with_numpy_rule
+    x = _points(5)
+    assert mg.gradcheck(broken, [x])
+    with pytest.raises(mg.GradcheckError):
+        mg.gradgradcheck(broken, [x])

@@ -4,9 +4,9 @@
 Each notebook runs in a fresh Jupyter kernel (nbclient), in a temporary folder so that nothing
 is written into the repository, with one BLAS thread. Only text outputs (printed text and
 plain-text results) of "check" cells are compared; pictures and timings are not. To refresh the
-committed outputs after changing a notebook:
+committed outputs after changing a notebook (nbclient's command; nothing is written beside it):
 
-    jupyter nbconvert --to notebook --execute --inplace notebooks/NN_name.ipynb
+    OPENBLAS_NUM_THREADS=1 jupyter execute --inplace notebooks/NN_name.ipynb
 """
 import os
 from pathlib import Path

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-import minigrad.nn.functional as F
 from minigrad import ops
 
 from test_vs_torch import compare_with_torch

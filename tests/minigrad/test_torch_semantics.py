@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from devices import DEVICE, assert_close, leaf, tensor
+from devices import DEVICE, leaf, tensor
 
 try:
     import torch

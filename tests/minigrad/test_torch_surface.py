@@ -3,7 +3,6 @@ constructors, grad-mode switches, function forms of tensor methods, factories, V
 ``inplace=``, losses and layers made of other ops, and the AttributeError for what is missing.
 Fixed values run everywhere; the comparisons with PyTorch (float64) run where it is installed.
 """
-import importlib.util
 import math
 import sys
 import warnings
@@ -548,19 +547,3 @@ def test_module_level_names_match_pytorch(torch):
     for m, t in zip(mine, theirs):
         assert str(m.dtype) == str(t.dtype).replace("torch.", "")
         np.testing.assert_array_equal(m.numpy(), t.numpy())
-
-
-# ---- docs/pytorch.md ----
-
-@pytest.mark.cpu_only("the document's snippets make their tensors on the CPU")
-def test_the_pytorch_page_runs(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("doc_blocks", ROOT / "tests/docs/test_docs.py")
-    docs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(docs)
-    monkeypatch.chdir(tmp_path)
-    state = backend.get_rng_state()
-    try:
-        _, count = docs.run_blocks((ROOT / "docs" / "pytorch.md").read_text(), "pytorch.md")
-    finally:
-        backend.set_rng_state(state)
-    assert count >= 2

@@ -841,7 +841,12 @@ def promoted_operands(*values):
     like = next((v for v in values if isinstance(v, Tensor)), None)
     if like is None:
         raise TypeError("expected at least one Tensor")
-    dtype = result_type(*values)
+    if like.dtype.kind == "f" and all(isinstance(v, (int, float)) or  # the common case,
+                                      (isinstance(v, Tensor) and v.dtype == like.dtype)
+                                      for v in values):  # for speed: result_type says the same
+        dtype = like.dtype
+    else:
+        dtype = result_type(*values)
     tensors = (to_operand(v, like, dtype) for v in values)
     return tuple(t if t.dtype == dtype else ops.astype(t, dtype) for t in tensors)
 

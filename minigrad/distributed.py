@@ -123,6 +123,25 @@ def session():
     group.close()
 
 
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def share_cores(ranks_here):
+    """Limit this process's BLAS threads to its share of this machine's cores (at least one),
+    so that ``ranks_here`` processes on one machine do not each start a thread per core: two
+    ranks with two OpenBLAS threads each on 2 cores ran the bare command 5x slower than one
+    process, one thread each 1.3x faster. A thread count the user set in the environment
+    (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, MKL_NUM_THREADS) is left alone. Returns the
+    limit set, or None."""
+    if any(name in os.environ for name in THREAD_VARIABLES):
+        return None
+    import threadpoolctl  # the dist extra installs it with mpi4py
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, (cores or 1) // ranks_here)
+    threadpoolctl.threadpool_limits(threads, user_api="blas")
+    return threads
+
+
 class PeerFailed(RuntimeError):
     """Another rank reported a failure while this one waited for it in a collective."""
 
@@ -148,6 +167,7 @@ class ProcessGroup:
         self._control = comm.Dup()   # "a rank failed" messages and the final agreement
         machine = comm.Split_type(mpi.COMM_TYPE_SHARED)
         self.local_rank = machine.rank
+        self.blas_threads = share_cores(machine.size)
         machine.Free()
         self.cuda_aware = _cuda_aware(mpi)
         self.seconds = collections.Counter()

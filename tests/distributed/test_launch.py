@@ -48,11 +48,14 @@ needs_mpi = pytest.mark.skipif(
     reason='needs mpi4py and mpiexec: pip install -e ".[dist]"')
 
 
-def _environment():
-    """This environment without a launcher's variables, with one BLAS thread per process."""
+def _environment(threads="1"):
+    """This environment without a launcher's variables, with ``threads`` BLAS threads per
+    process (None: no thread variable, the processes choose)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in distributed._RANK_VARIABLES + distributed._SIZE_VARIABLES}
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+           if k not in distributed._RANK_VARIABLES + distributed._SIZE_VARIABLES
+           + distributed.THREAD_VARIABLES}
+    if threads is not None:
+        env.update(OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
     return env
 
 
@@ -70,19 +73,41 @@ def _finish(process, timeout):
     return process.returncode, out, err
 
 
-def _start(*args, ranks=2):
+def _start(*args, ranks=2, threads="1"):
     command = ([MPIEXEC, "-n", str(ranks)] if ranks else []) + [sys.executable, *args]
-    return subprocess.Popen(command, cwd=ROOT, env=_environment(), text=True,
+    return subprocess.Popen(command, cwd=ROOT, env=_environment(threads), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def run(*args, ranks=2, timeout=300):
-    return _finish(_start(*args, ranks=ranks), timeout)
+def run(*args, ranks=2, timeout=300, threads="1"):
+    return _finish(_start(*args, ranks=ranks, threads=threads), timeout)
 
 
 def log_rows(folder):
     with open(Path(folder) / "log.csv", newline="") as f:
         return list(csv.DictReader(f))
+
+
+BLAS_THREADS = ("import threadpoolctl\n"
+                "from minigrad import distributed\n"
+                "with distributed.session() as group:\n"
+                "    info = threadpoolctl.threadpool_info()\n"
+                "    print('threads', group.blas_threads,"
+                " [i['num_threads'] for i in info if i['user_api'] == 'blas'])\n")
+
+
+@needs_mpi
+@pytest.mark.cpu_only("counts BLAS threads on the CPU")
+def test_the_ranks_on_one_machine_share_its_cores_for_blas():
+    """Two ranks on this machine with a BLAS thread per core each would fight for the cores
+    (the bare command ran 5x slower): each takes its share, unless the user set a count."""
+    cores = len(os.sched_getaffinity(0))
+    status, out, err = run("-c", BLAS_THREADS, threads=None)
+    assert status == 0, out + err
+    share = max(1, cores // 2)
+    assert out.count(f"threads {share} [{share}") == 2, out
+    status, out, err = run("-c", BLAS_THREADS, threads="1")  # the user's choice stands
+    assert status == 0 and out.count("threads None [1") == 2, out + err
 
 
 @needs_mpi

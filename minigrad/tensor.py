@@ -601,9 +601,11 @@ def _host_array(data):
         raise ShapeError(f"mg.tensor: the nested lists of {reprlib.repr(data)} do not have one "
                          "length per level, so they do not form an array") from None
     if array.dtype.kind not in NUMERIC_KINDS:
+        tensors = isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data)
         raise TypeError(f"mg.tensor needs numbers, booleans or (nested) lists of them, got "
                         f"{type(data).__name__} {reprlib.repr(data)} (NumPy reads it as "
-                        f"dtype {array.dtype})")
+                        f"dtype {array.dtype})"
+                        + ("; to join tensors, use mg.stack(tensors)" if tensors else ""))
     return array
 
 

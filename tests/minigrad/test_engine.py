@@ -744,6 +744,11 @@ def test_tensor_refuses_data_that_is_not_numbers_at_once(junk, what):
         tensor(junk)
     assert what in str(e.value)
 
+def test_tensor_of_a_list_of_tensors_says_to_stack_them():
+    with pytest.raises(TypeError, match=r"mg.stack\(tensors\)"):
+        mg.tensor([tensor([1.0, 2.0]), tensor([3.0, 4.0])])
+
+
 def test_tensor_refuses_ragged_lists():
     with pytest.raises(ValueError, match="nested lists"):
         tensor([[1, 2], [3]])

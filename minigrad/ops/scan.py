@@ -91,7 +91,8 @@ def _running(combine, array, axis):
 
 def _cumulative_extreme(op, x, dim, combine):
     """(values, indices) of the running maximum or minimum; of equal extremes the latest
-    position, as PyTorch."""
+    position, as PyTorch. A NaN is the extreme from where it stands on (maximum and minimum
+    propagate it), at the latest NaN's position."""
     dim = check_axis(op, dim, x.shape)
     if x.ndim == 0:
         values, indices = _cumulative_extreme(op, x.reshape(1), 0, combine)
@@ -99,7 +100,8 @@ def _cumulative_extreme(op, x, dim, combine):
     xp = backend.xp_of(x.array)
     running = _running(getattr(xp, combine), x.array, dim)
     steps = xp.arange(x.shape[dim]).reshape((-1,) + (1,) * (x.ndim - dim - 1))
-    reached = xp.where(x.array == running, steps, 0)  # where x equals the extreme so far
+    is_extreme = (x.array == running) | (x.array != x.array)  # equals the extreme so far, or NaN
+    reached = xp.where(is_extreme, steps, 0)
     indices = _running(xp.maximum, reached, dim)       # the latest of those positions
     return ValuesIndices(gather(x, dim, indices), constant(indices))
 

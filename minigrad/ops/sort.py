@@ -86,13 +86,18 @@ def kthvalue(x, k, dim=-1, keepdim=False):
 def median(x, dim=None, keepdim=False):
     """The lower median, the ((n + 1) // 2)-th smallest of n entries (PyTorch's, not the mean of
     the middle two): of all entries for ``dim=None`` (the value only), else (values, indices)
-    along ``dim``."""
+    along ``dim``. A slice holding NaN has median NaN, at its first NaN (as PyTorch): NaN sorts
+    last and the sort is stable, so that is the entry just after the slice's numbers."""
     if dim is None:
         if x.numel() == 0:
             raise ShapeError("median() of an empty tensor: there is no entry to take")
-        return kthvalue(x.reshape(-1), (x.numel() + 1) // 2).values
+        return median(x.reshape(-1), 0).values
     dim = check_axis("median", dim, x.shape)
     n = x.shape[dim] if x.ndim else 1
     if n == 0:
         raise ShapeError(f"median() along axis {dim} of shape {x.shape}: the axis is empty")
-    return kthvalue(x, (n + 1) // 2, dim, keepdim)
+    xp, a = backend.xp_of(x.array), x.array.reshape(x.shape or (1,))
+    nans = (a != a).sum(axis=dim, keepdims=True)
+    rank = xp.where(nans > 0, n - nans, (n - 1) // 2)  # counted from 0 in the sorted slice
+    positions = xp.take_along_axis(sorted_positions(x, dim).reshape(a.shape), rank, axis=dim)
+    return _pick(x, dim, positions if x.ndim else positions.reshape(()), keepdim)

@@ -127,6 +127,22 @@ def test_gradients_through_zeros_are_the_products_of_the_others():
     np.testing.assert_array_equal(g.numpy(), [1.0, 2.0 + 6.0, 0.0])
 
 
+def test_nan_is_the_median_and_the_running_extreme_from_where_it_stands():
+    """As PyTorch: a slice holding NaN has median NaN at its first NaN; cummax / cummin are NaN
+    from the first NaN on, at the latest NaN's position."""
+    nan = np.nan
+    x = tensor(np.array([[1.0, nan, 2.0, nan], [3.0, 1.0, 2.0, 5.0]]))
+    assert np.isnan(ops.median(x).item())
+    lower = ops.median(x, 1)
+    np.testing.assert_array_equal(lower.values.numpy(), [nan, 2.0])
+    np.testing.assert_array_equal(lower.indices.numpy(), [1, 2])
+    y = tensor(np.array([1.0, nan, 0.5, nan, 3.0]))
+    for op in (ops.cummax, ops.cummin):
+        running = op(y, 0)
+        np.testing.assert_array_equal(running.values.numpy(), [1.0, nan, nan, nan, nan])
+        np.testing.assert_array_equal(running.indices.numpy(), [0, 1, 1, 3, 3])
+
+
 def test_fixed_values():
     x = tensor(np.array([[1.0, 3.0, 3.0, 2.0, 3.0]]))
     np.testing.assert_array_equal(ops.cumsum(x, 1).numpy(), [[1, 4, 7, 9, 12]])

@@ -190,6 +190,18 @@ def test_cummax_cummin_indices_match_pytorch_at_ties(op):
         np.testing.assert_array_equal(mine.indices.numpy(), theirs.indices.numpy())
 
 
+def test_nan_in_median_cummax_cummin_matches_pytorch():
+    x = np.array([[1.0, np.nan, 2.0, np.nan, 0.5], [3.0, 1.0, np.nan, 2.0, 5.0],
+                  [0.0, 4.0, -1.0, 2.0, 3.0]])
+    for dim in (0, 1, -1):
+        for op in ("median", "cummax", "cummin"):
+            mine, theirs = getattr(ops, op)(mg.tensor(x), dim), getattr(torch, op)(
+                torch.tensor(x), dim)
+            np.testing.assert_array_equal(mine.values.numpy(), theirs.values.numpy())
+            np.testing.assert_array_equal(mine.indices.numpy(), theirs.indices.numpy())
+    np.testing.assert_array_equal(ops.median(mg.tensor(x)).numpy(), torch.median(torch.tensor(x)))
+
+
 def test_topk_kthvalue_median_indices_point_at_their_values():
     """Without ties the positions are PyTorch's; with ties (which PyTorch leaves open) they
     point at an entry holding the value."""

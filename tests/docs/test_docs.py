@@ -1,8 +1,9 @@
 """The documents cannot rot: every ```python block of README.md and docs/*.md is run as a reader
 would paste it, in order, one namespace per document, in a fresh empty directory, by a fresh
-Python that has the repository installed (`pip install -e .`) and nothing else on its path.
-A failing block is reported with its number and the line of the document it failed on, and a
-run that changes a tracked file or leaves a new file in the repository fails too.
+Python that has the repository installed (`pip install -e .`) and nothing else on its path
+(not even the directory of this script). A failing block is reported with its number and the
+line of the document it failed on, and a run that changes any file of the repository (tracked,
+untracked or ignored, bar Python's caches) or leaves a new one fails too.
 
 A block that needs something optional says so after the language, and is skipped, with the
 reason, where that is missing (the blocks after it must not depend on it):
@@ -11,6 +12,12 @@ reason, where that is missing (the blocks after it must not depend on it):
     ```python needs=graphviz       Graphviz's `dot` on the PATH
     ```python needs=gpu            a GPU that CuPy sees
     ```python needs=torch,gpu      both
+
+A block written for PyTorch says `also=torch`: where PyTorch is installed it also runs alone,
+in a fresh Python, with `minigrad` turned into `torch` on its import lines, so that what the
+document calls PyTorch code is PyTorch code.
+
+    ```python also=torch
 
 Blocks that are not meant to run (shell commands, printed output) are fenced with another
 language (```bash, ```text).
@@ -34,6 +41,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FENCE = re.compile(r"^```python(?P<info>[^\n]*)\n(?P<code>.*?)^```[ \t]*$", re.S | re.M)
 NEEDS = re.compile(r"needs=([\w,]+)")
+IMPORT_LINE = re.compile(r"^[ \t]*(?:import|from)[ \t].*$", re.M)
 SKIP_PREFIX = "skipped: "
 
 
@@ -50,6 +58,15 @@ def python_blocks(text):
         blocks.append((text.count("\n", 0, m.start("code")) + 1, m.group("code"),
                        tuple(needs.group(1).split(",")) if needs else ()))
     return blocks
+
+
+def pytorch_blocks(text):
+    """[(line of the block's first code line, code with PyTorch's imports)] of the blocks marked
+    ``also=torch``: ``minigrad`` becomes ``torch`` on their import lines."""
+    return [(text.count("\n", 0, m.start("code")) + 1,
+             IMPORT_LINE.sub(lambda line: re.sub(r"\bminigrad\b", "torch", line.group()),
+                             m.group("code")))
+            for m in FENCE.finditer(text) if "also=torch" in m.group("info").split()]
 
 
 class BlockError(AssertionError):
@@ -111,10 +128,15 @@ pytestmark = pytest.mark.cpu_only("the documents' snippets make their tensors on
 
 
 def repository_state():
-    """Every tracked file that differs from HEAD or is untracked, as git reports them."""
-    done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    return set(done.stdout.splitlines())
+    """{path: its content} of every file git reports as changed, untracked or ignored (bar
+    Python's and pytest's caches): the tracked files that match HEAD are in git's report as
+    soon as they change, the others by what is in them."""
+    done = subprocess.run(["git", "status", "--porcelain", "-z", "--ignored",
+                           "--untracked-files=all"], cwd=ROOT, capture_output=True, text=True,
+                          check=True)
+    paths = [entry[3:] for entry in done.stdout.split("\0") if entry[2:3] == " "]
+    return {path: (ROOT / path).read_bytes() if (ROOT / path).is_file() else None
+            for path in paths if not re.search(r"__pycache__|\.pytest_cache", path)}
 
 
 def paste(document, directory):
@@ -122,7 +144,7 @@ def paste(document, directory):
     working directory, and only what the installed packages provide on its path."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1")
-    return subprocess.run([sys.executable, str(Path(__file__).resolve()), str(document)],
+    return subprocess.run([sys.executable, "-P", str(Path(__file__).resolve()), str(document)],
                           cwd=directory, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -151,8 +173,50 @@ def test_every_python_block_runs_in_order_from_a_fresh_directory(pasted, name):
 
 def test_pasting_the_documents_changes_nothing_in_the_repository(pasted):
     _, before, after = pasted
-    assert after == before, ("pasting the documents' snippets changed the repository:\n"
-                             + "\n".join(sorted(after ^ before)))
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    assert not changed, ("pasting the documents' snippets changed the repository:\n"
+                         + "\n".join(changed))
+
+
+def test_the_repository_state_sees_ignored_and_changed_files():
+    probe = ROOT / "docs" / "probe-of-test_docs.png"    # ignored by git (*.png)
+    before = repository_state()
+    try:
+        probe.write_bytes(b"one")
+        first = repository_state()
+        probe.write_bytes(b"two")
+        assert first != before and repository_state() != first
+    finally:
+        probe.unlink()
+    assert repository_state() == before
+
+
+def test_a_pasted_document_has_neither_this_script_nor_the_repository_on_its_path(tmp_path):
+    document = tmp_path / "path.md"
+    document.write_text("```python\nimport sys\nprint(repr(sys.path))\n```\n")
+    done = paste(document, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert repr(str(ROOT / "tests" / "docs")) not in done.stdout
+
+
+@pytest.mark.parametrize("document", [d for d in documents() if pytorch_blocks(d.read_text())],
+                         ids=lambda d: d.name)
+def test_the_blocks_written_for_pytorch_run_with_pytorch(document, tmp_path):
+    pytest.importorskip("torch")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(OPENBLAS_NUM_THREADS="1")
+    for first_line, code in pytorch_blocks(document.read_text()):
+        done = subprocess.run([sys.executable, "-P", "-c", code], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (f"{document.name}, the block at line {first_line}, "
+                                      f"with PyTorch:\n{done.stderr[-3000:]}")
+
+
+def test_a_block_for_pytorch_gets_pytorchs_imports():
+    text = ("```python also=torch\nimport minigrad as torch\nfrom minigrad.nn import Linear\n"
+            "x = minigrad_like = 1\n```\n\n```python\nimport minigrad\n```\n")
+    assert pytorch_blocks(text) == [(2, "import torch as torch\nfrom torch.nn import Linear\n"
+                                        "x = minigrad_like = 1\n")]
 
 
 def test_the_tour_draws_only_the_pictures_it_shows(pasted):

@@ -49,11 +49,16 @@ def _classes(text):
     return sorted(set(items))
 
 
-def _positive(text):
+def _positive(text, least=1, why=""):
     value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}{why}, got {value}")
     return value
+
+
+def _sample_count(text):
+    """evaluate's --n: FID compares covariances, which take two samples at least."""
+    return _positive(text, least=2, why=" (FID needs two samples)")
 
 
 DEFAULT_RECIPE = ("The bare command trains WGAN-GP with the recipe that drew the best digits in "
@@ -194,7 +199,7 @@ def parser():
                     "(the floor); with --untrained, the run's generator before training.")
     e.add_argument("--run", help="run folder (its config.json says the model and the data)")
     e.add_argument("--checkpoint", help="checkpoint file (default: RUN/checkpoint.npz)")
-    e.add_argument("--n", type=_positive,
+    e.add_argument("--n", type=_sample_count,
                    help=f"number of generated samples (default: the run's --eval-samples, "
                         f"{DEFAULTS.eval_samples})")
     e.add_argument("--seed", type=int,
@@ -373,6 +378,9 @@ def _report(message):
 
 
 COMMANDS = {"train": _train, "sample": sample, "evaluate": evaluate}
+# The settings whose size a command's memory grows with, for its out-of-memory message.
+SIZE_SETTINGS = {"train": "--dim, --z-dim, --batch-size, --image-size or --eval-samples",
+                 "sample": "--n", "evaluate": "--n"}
 
 
 def main(argv=None):
@@ -392,8 +400,8 @@ def main(argv=None):
     except MemoryError as e:  # NumPy's "Unable to allocate 800 GiB for an array ..."
         if debug:
             raise
-        _report(f"error: out of memory: {e}; smaller --dim, --z-dim, --batch-size, --image-size "
-                "or --eval-samples need less")
+        _report(f"error: out of memory: {e}; a smaller {SIZE_SETTINGS[args.command]} "
+                "needs less")
         return 1
     except USAGE_ERRORS + RUNTIME_ERRORS as e:
         if debug:

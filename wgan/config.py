@@ -25,8 +25,11 @@ class ConfigFileError(RuntimeError):
     """A config.json that cannot be read as a run's settings; the message names the file."""
 
 
-# Beyond any memory, and small enough that every array's size stays a representable number
-# (NumPy then says that it cannot allocate it, which the command line reports on one line).
+# Small enough that every array's size stays a representable number, so that a size too large
+# for the machine ends in NumPy's "Unable to allocate ..." (one line from the command line).
+# That needs a kernel that refuses it: the largest sizes allowed ask for terabytes, which Linux
+# refuses under its default overcommit heuristic (vm.overcommit_memory 0) but may grant under
+# "always overcommit" (1), where the process is then killed when the memory runs out.
 LARGEST_WIDTH = 2 ** 16   # --dim, --z-dim, --image-size
 LARGEST_COUNT = 2 ** 24   # --eval-samples
 

@@ -13,3 +13,10 @@ def tiny_config(**overrides):
 
 # The same on the command line (examples/mnist_wgan.py, wgan.cli.main).
 TINY_ARGS = ["--dim", "4", "--z-dim", "8", "--batch-size", "8", "--every", "0"]
+
+
+def one_line_error(capsys):
+    """The command line's failure, on stderr: one line (asserted; no traceback), returned."""
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    return err

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tiny_runs import TINY_ARGS
+from tiny_runs import TINY_ARGS, one_line_error
 import minigrad as mg
 from wgan import cli, data, models
 from wgan import train as wtrain
@@ -334,13 +334,6 @@ def test_resume_without_a_run_is_an_error(tmp_path, capsys):
 # failures end in one line naming the file or setting, and leave the run folder as it was
 
 
-def one_line_error(capsys):
-    """The failure's line on stderr (asserting it is one line, no traceback)."""
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
-    return err
-
-
 def folder_bytes(folder):
     """Every file of a folder, by relative path, with its bytes (the lock's PID aside)."""
     return {p.relative_to(folder): p.read_bytes() for p in sorted(Path(folder).rglob("*"))
@@ -469,10 +462,24 @@ def test_a_batch_of_one_trains_without_batch_norm(tmp_path, synthetic_data):
 
 
 def test_running_out_of_memory_is_one_line(tiny_run, tmp_path, capsys):
-    """A sample count whose noise alone would take 8 TiB: NumPy cannot allocate it."""
+    """A sample count whose noise alone (2**52 x 8 float64) would take 256 PiB, beyond any
+    address space (57 bits with 5-level paging): no kernel grants it, whatever its overcommit
+    setting, and NumPy says it cannot allocate it. The message names sample's size, --n."""
     target = tmp_path / "s.npz"
-    assert cli.main(["sample", "--run", str(tiny_run), "--n", str(2 ** 40), "--out",
+    assert cli.main(["sample", "--run", str(tiny_run), "--n", str(2 ** 52), "--out",
                      str(target)]) == 1
     err = one_line_error(capsys)
-    assert err.startswith("error: out of memory: Unable to allocate") and "--dim" in err
+    assert err.startswith("error: out of memory: Unable to allocate"), err
+    assert "smaller --n needs less" in err and "--dim" not in err
     assert not target.exists()
+
+
+@pytest.mark.parametrize("what", [["--run", "RUN"], ["--untrained"], ["--real"]])
+def test_evaluating_fewer_than_two_samples_is_a_usage_error(what, tiny_run, capsys):
+    """FID needs two samples: --n 1 is refused by name before anything is loaded."""
+    argv = ["evaluate", *[str(tiny_run) if a == "RUN" else a for a in what], "--n", "1"]
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    assert "argument --n: must be at least 2 (FID needs two samples), got 1" in \
+        capsys.readouterr().err

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tiny_runs import one_line_error
 from wgan import cli, data
 from wgan.data import DataError, digits
 
@@ -530,12 +531,6 @@ def test_batches_reject_impossible_sizes_at_once(batch_size):
 
 # ---------------------------------------------------------------------------------------------
 # empty and one-image data
-
-
-def one_line_error(capsys):
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
-    return err
 
 
 def write_split(folder, n):

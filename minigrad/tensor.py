@@ -292,6 +292,9 @@ class Tensor:
     def aminmax(self, **kwargs): return ops.aminmax(self, **kwargs)
     def argmax(self, *args, **kwargs): return ops.argmax(self, *args, **kwargs)
     def argmin(self, *args, **kwargs): return ops.argmin(self, *args, **kwargs)
+    def logsumexp(self, *args, **kwargs): return ops.logsumexp(self, *args, **kwargs)
+    def log_softmax(self, *args, **kwargs): return ops.log_softmax(self, *args, **kwargs)
+    def softmax(self, *args, **kwargs): return ops.softmax(self, *args, **kwargs)
 
     def reshape(self, *shape): return ops.reshape(self, *shape)
     def permute(self, *dims): return ops.permute(self, *dims)

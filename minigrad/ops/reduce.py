@@ -22,8 +22,10 @@ from .shape import broadcast_to, check_axes, check_axis, one_of
 
 
 def _axes(op, axis, shape):
-    """The reduced axes as a sorted tuple of non-negative numbers (all of them for None)."""
-    return tuple(range(len(shape))) if axis is None else check_axes(op, axis, shape)
+    """The reduced axes as a sorted tuple of non-negative numbers: all of them for None or for
+    no axes (PyTorch's ``sum(dim=())`` reduces every axis, unlike NumPy's)."""
+    axes = () if axis is None else check_axes(op, axis, shape)
+    return axes or tuple(range(len(shape)))
 
 
 def _kept_shape(shape, axes):
@@ -238,38 +240,51 @@ def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
                      one_of("argmin", "keepdim", keepdim, "keepdims", keepdims))
 
 
-def logsumexp(x, axis=-1, keepdims=False):
-    """log(sum(exp(x))) along ``axis`` (an int or a tuple), shifted by the (constant) maximum
+def _softmax_axes(op, dim, axis):
+    """The dim of logsumexp / log_softmax / softmax, which PyTorch requires (an int; or a tuple
+    here), given as ``dim`` or NumPy's ``axis``."""
+    dim = one_of(op, "dim", dim, "axis", axis)
+    if dim is None:
+        raise TypeError(f"{op}() missing the required argument dim (an int, or a tuple of "
+                        "ints), as PyTorch's")
+    return dim
+
+
+def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """log(sum(exp(x))) along ``dim`` (an int or a tuple), shifted by the (constant) maximum
     so nothing overflows (of an integer or boolean tensor, in float32). A maximum of +-inf
     is not shifted by (inf - inf is NaN): a slice of -inf sums to 0, whose log is -inf, and
     one that holds +inf gives inf, as PyTorch's."""
     x = as_float(x)
-    axes = _axes("logsumexp", axis, x.shape)
+    axes = _axes("logsumexp", _softmax_axes("logsumexp", dim, axis), x.shape)
+    keepdim = one_of("logsumexp", "keepdim", keepdim, "keepdims", keepdims)
     peak = x.array.max(axis=axes, keepdims=True)
     xp = backend.xp_of(peak)
     shift = constant(xp.where(xp.isinf(peak), 0, peak))
     total = sum((x - shift).exp(), axes, keepdims=True).log() + shift
-    return total if keepdims else total.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+    return total if keepdim else total.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
 
-def log_softmax(x, axis=-1):
-    """(x - m) - log(sum(exp(x - m))), m the (constant) maximum: the difference of the small
-    shifted numbers, not x - logsumexp(x), which loses the digits of m (1e-14 at m = 90).
-    A slice holding an infinite maximum is NaN, as PyTorch's."""
+def log_softmax(x, dim=None, *, axis=None):
+    """(x - m) - log(sum(exp(x - m))) along ``dim``, m the (constant) maximum: the difference
+    of the small shifted numbers, not x - logsumexp(x), which loses the digits of m (1e-14 at
+    m = 90). A slice holding an infinite maximum is NaN, as PyTorch's."""
     x = as_float(x)
-    axes = _axes("log_softmax", axis, x.shape)
+    axes = _axes("log_softmax", _softmax_axes("log_softmax", dim, axis), x.shape)
     shifted = x - constant(x.array.max(axis=axes, keepdims=True))
     return shifted - sum(shifted.exp(), axes, keepdims=True).log()
 
 
-def softmax(x, axis=-1):
-    return log_softmax(x, axis).exp()
+def softmax(x, dim=None, *, axis=None):
+    """exp(x) / sum(exp(x)) along ``dim``: exp of log_softmax."""
+    return log_softmax(x, _softmax_axes("softmax", dim, axis)).exp()
 
 
 def _logical(op, x, dim, keepdim, axis, keepdims):
     """any / all along the axes (all of them for None): a boolean tensor, never
     differentiable (PyTorch gives uint8 for a uint8 input; this gives bool for every dtype)."""
-    axes = _axes(op, one_of(op, "dim", dim, "axis", axis), x.shape)
+    dim = one_of(op, "dim", dim, "axis", axis)  # () reduces nothing here, as PyTorch's
+    axes = None if dim is None else check_axes(op, dim, x.shape)
     keepdim = one_of(op, "keepdim", keepdim, "keepdims", keepdims)
     return constant(getattr(x.array, op)(axis=axes, keepdims=bool(keepdim)))
 

@@ -191,6 +191,38 @@ def test_softmax():
     check(lambda x: F.softmax(x, axis=1), x)
 
 
+def test_softmax_family_takes_dim_as_functions_and_methods():
+    """mg.softmax / log_softmax / logsumexp take PyTorch's dim= / keepdim= (or axis= /
+    keepdims=), are Tensor methods, and require the dim, as torch's do."""
+    a = np.random.default_rng(6).standard_normal((2, 3, 5))
+    x = leaf(a)
+    expected = {"softmax": scipy.special.softmax(a, axis=1),
+                "log_softmax": scipy.special.log_softmax(a, axis=1),
+                "logsumexp": scipy.special.logsumexp(a, axis=1)}
+    for name, value in expected.items():
+        for out in (getattr(mg, name)(x, dim=1), getattr(mg, name)(x, axis=1),
+                    getattr(x, name)(1), getattr(x, name)(dim=-2)):
+            np.testing.assert_allclose(out.numpy(), value, rtol=1e-12)
+        with pytest.raises(TypeError, match="dim"):
+            getattr(mg, name)(x)
+    kept = x.logsumexp((0, 2), keepdim=True)
+    np.testing.assert_allclose(kept.numpy(), scipy.special.logsumexp(a, (0, 2), keepdims=True),
+                               rtol=1e-12)
+    check(lambda x: x.logsumexp(-1, keepdim=True) * x.softmax(dim=0), leaf(a[:1, :, :3]))
+
+
+def test_reducing_no_axes_reduces_all_of_them_as_pytorch():
+    """sum(dim=()) and the like reduce every axis (PyTorch), not none (NumPy); any / all
+    over () reduce none, as PyTorch's."""
+    a = np.arange(6.0).reshape(2, 3) - 2
+    x = leaf(a)
+    assert x.sum(dim=()).item() == a.sum() and x.mean(dim=[]).item() == a.mean()
+    assert x.sum((), keepdim=True).shape == (1, 1) and x.amax(dim=()).item() == 3
+    np.testing.assert_allclose(x.var(dim=()).item(), a.var(ddof=1), rtol=1e-14)
+    assert tensor(a).any(dim=()).shape == (2, 3)
+    check(lambda x: x.std(dim=()), x)
+
+
 @pytest.mark.parametrize("batch", [1, 4])
 def test_cross_entropy(batch):
     """cross_entropy = mean of -log softmax at the target class; checked against SciPy."""

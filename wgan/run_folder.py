@@ -16,6 +16,7 @@ from finite state. The lock (an flock, which the system releases when its proces
 stale lock is simply taken over) keeps a second process out of a folder in use.
 """
 import csv
+import math
 import os
 from pathlib import Path
 
@@ -137,9 +138,6 @@ class RunFolder:
             if config.iters < reached:
                 raise configs.SettingError(f"--iters {config.iters} is below the iteration "
                                            f"the run has reached ({reached})")
-            if config.iters != saved.iters:
-                say(f"the run's length changes from {saved.iters} to {config.iters} "
-                    "iterations (recorded in config.json)")
         else:
             self._check_no_checkpoint_lost()
             say(f"{self.path} has no checkpoint yet: its run starts from iteration 0")
@@ -230,7 +228,8 @@ CHECKPOINT_KEYS = ("iteration", "elapsed", "generator", "critic", "opt_g", "opt_
 
 def checked_checkpoint(state, path):
     """``state`` (read from ``path``) if it has the layout of a run's checkpoint: a dict of
-    ``CHECKPOINT_KEYS`` whose iteration is a whole number of 0 or more. CheckpointError
+    ``CHECKPOINT_KEYS`` whose iteration is a whole number of 0 or more and whose elapsed time
+    a finite number of seconds of 0 or more. CheckpointError
     naming the file otherwise; whether its arrays fit the run is for loading them to say."""
     if not isinstance(state, dict):
         raise CheckpointError(f"{path} is not a run's checkpoint: it holds a "
@@ -247,6 +246,14 @@ def checked_checkpoint(state, path):
     if not whole:
         raise CheckpointError(f"{path} is not a run's checkpoint: its iteration is "
                               f"{iteration!r}, not a whole number of 0 or more")
+    elapsed = state["elapsed"]
+    try:
+        seconds = float(elapsed)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise CheckpointError(f"{path} is not a run's checkpoint: its elapsed time is "
+                              f"{elapsed!r}, not a finite number of seconds of 0 or more")
     return state
 
 

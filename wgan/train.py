@@ -98,7 +98,11 @@ def train(config, resume=False, images=None, say=print, evaluator=None, group=No
                 raise load_error(run.checkpoint_path, e) from None
             say(f"resuming {run} at iteration {trainer.iteration}")
         if resume:
+            saved = run.read_config()
             run.write_config(config)  # the resumed run's settings, once its checkpoint fits
+            if config.iters != saved.iters:
+                say(f"the run's length changes from {saved.iters} to {config.iters} "
+                    "iterations (recorded in config.json)")
         say(f"training {config.mode} ({config.arch}, dim {config.dim}) on {len(images)} images "
             f"for {config.iters} generator iterations; outputs in {run}/")
         if group is not None:

@@ -186,6 +186,40 @@ def test_a_damaged_checkpoint_under_sample_and_resume_is_one_line(finished_run, 
     assert str(path) in short_error(capsys)
 
 
+@pytest.mark.parametrize("elapsed", [float("nan"), float("inf"), -1.0, "soon"])
+def test_a_checkpoint_whose_elapsed_time_is_not_seconds_is_refused(finished_run, capsys,
+                                                                   elapsed):
+    """Resumed, elapsed=nan ran nothing ("time limit reached") and said "done in nan s"."""
+    path = finished_run / "checkpoint.npz"
+    state = mg.load(path)
+    state["elapsed"] = elapsed
+    mg.save(state, path)
+    capsys.readouterr()
+    assert cli.main(["--resume", "--iters", "4", "--out", str(finished_run)]) == 1
+    err = short_error(capsys)
+    assert str(path) in err and "elapsed time" in err and "finite number of seconds" in err
+
+
+def test_only_a_resume_whose_checkpoint_fits_says_the_runs_length_changes(finished_run,
+                                                                           capsys):
+    """The new length is recorded in config.json once the checkpoint has loaded; a checkpoint
+    that does not fit leaves config.json as it was and claims no change."""
+    path = finished_run / "checkpoint.npz"
+    fitting = path.read_bytes()
+    state = mg.load(path)
+    name = next(iter(state["generator"]))
+    state["generator"][name] = np.zeros((3, 3, 3), np.float32)
+    mg.save(state, path)
+    capsys.readouterr()
+    assert cli.main(["--resume", "--iters", "4", "--out", str(finished_run)]) == 1
+    assert "length" not in capsys.readouterr().out
+    assert json.loads((finished_run / "config.json").read_text())["iters"] == 2
+    path.write_bytes(fitting)
+    assert cli.main(["--resume", "--iters", "4", "--out", str(finished_run)]) == 0
+    assert "the run's length changes from 2 to 4 iterations" in capsys.readouterr().out
+    assert json.loads((finished_run / "config.json").read_text())["iters"] == 4
+
+
 def test_a_file_where_a_folder_is_expected(tmp_path, synthetic_data, capsys):
     afile = tmp_path / "afile"
     afile.write_text("x")

@@ -88,7 +88,8 @@ def engine_step(engine, config):
         def step():
             trainer.step()
             mg.backend.synchronize(config.device)
-        return step, {"gflop_per_gen_iter": round(count_gflop(trainer.step), 3),
+        gflop = count_gflop(trainer.step, calls=penalty_cycle(config))  # penalised or not
+        return step, {"gflop_per_gen_iter": round(gflop, 3),
                       "blas": blas_kernels() if config.device == "cpu" else None}
     import torch
     from torch_engine import TorchTrainer
@@ -103,8 +104,9 @@ def engine_step(engine, config):
                         "torch_threads": torch.get_num_threads()}
 
 
-def count_gflop(step):
-    """GFLOP of the matrix products in one call of ``step``, counted as 2*m*n*k each."""
+def count_gflop(step, calls=1):
+    """GFLOP of the matrix products per call of ``step``, counted as 2*m*n*k each, averaged
+    over ``calls`` calls."""
     flop = [0]
     matmul = mg.ops.matmul
 
@@ -115,10 +117,17 @@ def count_gflop(step):
 
     mg.ops.matmul = counting
     try:
-        step()
+        for _ in range(calls):
+            step()
     finally:
         mg.ops.matmul = matmul
-    return flop[0] / 1e9
+    return flop[0] / calls / 1e9
+
+
+def penalty_cycle(config):
+    """Generator iterations after which the gradient penalty's schedule repeats: it falls on
+    every ``gp_every``-th critic step, ``n_critic`` of them per generator iteration."""
+    return math.lcm(config.gp_every, config.n_critic) // config.n_critic
 
 
 def timed(step, iters, warmup):

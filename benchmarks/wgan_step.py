@@ -97,7 +97,21 @@ def arguments(argv=None):
     if args.compare_torch and args.memory_iters:
         p.error("--memory-iters measures one engine in this process: leave out --compare-torch")
     args.matmul_size = args.matmul_size or (2048 if args.device == "cpu" else 8192)
+    if not args.compare_torch:  # this process times its engine: its BLAS threads are set
+        os.environ.update(thread_settings(args.threads))  # before NumPy loads, just below
+    import engines
+    from wgan.config import SettingError
+    for workload in args.workloads:  # sizes that cannot work (a batch of 1 under batch norm)
+        try:
+            engines.workload_config(workload, args.device, **sizes_given(args))
+        except SettingError as e:
+            p.error(str(e))
     return args
+
+
+def sizes_given(args):
+    """The settings --dim, --batch-size and --n-critic change, where given."""
+    return {key: getattr(args, key) for key in SIZES if getattr(args, key) is not None}
 
 
 def thread_settings(threads):
@@ -126,8 +140,7 @@ def peak_mb():
 
 def time_here(args):
     """Time ``args.engine`` on the workload in this process; returns what it measured."""
-    os.environ.update(thread_settings(args.threads))  # before NumPy loads its BLAS
-    import engines
+    import engines  # NumPy's BLAS threads were set by ``arguments``
     result = {"engine": args.engine, "pid": os.getpid(), "device": args.device,
               "threads": args.threads, "blas_settings": engines.blas_settings()}
     if args.engine == "matmul":
@@ -135,8 +148,7 @@ def time_here(args):
         return {**result, "matmul_size": args.matmul_size, "matmul_gflops": round(rate, 1),
                 "blas": engines.blas_kernels() if args.device == "cpu" else None}
     (workload,) = args.workloads
-    sizes = {key: getattr(args, key) for key in SIZES if getattr(args, key) is not None}
-    config = engines.workload_config(workload, args.device, **sizes)
+    config = engines.workload_config(workload, args.device, **sizes_given(args))
     step, about = engines.engine_step(args.engine, config)
     seconds = engines.timed(step, args.iters, args.warmup)
     result.update(workload=workload, description=engines.WORKLOADS[workload],

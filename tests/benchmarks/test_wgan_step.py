@@ -2,6 +2,7 @@
 workloads follow the Config defaults and the preset, the PyTorch step mirrors minigrad's (same
 layers and weights, same numbers for one step in float64), and --compare-torch times each engine
 in processes of its own, alternating. Every size here is tiny: nothing is timed for real."""
+import dataclasses
 import importlib.util
 import json
 import os
@@ -15,6 +16,7 @@ import pytest
 import minigrad as mg
 from wgan import losses, models, modes
 from wgan.config import Config
+from wgan.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "wgan_step.py"
@@ -72,6 +74,21 @@ def test_count_gflop_counts_two_m_n_k_per_product():
     a, b = mg.ones(2, 3), mg.ones(3, 5)
     assert engines.count_gflop(lambda: (a @ b) @ mg.ones(5, 7)) == \
         pytest.approx((2 * 2 * 5 * 3 + 2 * 2 * 7 * 5) / 1e9)
+
+
+def test_the_gflop_of_an_iteration_average_the_penalty_schedule():
+    """The bare step's penalty falls on every 4th critic step, one per iteration: the GFLOP
+    reported are the mean over those 4 iterations, not the first (penalised) one's."""
+    config = engines.workload_config("bare")
+    assert (config.gp_every, config.n_critic, engines.penalty_cycle(config)) == (4, 1, 4)
+    assert engines.penalty_cycle(engines.workload_config("dim16", dim=2)) == 1
+    assert engines.penalty_cycle(dataclasses.replace(config, gp_every=4, n_critic=6)) == 2
+    trainer = Trainer(config, engines.training_images(config))
+    each = [engines.count_gflop(trainer.step) for _ in range(4)]
+    assert each[0] > each[1] == each[2] == each[3]  # the penalty's products on the first
+    _, about = engines.engine_step("minigrad", config)
+    assert about["gflop_per_gen_iter"] == pytest.approx(sum(each) / 4, abs=1e-3)  # 5.2
+    assert about["gflop_per_gen_iter"] < 0.9 * each[0]                               # not 6.5
 
 
 # ---- the PyTorch step mirrors minigrad's ----
@@ -159,6 +176,8 @@ def test_the_torch_step_refuses_what_it_does_not_mirror():
     (["--workloads", "bare,dim16"], "one workload per process"),
     (["--compare-torch", "--memory-iters", "5"], "leave out --compare-torch"),
     (["--rounds", "0", "--compare-torch"], "--rounds must be at least 1"),
+    (["--workloads", "bare", "--batch-size", "1"], "--batch-size must be"),  # batch norm in G
+    (["--compare-torch", "--batch-size", "1"], "--batch-size must be"),
 ])
 def test_bad_arguments_are_named(argv, message, capsys):
     with pytest.raises(SystemExit):

@@ -52,8 +52,8 @@ def cat(tensors, dim=0):
 
 
 def clamp(input, min=None, max=None):
-    """``input`` limited to [min, max] (either may be None): ``mg.clip``."""
-    return ops.clip(input, min, max)
+    """``input`` limited to [min, max] (either may be None); ``mg.clip`` is its alias."""
+    return ops.clamp(input, min, max)
 
 
 def t(input):

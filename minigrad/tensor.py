@@ -277,7 +277,7 @@ class Tensor:
     def tanh(self): return ops.tanh(self)
     def sigmoid(self): return ops.sigmoid(self)
     def relu(self): return ops.relu(self)
-    def clip(self, low=None, high=None): return ops.clip(self, low, high)
+    def clip(self, min=None, max=None): return ops.clamp(self, min, max)
     def astype(self, dtype): return ops.astype(self, dtype)
 
     # reductions take dim= / keepdim= or axis= / keepdims= (see minigrad.ops.reduce)
@@ -314,7 +314,10 @@ class Tensor:
     def unsqueeze(self, *args, **kwargs): return ops.unsqueeze(self, *args, **kwargs)
     def expand(self, *sizes): return ops.expand(self, *sizes)
     def repeat(self, *repeats): return ops.repeat(self, *repeats)
-    def flip(self, *axes): return ops.flip(self, sizes(axes))
+    def flip(self, *args, dims=None):
+        """``x.flip(0, 1)``, ``x.flip((0, 1))`` or ``x.flip(dims=(0, 1))``, as PyTorch's."""
+        return ops.flip(self, sizes(args) if dims is None else dims)
+
     def split(self, split_size_or_sections, dim=0): return ops.split(self, split_size_or_sections, dim)
     def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
 

@@ -175,20 +175,27 @@ def abs(x):
     return _unary("abs", x, _xp(x).abs, lambda g, out: g * sign, saved=())
 
 
-def clip(x, low=None, high=None):
-    """Values limited to [low, high]; the gradient passes only where x is inside."""
-    if low is None and high is None:
-        raise ValueError("clip: at least one of low (min) and high (max) must be given, not None")
-    if isinstance(low, Tensor) or isinstance(high, Tensor):
-        return _clip_to_tensors(x, low, high)
+def clamp(x, min=None, max=None):
+    """Values limited to [min, max] (either may be None); the gradient passes only where x is
+    inside. Number bounds promote with x by PyTorch's rule (an integer tensor with a float
+    bound gives float32); tensor bounds broadcast (``_clamp_to_tensors``)."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given, not None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_to_tensors(x, min, max)
+    x = promoted_operands(x, *(bound for bound in (min, max) if bound is not None))[0]
     xp = _xp(x)
     inside = xp.ones(x.shape, dtype=bool)
-    if low is not None:
-        inside &= x.array >= low
-    if high is not None:
-        inside &= x.array <= high
+    if min is not None:
+        inside &= x.array >= min
+    if max is not None:
+        inside &= x.array <= max
     mask = constant(inside.astype(x.dtype))
-    return _unary("clip", x, lambda d: xp.clip(d, low, high), lambda g, out: g * mask, saved=())
+    return _unary("clamp", x, lambda d: xp.clip(d, min, max).astype(x.dtype, copy=False),
+                  lambda g, out: g * mask, saved=())
+
+
+clip = clamp  # PyTorch's alias
 
 
 def astype(x, dtype):
@@ -288,13 +295,14 @@ def elu(x, alpha=1.0):
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
-    """x limited to [min_val, max_val]. Unlike clip, the gradient is 0 at the limits
-    themselves, as PyTorch's hardtanh."""
+    """x limited to [min_val, max_val], in x's dtype (the limits of an integer tensor are
+    truncated, as PyTorch's). Unlike clamp, the gradient is 0 at the limits themselves, as
+    PyTorch's hardtanh."""
     if max_val < min_val:
         raise ValueError(f"hardtanh: max_val {max_val} is smaller than min_val {min_val}")
     inside = constant(((x.array > min_val) & (x.array < max_val)).astype(x.dtype))
-    return _unary("hardtanh", x, lambda d: _xp(x).clip(d, min_val, max_val),
-                  lambda g, out: g * inside, saved=())
+    limited = lambda d: _xp(x).clip(d, min_val, max_val).astype(x.dtype, copy=False)  # noqa: E731
+    return _unary("hardtanh", x, limited, lambda g, out: g * inside, saved=())
 
 
 def silu(x):
@@ -605,19 +613,16 @@ def fmod(a, b):
                    lambda g, out: g, lambda g, out: -g * trunc(a / b), saved=(a, b))
 
 
-def _clip_to_tensors(x, low, high):
-    """clip with bounds that are tensors (broadcast with x) or numbers, as torch.clamp: the
-    result is min(max(x, low), high), so high wins where low > high, and the gradient goes to
-    whichever of x, low, high the value is (x's where low <= x <= high). Where x < low == high
-    PyTorch gives it to neither bound; here low gets it."""
-    if low is not None:
-        x = where(x < low, low, x)
-    if high is not None:
-        x = where(x > high, high, x)
+def _clamp_to_tensors(x, min, max):
+    """clamp with bounds that are tensors (broadcast with x) or numbers, as torch.clamp: the
+    result is min(max(x, min), max), so max wins where min > max, and the gradient goes to
+    whichever of x, min, max the value is (x's where min <= x <= max). Where x < min == max
+    PyTorch gives it to neither bound; here min gets it."""
+    if min is not None:
+        x = where(x < min, min, x)
+    if max is not None:
+        x = where(x > max, max, x)
     return x
-
-
-clamp = clip  # PyTorch's name
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):

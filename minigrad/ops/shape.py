@@ -293,10 +293,10 @@ def repeat(x, *repeats):
     return tiled.reshape(tuple(r * n for r, n in zip(repeats, shape)))
 
 
-def flip(x, axes):
-    """``x`` reversed along each of ``axes`` (an int or a tuple); its own adjoint. (A view of
+def flip(x, dims):
+    """``x`` reversed along each of ``dims`` (an int or a tuple); its own adjoint. (A view of
     ``x``, which ``x[::-1]`` would be in NumPy; PyTorch refuses negative steps in indexing.)"""
-    axes = check_axes("flip", axes, x.shape)
+    axes = check_axes("flip", dims, x.shape)
     index = tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim))
     return apply(x.array[index], (x,), (lambda g, out: flip(g, axes),), "flip", saved=())
 

@@ -366,6 +366,25 @@ def test_clip(low, high):
     check(lambda x: mg.clip(x, low, high) * x, x)
 
 
+def test_clamp_promotes_number_bounds_as_pytorch_and_takes_its_keywords():
+    """An integer tensor clamped to float bounds gives float32 (PyTorch's rule, not NumPy's
+    float64), a NumPy float64 bound counts as a number; clip is clamp with min= / max=;
+    hardtanh keeps the dtype; flip takes dims=."""
+    ints = tensor(np.array([-3, 1, 5]))
+    clamped = ints.clamp(0.5, 2.5)
+    assert clamped.dtype == np.float32
+    np.testing.assert_array_equal(clamped.numpy(), [0.5, 1.0, 2.5])
+    assert tensor(np.array([1.0, 5.0], np.float32)).clamp(np.float64(0.5)).dtype == np.float32
+    np.testing.assert_array_equal(ints.clip(min=1).numpy(), [1, 1, 5])
+    np.testing.assert_array_equal(mg.clip(ints, max=2).numpy(), [-3, 1, 2])
+    assert F.hardtanh(ints).dtype == np.int64
+    np.testing.assert_array_equal(F.hardtanh(ints, -0.5, 2.5).numpy(), [0, 1, 2])
+    np.testing.assert_array_equal(ints.flip(dims=(0,)).numpy(), [5, 1, -3])
+    np.testing.assert_array_equal(mg.flip(ints, dims=0).numpy(), [5, 1, -3])
+    x = leaf([[0.3, -2.0, 1.7], [0.9, 2.5, -0.1]])
+    check(lambda x: x.clip(min=-1.0, max=1.0) * x.flip(dims=(-1,)), x)
+
+
 def test_non_contiguous_elementwise():
     """Transposed (non-contiguous) leaves: forward equals the contiguous result, gradients check."""
     rng = np.random.default_rng(11)

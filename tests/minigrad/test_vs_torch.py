@@ -666,12 +666,18 @@ def test_constructors_vs_torch(make):
     "t([True, False]).sqrt()", "t([True]) * 1.5", "t([1, 2]) * t([0.5], dtype=f32)",
     "t([1, 2], dtype=u8) * t([0.5], dtype=f64)", "t([1, 2]) + 1", "t([True]) + 1",
     "t([0.5], dtype=f32) * 2.0", "t([0.5], dtype=f64) + 1", "t([1, 2], dtype=u8) + 1",
-    "t([1, 2]) ** 0.5", "t([1.5, 2.5])", "t([1, 2])", "t(True)"])
+    "t([1, 2]) ** 0.5", "t([1.5, 2.5])", "t([1, 2])", "t(True)",
+    "t([1, 5]).clamp(0.5, 2.5)", "t([1.0, 5.0]).clamp(np.float64(0.5))", "t([1, 5]).clip(min=2)",
+    "m.clip(t([1, 5]), max=np.float64(2.5))", "t([True, False]).clamp(0, 1)",
+    "t([1, 5]).clamp(t(2.0, dtype=f64))", "F.hardtanh(t([-3, 1, 5]))",
+    "F.hardtanh(t([-3, 1, 5]), -0.5, 2.5)", "F.relu6(t([-3, 1, 7], dtype=u8))"])
 def test_dtype_promotion_vs_torch(expression):
-    """The dtype of each expression as PyTorch's, with t = mg.tensor or torch.tensor."""
-    def run(t, f32, f64, u8):
-        return eval(expression, {"t": t, "f32": f32, "f64": f64, "u8": u8})
-    mine = run(mg.tensor, np.float32, np.float64, np.uint8)
-    theirs = run(torch.tensor, torch.float32, torch.float64, torch.uint8)
+    """The dtype of each expression as PyTorch's, with t = mg.tensor or torch.tensor, m = mg
+    or torch, F = their functional modules."""
+    def run(m, F, f32, f64, u8):
+        return eval(expression, {"t": m.tensor, "m": m, "F": F, "np": np, "f32": f32,
+                                 "f64": f64, "u8": u8})
+    mine = run(mg, F, np.float32, np.float64, np.uint8)
+    theirs = run(torch, TF, torch.float32, torch.float64, torch.uint8)
     assert str(mine.dtype) == str(theirs.dtype).removeprefix("torch.")
     np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6)

@@ -149,14 +149,14 @@ def test_one_step_gives_the_same_numbers_and_weights_in_both_engines(workload, n
     for name in numbers:
         assert torch_numbers[name] == pytest.approx(numbers[name], rel=1e-9, abs=1e-12), name
     # Adam moves every weight by about lr (1e-4 here) whatever its gradient's size, so a
-    # disagreement shows as ~1e-4; a weight whose gradient is rounding noise (a bias right
-    # before batch norm: its gradient is 0 in exact arithmetic) moves by lr * noise / (|noise|
-    # + 1e-8), about 1e-12: that is the absolute tolerance's reason
+    # disagreement shows as ~1e-4 against rounding's ~1e-16. No weight's gradient is rounding
+    # noise (none is a bias right before batch norm, whose gradient is 0 in exact arithmetic
+    # and whose update would then be noise too), so no absolute tolerance is needed
     for model, copy in ((ours.generator, theirs.generator), (ours.critic, theirs.critic)):
         state = copy.state_dict()
         for name, value in model.state_dict().items():
             np.testing.assert_allclose(state[name].numpy(), value.numpy(), rtol=1e-9,
-                                       atol=1e-9, err_msg=name)
+                                       atol=0, err_msg=name)
 
 
 def test_the_torch_step_refuses_what_it_does_not_mirror():

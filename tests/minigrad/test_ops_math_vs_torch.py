@@ -16,7 +16,12 @@ from test_vs_torch import compare_with_torch
 pytestmark = pytest.mark.cpu_only("compares with PyTorch on the CPU")
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
-RNG = np.random.default_rng(2613)
+
+
+@pytest.fixture
+def rng():
+    """Each test's own generator, seeded alike: its inputs do not depend on the tests before it."""
+    return np.random.default_rng(2613)
 
 # name: (ours, PyTorch's, sampling interval)
 UNARY = {
@@ -92,11 +97,11 @@ def first_order_vs_torch(ours, theirs, values, rtol=1e-15):
 
 
 @pytest.mark.parametrize("name", list(ROUNDING))
-def test_rounding_vs_torch(name):
+def test_rounding_vs_torch(name, rng):
     """Values in float64 and float32 (halves to even; decimals as PyTorch computes them), zero
     gradients, and a zero second order here."""
     ours, theirs, (low, high) = ROUNDING[name]
-    values = np.concatenate([RNG.uniform(low, high, 20), np.arange(-6, 7) / 4 * (high / 3),
+    values = np.concatenate([rng.uniform(low, high, 20), np.arange(-6, 7) / 4 * (high / 3),
                              [np.inf, -np.inf, np.nan, -0.0]])
     x, g = first_order_vs_torch(ours, theirs, values)
     assert not g.requires_grad  # zero: a constant
@@ -104,19 +109,19 @@ def test_rounding_vs_torch(name):
     np.testing.assert_array_equal(ours(mg.tensor(x32)).numpy(), theirs(torch.tensor(x32)).numpy())
 
 
-def sample(shape, low, high):
+def sample(rng, shape, low, high):
     """Values in [low, high], none within 0.02 of a multiple of 1/2 (the jumps and kinks of
     the rounding functions and activations, where finite differences do not apply)."""
-    values = RNG.uniform(low, high, shape)
+    values = rng.uniform(low, high, shape)
     off = np.abs(values * 2 - np.round(values * 2)) < 0.04
     return np.where(off, values + 0.1, values)
 
 
 @pytest.mark.parametrize("name", list(UNARY))
-def test_unary_vs_torch(name):
+def test_unary_vs_torch(name, rng):
     ours, theirs, (low, high) = UNARY[name]
-    compare_with_torch(ours, theirs, [sample((3, 5), low, high)])
-    x32 = sample((4, 7), low, high).astype(np.float32)
+    compare_with_torch(ours, theirs, [sample(rng, (3, 5), low, high)])
+    x32 = sample(rng, (4, 7), low, high).astype(np.float32)
     np.testing.assert_allclose(ours(mg.tensor(x32)).numpy(), theirs(torch.tensor(x32)).numpy(),
                                rtol=2e-6, atol=1e-7)
     assert ours(mg.tensor(x32)).dtype == np.float32
@@ -137,13 +142,13 @@ BINARY = {
 
 @pytest.mark.parametrize("shapes", BROADCASTS, ids=str)
 @pytest.mark.parametrize("name", list(BINARY))
-def test_binary_vs_torch(name, shapes):
+def test_binary_vs_torch(name, shapes, rng):
     ours, theirs = BINARY[name]
     if name == "prelu":
         shapes = {(3, 4): ((3, 4), (4,)), (2, 1, 3): ((2, 3, 4, 1), (3,))}.get(shapes[0],
                                                                              ((5,), (1,)))
-    a = RNG.uniform(-4, 4, shapes[0])
-    b = RNG.uniform(0.5, 2, shapes[1]) * RNG.choice([-1, 1], shapes[1])
+    a = rng.uniform(-4, 4, shapes[0])
+    b = rng.uniform(0.5, 2, shapes[1]) * rng.choice([-1, 1], shapes[1])
     if name in ("remainder", "fmod"):  # away from the jumps, where a / b is whole
         q = a / b
         a = np.where(np.abs(q - np.round(q)) < 0.05, a + 0.2 * np.abs(b), a)
@@ -157,8 +162,8 @@ def test_clamp_ties_and_crossed_bounds_vs_torch():
     compare_with_torch(mg.clamp, torch.clamp, [np.array(v) for v in (x, low, high)])
 
 
-def test_floor_divide_values_vs_torch():
-    a, b = RNG.uniform(-9, 9, (4, 5)), RNG.uniform(0.3, 3, (5,)) * RNG.choice([-1, 1], 5)
+def test_floor_divide_values_vs_torch(rng):
+    a, b = rng.uniform(-9, 9, (4, 5)), rng.uniform(0.3, 3, (5,)) * rng.choice([-1, 1], 5)
     np.testing.assert_array_equal((mg.tensor(a) // mg.tensor(b)).numpy(),
                                   (torch.tensor(a) // torch.tensor(b)).numpy())
     np.testing.assert_array_equal(mg.tensor([1.0, 0.1]).__rfloordiv__(1.0).numpy(),
@@ -196,10 +201,10 @@ def test_kink_gradients_vs_torch(name):
     compare_with_torch(ours, theirs, [np.array(kinks)])
 
 
-def test_hardsigmoid_vs_torchs_own():
+def test_hardsigmoid_vs_torchs_own(rng):
     """TF.hardsigmoid: the same values; its slope 1/6 is rounded to float32 (also in float64),
     so the gradients agree to float32's precision only."""
-    first_order_vs_torch(F.hardsigmoid, TF.hardsigmoid, KINKS + list(RNG.uniform(-5, 5, 20)),
+    first_order_vs_torch(F.hardsigmoid, TF.hardsigmoid, KINKS + list(rng.uniform(-5, 5, 20)),
                          rtol=1e-7)
 
 
@@ -268,8 +273,8 @@ def test_predicates_vs_torch():
                                       torch.nan_to_num(torch.tensor(c), **kwargs))
 
 
-def test_modules_vs_torch():
-    x = RNG.standard_normal((2, 3, 4)).astype(np.float32) * 3
+def test_modules_vs_torch(rng):
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32) * 3
     pairs = [(mg.nn.CELU(0.7), torch.nn.CELU(0.7)), (mg.nn.SELU(), torch.nn.SELU()),
              (mg.nn.Mish(), torch.nn.Mish()), (mg.nn.Hardswish(), torch.nn.Hardswish()),
              (mg.nn.Hardsigmoid(), torch.nn.Hardsigmoid()),

@@ -207,6 +207,7 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """Cross-correlation of (N, C, L) ``x`` with ``w`` of shape (out, in/groups, k), as
     PyTorch's: conv2d over images of height 1. ``padding``: an int, "valid" or "same"."""
     _check_ndim("conv1d", x, w, 3)
+    check_same_dtype("conv1d", input=x, weight=w, bias=b)
     padding = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
     return conv2d(x.unsqueeze(2), w.unsqueeze(2), b, (1, _single(stride, "stride")), padding,
                   (1, _single(dilation, "dilation")), groups).squeeze(2)
@@ -217,6 +218,7 @@ def conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
     """The adjoint of conv1d in its input; ``w`` is (in, out/groups, k), as PyTorch's:
     conv_transpose2d over images of height 1."""
     _check_ndim("conv_transpose1d", x, w, 3)
+    check_same_dtype("conv_transpose1d", input=x, weight=w, bias=b)
     ones, pairs = (1, 1), [(0, _single(v, name)) for v, name in
                            ((padding, "padding"), (output_padding, "output_padding"))]
     stride, dilation = (_single(v, name) for v, name in ((stride, "stride"),
@@ -241,6 +243,7 @@ def conv3d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     slice w[:, :, i]; the kd results add up: y[:, :, t] = sum_i conv2d(x[:, :, t*sd + i*dd],
     w[:, :, i]). So conv3d has no rule of its own: its gradients are conv2d's."""
     _check_ndim("conv3d", x, w, 5)
+    check_same_dtype("conv3d", input=x, weight=w, bias=b)
     x, w, *rest = promoted_operands(x, w, *([] if b is None else [b]))
     kernel, (sd, *stride_hw) = w.shape[2:], _triple(stride, "stride", 1)
     (dd, *dilation_hw) = dilation = _triple(dilation, "dilation", 1)

@@ -485,3 +485,14 @@ def test_conv_transpose2d_output_padding_against_stride_and_dilation():
     with pytest.raises(ValueError, match="either stride"):
         F.conv_transpose2d(zeros(1, 1, 3, 3), zeros(1, 1, 3, 3), stride=2, dilation=2,
                            output_padding=2)
+
+
+@pytest.mark.parametrize("op, ndim", [(F.conv1d, 3), (F.conv_transpose1d, 3), (F.conv2d, 4),
+                                      (F.conv_transpose2d, 4), (F.conv3d, 5)],
+                         ids=lambda v: getattr(v, "__name__", str(v)))
+def test_conv_of_mixed_dtypes_names_itself_and_the_dtypes(op, ndim):
+    """Every convolution refuses a float32 input with a float64 weight (PyTorch does not
+    promote there), naming itself, not the conv2d it is built on."""
+    x, w = zeros(*(1, 2) + (3,) * (ndim - 2)), zeros(*(2, 2) + (1,) * (ndim - 2))
+    with pytest.raises(RuntimeError, match=rf"^{op.__name__}: .*float32.*float64"):
+        op(x, w.astype(np.float64))

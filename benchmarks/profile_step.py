@@ -144,6 +144,11 @@ def instrument_phases(clock, trainer):
     trainer.critic_step, trainer.generator_step = run_critic_step, run_generator_step
 
 
+def counted(n, thing):
+    """"1 thread", "2 threads"."""
+    return f"{n} {thing}" + ("" if n == 1 else "s")
+
+
 def main():
     chosen = {key: value for key, value in (("dim", ARGS.dim), ("batch_size", ARGS.batch_size),
                                             ("n_critic", ARGS.n_critic)) if value is not None}
@@ -173,8 +178,8 @@ def main():
 
     n = ARGS.iters
     print(f"WGAN-GP generator iteration ({ARGS.recipe} recipe): DIM {config.dim}, batch "
-          f"{config.batch_size}, {config.n_critic} critic steps, penalty every "
-          f"{config.gp_every}, {ARGS.threads} threads")
+          f"{config.batch_size}, {counted(config.n_critic, 'critic step')}, penalty every "
+          f"{config.gp_every}, {counted(ARGS.threads, 'thread')}")
     print(f"plain {plain * 1e3:.1f} ms per iteration; instrumented {instrumented * 1e3:.1f} ms")
     print(f"memory: peak {peak / 2**20:.0f} MB traced in one iteration (NumPy's arrays), "
           f"{faults:.0f} page faults per iteration ({faults * 4 / 1024:.0f} MB touched fresh)")

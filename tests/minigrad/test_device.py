@@ -19,7 +19,6 @@ from minigrad import backend, nn, optim
 from wgan import losses
 
 import cupy_standin
-import devices
 from devices import assert_close, other_device, tensor
 
 

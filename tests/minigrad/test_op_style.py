@@ -60,10 +60,22 @@ def test_saved_is_a_tuple_of_tensors_never_a_string(path):
 def test_no_rule_uses_numpy_directly(path):
     """A rule with ``np.`` passes the first-order check and fails at second order (and on
     the GPU): rules are Tensor ops, arrays come from backend.xp_of."""
-    tree = ast.parse(path.read_text())
-    uses = [(rule.lineno, sub.lineno) for rule, _ in _rules(tree) for sub in ast.walk(rule)
-            if isinstance(sub, ast.Name) and sub.id == "np"]
+    uses = _numpy_in_rules(ast.parse(path.read_text()))
     assert not uses, f"{path.name}: rules (line, use) that call NumPy: {uses}"
+
+
+def _numpy_in_rules(tree):
+    """(rule's line, use's line) of every ``np.`` or ``numpy.`` inside a backward rule."""
+    return [(rule.lineno, sub.lineno) for rule, _ in _rules(tree) for sub in ast.walk(rule)
+            if isinstance(sub, ast.Name) and sub.id in ("np", "numpy")]
+
+
+def test_numpy_in_a_rule_is_seen_by_either_name():
+    source = ("import numpy\nimport numpy as np\n"
+              "f = apply(lambda g, out: (g * 2,))\n"
+              "h = apply(lambda g, out: (numpy.exp(g),))\n"
+              "k = apply(lambda g, out: (np.exp(g),))\n")
+    assert _numpy_in_rules(ast.parse(source)) == [(4, 4), (5, 5)]
 
 
 # ---- saved and OUTPUT, on tensors ----

@@ -59,8 +59,8 @@ def clamp(input, min=None, max=None):
 def t(input):
     """The transpose of a matrix; a tensor of fewer than 2 axes as it is."""
     if input.ndim > 2:
-        raise ValueError(f"mg.t() takes a tensor of at most 2 axes, got shape {input.shape}; "
-                         "use x.transpose(dim0, dim1)")
+        raise RuntimeError(f"mg.t() takes a tensor of at most 2 axes, got shape {input.shape}; "
+                           "use x.transpose(dim0, dim1)")
     return ops.transpose(input, 0, 1) if input.ndim == 2 else input
 
 

@@ -595,8 +595,10 @@ NUMERIC_KINDS = "biufc"  # bool, signed and unsigned integers, floats, complex
 
 def _default_dtype(array):
     """The dtype of a tensor made from Python data NumPy read as ``array``: float32 where NumPy
-    chose float64 (Python floats), NumPy's choice otherwise (int64 for ints, bool)."""
-    return DEFAULT_FLOAT if array.dtype == np.float64 else array.dtype
+    chose float64 (Python floats), complex64 for complex128, NumPy's choice otherwise (int64
+    for ints, bool), as PyTorch's."""
+    return {np.float64: DEFAULT_FLOAT, np.complex128: np.complex64}.get(array.dtype.type,
+                                                                         array.dtype)
 
 
 def _host_array(data):

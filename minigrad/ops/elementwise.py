@@ -255,6 +255,9 @@ def softplus(x, beta=1, threshold=20):
     derivative is sigmoid(beta x) (1 where linear)."""
     if beta == 0:
         raise ValueError("softplus: beta must not be 0")
+    if x.dtype.kind not in "fc":
+        raise NotImplementedError(f"softplus is not implemented for {x.dtype} tensors (as in "
+                                  "PyTorch): cast to a float dtype first")
     xp = _xp(x)
     linear = x.array * beta > threshold
     return _unary("softplus", x,
@@ -324,7 +327,9 @@ def gelu(x, approximate="none"):
 
 
 def erf(x):
-    """The error function (2 / sqrt pi) int_0^x e^(-t^2) dt; derivative (2 / sqrt pi) e^(-x^2)."""
+    """The error function (2 / sqrt pi) int_0^x e^(-t^2) dt; derivative (2 / sqrt pi) e^(-x^2).
+    Of an integer or boolean tensor, in float32."""
+    x = as_float(x)
     return _unary("erf", x, _erf_array,
                   lambda g, out: g * (2 / math.sqrt(math.pi)) * exp(-(x * x)), saved=(x,))
 

@@ -13,6 +13,8 @@ import collections
 import math
 import numbers
 
+import numpy as np
+
 from .. import backend
 from ..autograd import OUTPUT, apply
 from ..errors import ShapeError
@@ -26,6 +28,12 @@ def _axes(op, axis, shape):
     no axes (PyTorch's ``sum(dim=())`` reduces every axis, unlike NumPy's)."""
     axes = () if axis is None else check_axes(op, axis, shape)
     return axes or tuple(range(len(shape)))
+
+
+def accumulator_dtype(x):
+    """The dtype sums and products of ``x`` are computed in: int64 for integers and booleans
+    (PyTorch's), x's own dtype otherwise."""
+    return np.dtype(np.int64) if x.dtype.kind in "bui" else x.dtype
 
 
 def _kept_shape(shape, axes):
@@ -44,10 +52,12 @@ def _spread(g, x, axes, weights):
 
 
 def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=None, dtype=None):
-    """The sum over ``dim`` (all axes for None); ``dtype`` casts x first (PyTorch's)."""
+    """The sum over ``dim`` (all axes for None); ``dtype`` casts x first (PyTorch's). Integer
+    and boolean tensors add up in int64, as PyTorch's (NumPy gives uint64 for unsigned)."""
     axes = _axes("sum", one_of("sum", "dim", dim, "axis", axis), x.shape)
     keepdim = one_of("sum", "keepdim", keepdim, "keepdims", keepdims)
-    x = x if dtype is None else x.astype(dtype)
+    dtype = accumulator_dtype(x) if dtype is None else dtype
+    x = x if x.dtype == dtype else x.astype(dtype)
     kept = _kept_shape(x.shape, axes)
     return apply(x.array.sum(axis=axes, keepdims=bool(keepdim)), (x,),
                  (lambda g, out: broadcast_to(g.reshape(kept), x.shape),), "sum", saved=())

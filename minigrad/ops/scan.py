@@ -22,7 +22,7 @@ from ..autograd import OUTPUT, apply
 from ..tensor import as_float, constant
 from .elementwise import where
 from .index import gather
-from .reduce import sum
+from .reduce import accumulator_dtype, sum
 from .shape import check_axis
 from .sort import ValuesIndices
 
@@ -37,12 +37,13 @@ def cumsum(x, dim):
     dim = check_axis("cumsum", dim, x.shape)
     if x.ndim == 0:
         return cumsum(x.reshape(1), 0).reshape(())
-    return apply(x.array.cumsum(axis=dim), (x,), (lambda g, out: _reverse_cumsum(g, dim),),
+    return apply(x.array.cumsum(axis=dim, dtype=accumulator_dtype(x)), (x,), (lambda g, out: _reverse_cumsum(g, dim),),
                  "cumsum", saved=())
 
 
 def cumprod(x, dim):
-    """Running products along ``dim``; the gradient is exact where x has zeros (see above)."""
+    """Running products along ``dim`` (of integers and booleans in int64, as PyTorch); the
+    gradient is exact where x has zeros (see above)."""
     dim = check_axis("cumprod", dim, x.shape)
     if x.ndim == 0:
         return cumprod(x.reshape(1), 0).reshape(())
@@ -59,7 +60,7 @@ def cumprod(x, dim):
             grad = grad + where(zero_m, at_zero, 0)
         return grad
 
-    return apply(x.array.cumprod(axis=dim), (x,), (vjp,), "cumprod", saved=(x, OUTPUT))
+    return apply(x.array.cumprod(axis=dim, dtype=accumulator_dtype(x)), (x,), (vjp,), "cumprod", saved=(x, OUTPUT))
 
 
 def prod(x, dim=None, keepdim=False):
@@ -71,7 +72,7 @@ def prod(x, dim=None, keepdim=False):
     dim = check_axis("prod", dim, x.shape)
     n = x.shape[dim] if x.ndim else 1
     if n == 0:  # the empty product: ones, in the dtype NumPy and PyTorch give
-        return constant(x.array.prod(axis=dim, keepdims=keepdim))
+        return constant(x.array.prod(axis=dim, keepdims=keepdim, dtype=accumulator_dtype(x)))
     last = slice(n - 1, n) if keepdim else n - 1
     return cumprod(x, dim)[(slice(None),) * dim + (last,)] if x.ndim else x * 1
 

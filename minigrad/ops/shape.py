@@ -50,7 +50,7 @@ def check_axes(op, axes, shape):
     axes = (axes,) if isinstance(axes, numbers.Integral) else tuple(axes)
     checked = [check_axis(op, a, shape) for a in axes]
     if len(set(checked)) != len(checked):
-        raise ValueError(f"{op}: axes {axes} name one axis twice (tensor of shape {tuple(shape)})")
+        raise ShapeError(f"{op}: axes {axes} name one axis twice (tensor of shape {tuple(shape)})")
     return tuple(sorted(checked)) if len(shape) else ()
 
 
@@ -68,7 +68,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     """Merge the axes start_dim..end_dim (inclusive) into one (a 0-d tensor becomes 1-d)."""
     start, end = check_axis("flatten", start_dim, x.shape), check_axis("flatten", end_dim, x.shape)
     if start > end:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
                          f"(tensor of shape {x.shape})")
     merged = 1
     for n in x.shape[start:end + 1]:
@@ -285,7 +285,7 @@ def repeat(x, *repeats):
     of axes, broadcast and merged; backward sums the copies."""
     repeats = tuple(sizes(repeats))
     if len(repeats) < x.ndim or any(not isinstance(r, numbers.Integral) or r < 0 for r in repeats):
-        raise ValueError(f"repeat: {repeats} must be one non-negative int per axis of the tensor's "
+        raise ShapeError(f"repeat: {repeats} must be one non-negative int per axis of the tensor's "
                          f"shape {x.shape} (or more)")
     shape = (1,) * (len(repeats) - x.ndim) + x.shape
     spread = x.reshape([s for n in shape for s in (1, n)])

@@ -336,3 +336,21 @@ def test_bad_repeat_split_and_chunk_arguments():
         zeros(5).chunk(0)
     with pytest.raises(ShapeError, match="0-d"):
         mg.split(zeros(), 1)
+
+
+@pytest.mark.parametrize("bad", [lambda x: x.flatten(1, 0), lambda x: x.repeat(2),
+                                 lambda x: x.sum((0, 0)), lambda x: mg.t(x.unsqueeze(0)),
+                                 lambda x: x.unsqueeze(0).t()])
+def test_shape_misuse_raises_runtime_error_as_pytorch(bad):
+    with pytest.raises(RuntimeError):
+        bad(zeros(2, 3))
+
+
+def test_integer_sums_accumulate_in_int64_and_erf_softplus_of_integers():
+    small = tensor(np.array([200, 100], np.uint8))
+    assert small.sum().item() == 300 and small.sum().dtype == np.int64
+    np.testing.assert_array_equal(small.cumsum(0).numpy(), [200, 300])
+    assert small.prod().item() == 20000 and small.cumsum(0).dtype == np.int64
+    assert mg.erf(tensor(np.array([1, 2]))).dtype == np.float32
+    with pytest.raises(NotImplementedError, match="int64"):
+        F.softplus(tensor(np.array([1, 2])))

@@ -670,9 +670,12 @@ def test_constructors_vs_torch(make):
     "t([1, 5]).clamp(0.5, 2.5)", "t([1.0, 5.0]).clamp(np.float64(0.5))", "t([1, 5]).clip(min=2)",
     "m.clip(t([1, 5]), max=np.float64(2.5))", "t([True, False]).clamp(0, 1)",
     "t([1, 5]).clamp(t(2.0, dtype=f64))", "F.hardtanh(t([-3, 1, 5]))",
-    "F.hardtanh(t([-3, 1, 5]), -0.5, 2.5)", "F.relu6(t([-3, 1, 7], dtype=u8))"])
+    "F.hardtanh(t([-3, 1, 5]), -0.5, 2.5)", "F.relu6(t([-3, 1, 7], dtype=u8))",
+    "t([200, 100], dtype=u8).sum()", "t([200, 100], dtype=u8).cumsum(0)", "t([True]).sum()",
+    "t([20, 30], dtype=u8).prod()", "t([True, False]).cumprod(0)", "t(1j)", "t([1.5 + 2j])",
+    "m.erf(t([1, 2]))", "t([[1, 2]], dtype=u8).sum(dim=1, keepdim=True)"])
 def test_dtype_promotion_vs_torch(expression):
-    """The dtype of each expression as PyTorch's, with t = mg.tensor or torch.tensor, m = mg
+    """The dtype (and value) of each expression as PyTorch's, with t = mg.tensor or torch.tensor, m = mg
     or torch, F = their functional modules."""
     def run(m, F, f32, f64, u8):
         return eval(expression, {"t": m.tensor, "m": m, "F": F, "np": np, "f32": f32,

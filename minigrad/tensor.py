@@ -112,7 +112,7 @@ class Tensor:
     def __bool__(self):
         if self.numel() != 1:
             raise ShapeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                               "use .any() or .all() on .numpy()")
+                             "use .any() or .all()")
         return bool(self.item())
 
     def __repr__(self):

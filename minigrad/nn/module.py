@@ -10,6 +10,7 @@ A Module sorts what is assigned to its attributes into three registries:
 Everything else is an ordinary attribute. The registries give dotted names
 ("features.0.weight") to ``named_parameters``, ``state_dict`` and ``load_state_dict``.
 """
+import reprlib
 from collections import namedtuple
 from collections.abc import Mapping
 
@@ -243,7 +244,7 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict takes a dict of names to Tensors or arrays (as "
-                            f"state_dict() returns), got a {type(state_dict).__name__}")
+                            f"state_dict() returns), got {type(state_dict).__name__} {reprlib.repr(state_dict)}")
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

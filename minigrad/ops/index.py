@@ -197,18 +197,26 @@ def gather(x, dim, index):
     (torch.gather): ``index`` has x's number of axes and at most x's size on each other axis.
     Each entry's flat position is its own position in x with the ``dim`` coordinate replaced,
     so this is one ``take``, and the gradient a scatter-add."""
-    dim = check_axis("gather", dim, x.shape)
-    index = _index_array("gather", index, x.device)
+    return take(x, positions_along("gather", x, dim, index))
+
+
+def positions_along(op, x, dim, index):
+    """The flat position in x that each entry of ``index`` names along ``dim``: the entry's own
+    position with its ``dim`` coordinate replaced by its value (what gather reads and the
+    scatters write), in index's shape. ``index`` has x's number of axes and at most x's size
+    on each other axis, as PyTorch asks."""
+    dim = check_axis(op, dim, x.shape)
+    index = _index_array(op, index, x.device)
     if index.ndim != x.ndim or any(i > n for a, (i, n) in enumerate(zip(index.shape, x.shape))
                                    if a != dim):
-        raise ShapeError(f"gather along axis {dim}: an index of shape {index.shape} needs the "
+        raise ShapeError(f"{op} along axis {dim}: an index of shape {index.shape} needs the "
                          f"{x.ndim} axes of the tensor's shape {x.shape} and no larger sizes "
                          "off that axis")
-    _check_range("gather", index, x.shape[dim] if x.ndim else 1,
+    _check_range(op, index, x.shape[dim] if x.ndim else 1,
                  f"axis {dim} of a tensor of shape {x.shape}", negative=False)
     corner = tuple(slice(0, 1) if a == dim else slice(0, i) for a, i in enumerate(index.shape))
     rows = backend.xp_of(x.array).arange(x.numel()).reshape(x.shape)[corner]
-    return take(x, rows + index * math.prod(x.shape[dim + 1:]))
+    return rows + index * math.prod(x.shape[dim + 1:])
 
 
 def index_select(x, dim, index):

@@ -26,39 +26,30 @@ from .. import backend
 from ..errors import ShapeError
 from ..tensor import Tensor, constant
 from .elementwise import where
-from .index import _check_range, _index_array, masked_fill, scatter_add_flat, take
+from .index import masked_fill, positions_along, scatter_add_flat, take
 from .reduce import amax, amin
 from .scan import prod
-from .shape import check_axis, concat
+from .shape import concat
 
 REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 
 def _positions(op, x, dim, index, src):
-    """The flat position in x that each entry of ``index`` writes to, and the region of src
-    (index's shape, from the corner) that is written. ``index`` has x's number of axes, sizes
-    at most x's off ``dim`` and at most src's everywhere, as PyTorch asks."""
-    dim = check_axis(op, dim, x.shape)
-    index = _index_array(op, index, x.device)
+    """The flat position in x that each entry of ``index`` writes to (``positions_along``,
+    flattened), and the region of src (index's shape, from the corner) that is written.
+    ``index`` may be no larger than src on any axis, as PyTorch asks."""
     if src is not None:
         if not isinstance(src, Tensor):
             raise TypeError(f"{op}: src must be a Tensor, got {type(src).__name__}")
         if src.device != x.device or src.dtype != x.dtype:
             raise TypeError(f"{op}: src ({src.dtype} on {src.device}) must have the input's "
                             f"dtype and device ({x.dtype} on {x.device})")
-    src_shape = index.shape if src is None else src.shape
-    if (index.ndim != x.ndim or len(src_shape) != index.ndim
-            or any(i > n for a, (i, n) in enumerate(zip(index.shape, x.shape)) if a != dim)
-            or any(i > s for i, s in zip(index.shape, src_shape))):
-        raise ShapeError(f"{op} along axis {dim}: an index of shape {index.shape} needs the "
-                         f"{x.ndim} axes of the input's shape {x.shape}, no larger sizes off "
-                         f"that axis, and none larger than src's shape {src_shape}")
-    _check_range(op, index, x.shape[dim] if x.ndim else 1,
-                 f"axis {dim} of a tensor of shape {x.shape}", negative=False)
-    corner = tuple(slice(0, 1) if a == dim else slice(0, i) for a, i in enumerate(index.shape))
-    rows = backend.xp_of(x.array).arange(x.numel()).reshape(x.shape)[corner]
-    positions = (rows + index * math.prod(x.shape[dim + 1:])).reshape(-1)
-    return positions, tuple(slice(0, i) for i in index.shape)
+    positions = positions_along(op, x, dim, index)
+    if src is not None and (src.ndim != positions.ndim
+                            or any(i > s for i, s in zip(positions.shape, src.shape))):
+        raise ShapeError(f"{op}: an index of shape {positions.shape} needs no size larger than "
+                         f"src's shape {src.shape}, on the same number of axes")
+    return positions.reshape(-1), tuple(slice(0, i) for i in positions.shape)
 
 
 def _written(positions, x):

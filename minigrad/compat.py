@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from . import autograd, backend
-from .tensor import Size, tensor, zeros
+from .tensor import LEGACY_TYPE_NAMES, Size, tensor, zeros
 
 
 class device(str):
@@ -37,9 +37,9 @@ class device(str):
 
 class LegacyTensorType:
     """PyTorch's legacy typed constructors, ``torch.FloatTensor`` and its kin: called with ints,
-    zeros of that shape (PyTorch leaves the memory uninitialised), as with a ``Size``; called with data (a list,
-    a tuple, an array, a Tensor), a copy of it with this type's dtype. ``.dtype`` and
-    ``.device`` say what the type stands for."""
+    zeros of that shape (PyTorch leaves the memory uninitialised), as with a ``Size``; called
+    with data (a list, a tuple, an array, a Tensor), a copy of it with this type's dtype.
+    ``.dtype`` and ``.device`` say what the type stands for."""
 
     def __init__(self, name, dtype, device="cpu"):
         self.__name__, self.dtype, self.device = name, np.dtype(dtype), device
@@ -60,10 +60,8 @@ class LegacyTensorType:
 
 def legacy_types(prefix="", device="cpu"):
     """{name: constructor} of the legacy types of one device (PyTorch's names)."""
-    types = {"FloatTensor": np.float32, "DoubleTensor": np.float64, "HalfTensor": np.float16,
-             "ByteTensor": np.uint8, "CharTensor": np.int8, "ShortTensor": np.int16,
-             "IntTensor": np.int32, "LongTensor": np.int64, "BoolTensor": np.bool_}
-    return {name: LegacyTensorType(prefix + name, dtype, device) for name, dtype in types.items()}
+    return {name: LegacyTensorType(prefix + name, dtype, device)
+            for dtype, name in LEGACY_TYPE_NAMES.items() if dtype.kind != "c"}
 
 
 # ---- grad modes: each works as ``with mg.no_grad():``, ``@mg.no_grad()`` and ``@mg.no_grad`` ----

@@ -24,26 +24,11 @@ def _method_form(name):
     return function
 
 
-(mean, sum, var, std, argmax, argmin, flatten, reshape, squeeze, unsqueeze, transpose, permute,
- norm) = map(_method_form, ("mean", "sum", "var", "std", "argmax", "argmin", "flatten",
-                            "reshape", "squeeze", "unsqueeze", "transpose", "permute", "norm"))
-
-
-def _reduction_or_elementwise(name, elementwise):
-    method = _method_form(name)
-
-    def function(input, *args, **kwargs):
-        if args and isinstance(args[0], Tensor):
-            return elementwise(input, *args, **kwargs)
-        return method(input, *args, **kwargs)
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = (f"``mg.{name}(x, ...)`` is ``x.{name}(...)``; with a tensor as second "
-                        f"argument, PyTorch's elementwise form ``mg.{elementwise.__name__}``.")
-    return function
-
-
-max, min = (_reduction_or_elementwise("max", ops.maximum),
-            _reduction_or_elementwise("min", ops.minimum))
+(mean, sum, var, std, max, min, argmax, argmin, flatten, reshape, squeeze, unsqueeze, transpose,
+ permute, norm) = map(_method_form, ("mean", "sum", "var", "std", "max", "min", "argmax",
+                                     "argmin", "flatten", "reshape", "squeeze", "unsqueeze",
+                                     "transpose", "permute", "norm"))
+# (x.max(other) is already PyTorch's elementwise maximum: so is mg.max(x, other))
 
 
 def cat(tensors, dim=0):

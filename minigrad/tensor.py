@@ -342,12 +342,7 @@ class Tensor:
     def div(self, other): return ops.div(self, other)
     def neg(self): return ops.neg(self)
     multiply, divide, subtract, negative = mul, div, sub, neg
-    def eq(self, other): return ops.compare("equal", self, other)
-    def ne(self, other): return ops.compare("not_equal", self, other)
-    def lt(self, other): return ops.compare("less", self, other)
-    def le(self, other): return ops.compare("less_equal", self, other)
-    def gt(self, other): return ops.compare("greater", self, other)
-    def ge(self, other): return ops.compare("greater_equal", self, other)
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
     greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
     def equal(self, other):

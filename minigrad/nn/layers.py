@@ -1,5 +1,6 @@
 """Layers: Modules that hold parameters and call the functional ops, with PyTorch's names,
 arguments, weight layouts and default initialisation."""
+import functools
 import math
 
 import numpy as np
@@ -12,8 +13,13 @@ from . import init
 from .module import Module, Parameter
 
 
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
+def _sizes(value, n):
+    """A convolution's size setting (kernel, stride, padding ...): an int for every one of the
+    ``n`` spatial axes, or a sequence of them, as a tuple."""
+    return (value,) * n if isinstance(value, int) else tuple(value)
+
+
+_single, _pair, _triple = (functools.partial(_sizes, n=n) for n in (1, 2, 3))
 
 
 def _default_init(weight, bias):
@@ -901,14 +907,6 @@ class PReLU(Module):
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
-
-
-def _single(value):
-    return (value,) if isinstance(value, int) else tuple(value)
-
-
-def _triple(value):
-    return (value,) * 3 if isinstance(value, int) else tuple(value)
 
 
 class _ConvNd(_Conv):

@@ -244,7 +244,8 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict takes a dict of names to Tensors or arrays (as "
-                            f"state_dict() returns), got {type(state_dict).__name__} {reprlib.repr(state_dict)}")
+                            f"state_dict() returns), got {type(state_dict).__name__} "
+                            f"{reprlib.repr(state_dict)}")
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

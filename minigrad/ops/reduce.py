@@ -171,8 +171,11 @@ def amin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     return _reduce_extreme("amin", x, dim, keepdim, axis, keepdims)
 
 
-# What max(dim) / min(dim) / aminmax return, as torch.return_types: tuples with names.
-ValuesIndices = {op: collections.namedtuple(op, ("values", "indices")) for op in ("max", "min")}
+# What the ops that find entries return, as torch.return_types: (values, indices) tuples
+# named by their op (max(dim), sort, topk, cummax ...), and aminmax's (min, max).
+ValuesIndices = {op: collections.namedtuple(op, ("values", "indices"))
+                 for op in ("max", "min", "sort", "topk", "kthvalue", "median", "cummax",
+                            "cummin")}
 MinMax = collections.namedtuple("aminmax", ("min", "max"))
 
 

@@ -22,9 +22,8 @@ from ..autograd import OUTPUT, apply
 from ..tensor import as_float, constant
 from .elementwise import where
 from .index import gather
-from .reduce import accumulator_dtype, sum
+from .reduce import ValuesIndices, accumulator_dtype, sum
 from .shape import check_axis
-from .sort import ValuesIndices
 
 
 def _reverse_cumsum(g, dim):
@@ -37,8 +36,8 @@ def cumsum(x, dim):
     dim = check_axis("cumsum", dim, x.shape)
     if x.ndim == 0:
         return cumsum(x.reshape(1), 0).reshape(())
-    return apply(x.array.cumsum(axis=dim, dtype=accumulator_dtype(x)), (x,), (lambda g, out: _reverse_cumsum(g, dim),),
-                 "cumsum", saved=())
+    return apply(x.array.cumsum(axis=dim, dtype=accumulator_dtype(x)), (x,),
+                 (lambda g, out: _reverse_cumsum(g, dim),), "cumsum", saved=())
 
 
 def cumprod(x, dim):
@@ -60,7 +59,8 @@ def cumprod(x, dim):
             grad = grad + where(zero_m, at_zero, 0)
         return grad
 
-    return apply(x.array.cumprod(axis=dim, dtype=accumulator_dtype(x)), (x,), (vjp,), "cumprod", saved=(x, OUTPUT))
+    return apply(x.array.cumprod(axis=dim, dtype=accumulator_dtype(x)), (x,), (vjp,), "cumprod",
+                 saved=(x, OUTPUT))
 
 
 def prod(x, dim=None, keepdim=False):
@@ -97,14 +97,14 @@ def _cumulative_extreme(op, x, dim, combine):
     dim = check_axis(op, dim, x.shape)
     if x.ndim == 0:
         values, indices = _cumulative_extreme(op, x.reshape(1), 0, combine)
-        return ValuesIndices(values.reshape(()), indices.reshape(()))
+        return ValuesIndices[op](values.reshape(()), indices.reshape(()))
     xp = backend.xp_of(x.array)
     running = _running(getattr(xp, combine), x.array, dim)
     steps = xp.arange(x.shape[dim]).reshape((-1,) + (1,) * (x.ndim - dim - 1))
     is_extreme = (x.array == running) | (x.array != x.array)  # equals the extreme so far, or NaN
     reached = xp.where(is_extreme, steps, 0)
     indices = _running(xp.maximum, reached, dim)       # the latest of those positions
-    return ValuesIndices(gather(x, dim, indices), constant(indices))
+    return ValuesIndices[op](gather(x, dim, indices), constant(indices))
 
 
 def cummax(x, dim):

@@ -8,17 +8,15 @@ Sorting is stable (equal entries keep their order), ascending or descending; NaN
 largest value, as in PyTorch. Which of several equal entries topk, kthvalue and median pick
 is not specified by PyTorch and may differ from its choice; the values are the same.
 """
-import collections
 import numbers
 
 from .. import backend
 from ..errors import ShapeError
 from ..tensor import constant
 from .index import gather
+from .reduce import ValuesIndices
 from .shape import check_axis
 
-ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
-ValuesIndices.__doc__ = "Values and their int64 positions, as PyTorch's torch.return_types."
 
 
 def sorted_positions(x, dim, descending=False):
@@ -37,7 +35,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     for PyTorch's signature)."""
     dim = check_axis("sort", dim, x.shape)
     indices = sorted_positions(x, dim, descending)
-    return ValuesIndices(gather(x, dim, indices), constant(indices))
+    return ValuesIndices["sort"](gather(x, dim, indices), constant(indices))
 
 
 def argsort(x, dim=-1, descending=False, stable=False):
@@ -53,12 +51,13 @@ def _check_k(op, k, x, dim, low):
     return int(k)
 
 
-def _pick(x, dim, positions, keepdim):
-    """gather along ``dim`` at ``positions`` (size 1 there), that axis dropped unless kept."""
+def _pick(op, x, dim, positions, keepdim):
+    """``op``'s (values, indices): gather along ``dim`` at ``positions`` (size 1 there), that
+    axis dropped unless kept."""
     values, indices = gather(x, dim, positions), constant(positions)
     if keepdim or x.ndim == 0:
-        return ValuesIndices(values, indices)
-    return ValuesIndices(values.squeeze(dim), indices.squeeze(dim))
+        return ValuesIndices[op](values, indices)
+    return ValuesIndices[op](values.squeeze(dim), indices.squeeze(dim))
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):
@@ -67,7 +66,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     dim = check_axis("topk", dim, x.shape)
     k = _check_k("topk", k, x, dim, 0)
     positions = sorted_positions(x, dim, descending=largest)
-    return _pick(x, dim, positions[_along(x, dim, slice(0, k))], keepdim=True)
+    return _pick("topk", x, dim, positions[_along(x, dim, slice(0, k))], keepdim=True)
 
 
 def _along(x, dim, index):
@@ -80,7 +79,7 @@ def kthvalue(x, k, dim=-1, keepdim=False):
     dim = check_axis("kthvalue", dim, x.shape)
     k = _check_k("kthvalue", k, x, dim, 1)
     positions = sorted_positions(x, dim)
-    return _pick(x, dim, positions[_along(x, dim, slice(k - 1, k))], keepdim)
+    return _pick("kthvalue", x, dim, positions[_along(x, dim, slice(k - 1, k))], keepdim)
 
 
 def median(x, dim=None, keepdim=False):
@@ -100,4 +99,4 @@ def median(x, dim=None, keepdim=False):
     nans = (a != a).sum(axis=dim, keepdims=True)
     rank = xp.where(nans > 0, n - nans, (n - 1) // 2)  # counted from 0 in the sorted slice
     positions = xp.take_along_axis(sorted_positions(x, dim).reshape(a.shape), rank, axis=dim)
-    return _pick(x, dim, positions if x.ndim else positions.reshape(()), keepdim)
+    return _pick("median", x, dim, positions if x.ndim else positions.reshape(()), keepdim)

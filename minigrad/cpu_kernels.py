@@ -17,6 +17,13 @@ Compiled once per dtype on first use and cached on disk (``cache=True``).
 
 ``sign_scale``, the leaky ReLU's forward and backward, is one pass where NumPy's ``where``
 and product take three (and a stored slope array).
+
+``adam_update``, Adam's step (minigrad.optim.adam), is one pass over the parameter, its
+gradient and the two moments where NumPy takes 13. It does NumPy's float operations in
+NumPy's order and precision: each product, quotient, sum and square root rounded to the
+arrays' dtype, the scalars rounded to it first as NumPy rounds a Python float it combines
+with an array (NEP 50), and no fused multiply-add (that needs fastmath, not used here): equal
+bit for bit.
 """
 import numba
 import numpy as np
@@ -70,3 +77,21 @@ def sign_scale(values, signs, slope):
     for k in range(values.size):
         out[k] = values[k] * (one if signs[k] > 0 else slope)
     return out
+
+
+@numba.njit(cache=True, error_model="numpy")  # numpy: x / 0 gives inf or nan, as in NumPy
+def adam_update(param, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size,
+                bias2_sqrt, eps):
+    """Adam's step, in place on 1-D arrays of one dtype, the scalars of that dtype too:
+
+        m *= beta1
+        m += one_minus_beta1 * grad
+        v *= beta2
+        v += one_minus_beta2 * grad * grad
+        param -= step_size * (m / (np.sqrt(v) / bias2_sqrt + eps))
+    """
+    for k in range(param.size):
+        g = grad[k]
+        m[k] = m[k] * beta1 + one_minus_beta1 * g
+        v[k] = v[k] * beta2 + one_minus_beta2 * g * g
+        param[k] -= step_size * (m[k] / (np.sqrt(v[k]) / bias2_sqrt + eps))

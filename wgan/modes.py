@@ -37,22 +37,28 @@ class Mode:
     defaults: dict                   # settings left unset (None) in a Config take these
 
 
+# a fixed number of iterations, no schedule, no average, no augmentation
+PLAIN = dict(time_limit=0.0, ema=0.0, ema_start=0.0, lr_decay="none", lr_decay_start=0.0,
+             augment="none")
+
 MODES = {mode.name: mode for mode in (
     Mode("wgan-gp", losses.critic_loss, losses.generator_loss, wasserstein=True,
          gradient_penalty=True, clips_critic=False,
-         defaults=dict(arch="gp", dim=24, iters=5000, optimizer="adam", lr=3e-4, critic_lr=6e-4,
-                       beta1=0.0, beta2=0.9, n_critic=1, batch_size=64, critic_warmup=False,
-                       generator_norm="batch", gp_every=4, ema=0.0, reuse_fake=True)),
+         defaults=dict(arch="gp", dim=24, iters=0, time_limit=8.0, optimizer="adam", lr=3e-4,
+                       critic_lr=6e-4, beta1=0.0, beta2=0.9, n_critic=1, batch_size=64,
+                       critic_warmup=False, generator_norm="batch", gp_every=4, ema=0.0,
+                       ema_start=0.0, lr_decay="none", lr_decay_start=0.0, augment="none",
+                       reuse_fake=True)),
     Mode("wgan", losses.critic_loss, losses.generator_loss, wasserstein=True,
          gradient_penalty=False, clips_critic=True,
          defaults=dict(arch="dcgan", dim=16, iters=2500, optimizer="rmsprop", lr=5e-5,
                        critic_lr=5e-5, beta1=0.0, beta2=0.0, n_critic=5, batch_size=64,
-                       critic_warmup=True, gp_every=1, ema=0.0, reuse_fake=False)),
+                       critic_warmup=True, gp_every=1, **PLAIN, reuse_fake=False)),
     Mode("gan", losses.discriminator_loss_gan, losses.generator_loss_gan, wasserstein=False,
          gradient_penalty=False, clips_critic=False,
          defaults=dict(arch="dcgan", dim=16, iters=2500, optimizer="adam", lr=2e-4,
                        critic_lr=2e-4, beta1=0.5, beta2=0.999, n_critic=1, batch_size=64,
-                       critic_warmup=False, gp_every=1, ema=0.0, reuse_fake=True)),
+                       critic_warmup=False, gp_every=1, **PLAIN, reuse_fake=True)),
 )}
 NAMES = tuple(MODES)
 

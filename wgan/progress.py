@@ -13,17 +13,38 @@ def _postfix(numbers):
     return ", ".join(f"{name}={value:.4g}" for name, value in numbers.items())
 
 
+# the time budget's bar: seconds of training spent of the budget, and the latest numbers
+BUDGET_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} s of the training budget [{postfix}]"
+
+
 class Progress:
     """Iteration, speed, time left and the latest numbers (critic loss, Wasserstein estimate,
     FID). On a terminal, tqdm's bar; otherwise tqdm's text as a line every ``line_seconds``."""
 
-    def __init__(self, start, total, stream=None, line_seconds=30.0):
+    def __init__(self, start, total, stream=None, line_seconds=30.0, unit="it"):
         self.stream = stream or sys.stderr
-        self.start, self.total, self.line_seconds = start, total, line_seconds
+        self.start, self.total, self.line_seconds, self.unit = start, total, line_seconds, unit
         tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.bar = tqdm(total=total, initial=start, file=self.stream, unit="it",
-                        dynamic_ncols=True) if tty else None
+        self.bar = tqdm(total=total, initial=start, file=self.stream, unit=unit,
+                        dynamic_ncols=True, bar_format=BUDGET_FORMAT if unit == "s" else None
+                        ) if tty else None
         self.started = self.last_line = time.perf_counter()
+
+    @classmethod
+    def of_run(cls, trainer, config, **options):
+        """A run's progress: over the seconds of its time budget if it has one (the iteration
+        and its rate among the numbers), else over its iterations."""
+        if config.time_limit:
+            return cls(round(trainer.elapsed), round(60 * config.time_limit), unit="s",
+                       **options)
+        return cls(trainer.iteration, config.iters, **options)
+
+    def update_run(self, trainer, numbers):
+        if self.unit == "it":
+            return self.update(trainer.iteration, numbers)
+        rate = trainer.iteration / trainer.elapsed if trainer.elapsed else 0.0
+        self.update(min(round(trainer.elapsed), self.total),
+                    {"iteration": trainer.iteration, "it/s": rate, **numbers})
 
     def update(self, iteration, numbers, force=False):
         if self.bar is not None:
@@ -34,8 +55,9 @@ class Progress:
         if force or now - self.last_line >= self.line_seconds:
             self.last_line = now
             self.stream.write(tqdm.format_meter(iteration, self.total, now - self.started,
-                                                initial=self.start, ncols=0,
-                                                postfix=_postfix(numbers)) + "\n")
+                                                initial=self.start, ncols=0, unit=self.unit,
+                                                bar_format=BUDGET_FORMAT if self.unit == "s"
+                                                else None, postfix=_postfix(numbers)) + "\n")
             self.stream.flush()
 
     def close(self):

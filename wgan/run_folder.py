@@ -135,7 +135,7 @@ class RunFolder:
         if self.has_checkpoint():
             state = self.load_checkpoint(config.device)
             reached = int(state["iteration"])
-            if config.iters < reached:
+            if 0 < config.iters < reached:
                 raise configs.SettingError(f"--iters {config.iters} is below the iteration "
                                            f"the run has reached ({reached})")
         else:
@@ -189,7 +189,7 @@ class RunFolder:
 
     # ---- the log ----
     def log_columns(self, config):
-        return LOSS_COLUMNS + (METRIC_COLUMNS if config.eval_every else ())
+        return LOSS_COLUMNS + (METRIC_COLUMNS if config.evaluates() else ())
 
     def open_log(self, columns, keep_until):
         """A LogWriter on log.csv holding the rows up to iteration ``keep_until`` (a fresh

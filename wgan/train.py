@@ -63,9 +63,9 @@ def load_training_data(config):
 def train(config, resume=False, images=None, say=print, evaluator=None, group=None):
     """Run (or resume) training; returns the run folder's path. ``images`` overrides the data.
 
-    With ``config.eval_every`` > 0, sample quality is measured before training and every
-    ``eval_every`` iterations (``evaluator``, default: the evaluator of the run's data) and
-    logged; the evaluation draws its noise from its own generator and leaves the models as
+    Unless ``config.eval_every`` is 0, sample quality is measured before training and every
+    ``eval_every`` iterations (None: at each tenth of the time budget) with ``evaluator``
+    (default: the evaluator of the run's data) and logged; the evaluation draws its noise from its own generator and leaves the models as
     they were, so the run itself is unchanged.
 
     With ``group`` (a ``minigrad.distributed.ProcessGroup``, guarded by the caller so that a
@@ -100,14 +100,18 @@ def train(config, resume=False, images=None, say=print, evaluator=None, group=No
         if resume:
             saved = run.read_config()
             run.write_config(config)  # the resumed run's settings, once its checkpoint fits
-            if config.iters != saved.iters:
-                say(f"the run's length changes from {saved.iters} to {config.iters} "
-                    "iterations (recorded in config.json)")
+            if (config.iters, config.time_limit) != (saved.iters, saved.time_limit):
+                say(f"the run's length changes from {length(saved)} to {length(config)} "
+                    "(recorded in config.json)")
         say(f"training {config.mode} ({config.arch}, dim {config.dim}) on {len(images)} images "
-            f"for {config.iters} generator iterations; outputs in {run}/")
+            f"for {length(config)}; outputs in {run}/")
+        if config.time_limit:
+            say(f"the budget counts training steps only; the schedules follow the fraction of "
+                f"it spent, so a faster machine trains more iterations (--iters N trains "
+                f"exactly N)")
         if group is not None:
             say(group.describe(config.device))
-        if config.eval_every and evaluator is None:
+        if config.evaluates() and evaluator is None:
             unit, labels = labelled or data.load_dataset(
                 config.data, image_size=config.image_size, channels=config.channels)
             evaluator = metrics.Evaluator.for_images(unit, labels, config.data, config.classes,
@@ -116,6 +120,16 @@ def train(config, resume=False, images=None, say=print, evaluator=None, group=No
     finally:
         run.unlock()
     return run.path
+
+
+def length(config):
+    """A run's length in words: its iterations, its time budget, or both."""
+    iters = f"{config.iters} generator iterations"
+    minutes = f"{config.time_limit:g} minute" + ("" if config.time_limit == 1 else "s")
+    budget = f"{minutes} of training (the time budget)"
+    if config.iters and config.time_limit:
+        return f"{iters} or {budget}, whichever ends first"
+    return iters if config.iters else budget
 
 
 def _follow(config, images, group):
@@ -141,8 +155,18 @@ def _loop(config, run, trainer, evaluator, say, group=None):
     log = run.open_log(run.log_columns(config), keep_until=trainer.iteration) if writes else None
     board = (TensorBoard(run.tensorboard_dir, trainer.iteration)
              if writes and config.tensorboard else None)
-    progress = Progress(trainer.iteration, config.iters) if writes else None
+    progress = Progress.of_run(trainer, config) if writes else None
     saved_at = trainer.iteration if writes and run.has_checkpoint() else None
+    measures = config.evaluates() and writes
+    tenths = [math.floor(10 * trainer.progress())]  # with a time budget: the last one measured
+    spent = {"evaluating": 0.0, "writing": 0.0}  # seconds outside training, for the summary
+
+    def evaluation_due():
+        if config.eval_every is not None:
+            return trainer.iteration % config.eval_every == 0
+        tenth = math.floor(10 * trainer.progress())
+        due, tenths[0] = tenth > tenths[0], max(tenth, tenths[0])
+        return due
 
     def record(row):
         if not writes:
@@ -156,6 +180,7 @@ def _loop(config, run, trainer, evaluator, say, group=None):
         """The metrics for the log; none (empty cells), and a line saying why, when the
         samples are not finite: a measurement never ends the run (a diverged run ends at
         its next step, or when its state is saved)."""
+        started = time.perf_counter()
         try:
             results = evaluator.evaluate_generator(trainer.sampling_generator, config.z_dim,
                                                    pixel_range, n=config.eval_samples,
@@ -163,26 +188,32 @@ def _loop(config, run, trainer, evaluator, say, group=None):
         except metrics.UndefinedMetrics as e:
             say(f"iteration {trainer.iteration}: not measured: {e}")
             return {}
+        finally:
+            spent["evaluating"] += time.perf_counter() - started
         return {k: results[k] for k in metrics.METRIC_COLUMNS}
 
     def save_samples():
         if not writes:
             return
+        started = time.perf_counter()
         picture = plots.grid(trainer.samples(), pixel_range)
         plots.save_png(picture, run.sample_path(trainer.iteration))
         if board is not None:
             board.image(trainer.iteration, picture)
+        spent["writing"] += time.perf_counter() - started
 
     def save_checkpoint():
         nonlocal saved_at
         if not writes:
             return
+        started = time.perf_counter()
         try:
             run.save_checkpoint(trainer.state_dict())
         except NonFiniteState as e:
             raise TrainingDiverged(f"iteration {trainer.iteration}: {e}; the run has "
                                    "diverged") from None
         saved_at = trainer.iteration
+        spent["writing"] += time.perf_counter() - started
 
     def agreed_stop(stop):
         """The signal that asked to stop, or None; with a group, the same answer on every
@@ -197,26 +228,23 @@ def _loop(config, run, trainer, evaluator, say, group=None):
             shown = {}  # the latest numbers on the progress line, FID until the next evaluation
             if trainer.iteration == 0:
                 save_samples()
-                if config.eval_every and writes:
+                if measures:
                     row = {"iteration": 0, "wall_time": 0.0, **evaluate()}
                     shown["fid"] = row.get("fid", math.nan)
                     record(row)
-            seconds = config.time_limit * 60 or float("inf")
             asked = agreed_stop(stop)
-            while trainer.iteration < config.iters and trainer.elapsed < seconds and not asked:
-                started = time.perf_counter()
+            while not trainer.finished() and not asked:
                 numbers = trainer.step()
-                trainer.elapsed += time.perf_counter() - started
                 asked = agreed_stop(stop)
                 row = {"iteration": trainer.iteration, "wall_time": trainer.elapsed, **numbers}
-                if config.eval_every and trainer.iteration % config.eval_every == 0 and writes:
+                if measures and evaluation_due():
                     row.update(evaluate())
                     shown["fid"] = row.get("fid", math.nan)
                 record(row)
                 shown.update({k: numbers[k] for k in ("critic_loss", "wasserstein")
                               if k in numbers})
                 if progress is not None:
-                    progress.update(trainer.iteration, shown)
+                    progress.update_run(trainer, shown)
                 if trainer.iteration % config.sample_every == 0:
                     save_samples()
                 if trainer.iteration % config.checkpoint_every == 0:
@@ -228,7 +256,7 @@ def _loop(config, run, trainer, evaluator, say, group=None):
                 say(f"stopped by {asked} at iteration {trainer.iteration}; checkpoint "
                     f"saved. Continue with --resume --out {run}")
                 return
-        if trainer.iteration < config.iters:
+        if config.iters and trainer.iteration < config.iters:
             say(f"time limit of {config.time_limit:g} minutes reached at iteration "
                 f"{trainer.iteration}")
         if trainer.iteration % config.sample_every:
@@ -248,6 +276,9 @@ def _loop(config, run, trainer, evaluator, say, group=None):
         if board is not None:
             board.close()
     if writes:
-        say(f"done: {trainer.iteration} iterations in {trainer.elapsed:.0f} s. Samples: "
+        rate = trainer.iteration / trainer.elapsed if trainer.elapsed else math.nan
+        say(f"done: {trainer.iteration} iterations in {trainer.elapsed:.0f} s of training "
+            f"({rate:.1f} it/s); besides, {spent['evaluating']:.0f} s measuring sample quality "
+            f"and {spent['writing']:.0f} s writing samples and checkpoints. Samples: "
             f"{run.samples_dir}/, loss plot: {run.losses_plot}, animation: {run.gif}")
         report.finish(run, say)

@@ -9,19 +9,29 @@ of its own. What differs between WGAN, WGAN-GP and the standard GAN (the losses,
 penalty, weight clipping, the critic schedule) comes from the run's entry in ``modes.MODES``.
 The checkpoint (``state_dict``) holds everything the next iteration depends on, so a resumed
 run continues exactly as if it had never stopped.
+
+A run's length is a number of iterations (``iters``), a budget of training time
+(``time_limit`` minutes), or both, and ``progress()`` is the fraction of it done: the larger of
+iterations / iters and seconds trained / budget. Everything that changes over a run is a
+function of that fraction, read at the start of each generator iteration, so a faster machine
+simply trains more iterations of the same schedule: the learning rates (``lr_decay`` linear:
+constant, then falling linearly to 0 at the end from the fraction ``lr_decay_start`` on) and
+the generator's weight average (``ema``, started at the fraction ``ema_start``). A step's own
+duration (``clock``) is what the budget counts, so evaluations and file writes are not spent
+from it.
 """
 import contextlib
 import math
+import time
 
 import numpy as np
 
 import minigrad as mg
 from minigrad import distributed
 from minigrad.nn.utils import clip_parameters_, eval_mode, frozen
-from minigrad.optim.lr_scheduler import LinearLR
 from minigrad.optim.swa_utils import AveragedModel
 
-from . import data, losses, models, modes
+from . import augment, data, losses, models, modes
 from .config import SettingError
 
 
@@ -45,16 +55,21 @@ def ema_with_warmup(decay):
     return average
 
 
+def check_batch_divides(batch_size, processes):
+    """SettingError unless ``processes`` ranks can take equal shares of every batch."""
+    if batch_size % processes:
+        below = batch_size - batch_size % processes
+        raise SettingError(f"--batch-size {batch_size} does not divide by the {processes} "
+                           f"processes (--processes or mpiexec -n): each process takes an equal "
+                           f"share of every batch; use a multiple of {processes}, like "
+                           f"{below or processes} or {below + processes}")
+
+
 def own_rows(batch_size, group):
     """The rows of every global batch that this rank of ``group`` trains on (None: all)."""
     if group is None:
         return None
-    if batch_size % group.size:
-        below = batch_size - batch_size % group.size
-        raise SettingError(f"--batch-size {batch_size} does not divide by the {group.size} "
-                           f"processes (mpiexec -n {group.size}): each process takes an equal "
-                           f"share of every batch; use a multiple of {group.size}, like "
-                           f"{below or group.size} or {below + group.size}")
+    check_batch_divides(batch_size, group.size)
     share = batch_size // group.size
     return slice(group.rank * share, (group.rank + 1) * share)
 
@@ -100,16 +115,16 @@ class Trainer:
                                                    mg.nn.Dropout)) for m in self.critic.modules())
         self.opt_g = make_optimizer(config, self.generator.parameters(), config.lr)
         self.opt_d = make_optimizer(config, self.critic.parameters(), config.critic_lr)
-        # stepped once per generator iteration: the rates of iteration t are lr * (1 - t/iters)
-        self.schedulers = ([LinearLR(opt, 1.0, 0.0, total_iters=config.iters)
-                            for opt in (self.opt_g, self.opt_d)]
-                           if config.lr_decay == "linear" else [])
         # the generator that samples and is evaluated: its weight average, or itself
         self.averaged = (AveragedModel(self.generator, ema_with_warmup(config.ema),
                                        use_buffers=True) if config.ema else None)
         self.critic_steps_done = 0  # counts every critic step, for the penalty's schedule
+        self.averaging = config.ema_start == 0  # whether the weight average is updated now
         self.sampler = data.BatchSampler(images, config.batch_size,
                                          np.random.default_rng([config.seed, 1]))
+        self.policy = augment.parse_policy(config.augment)
+        self.augment_rng = np.random.default_rng([config.seed, 3])
+        self.background = models.pixel_range(config.arch)[0]
         fixed = np.random.default_rng([config.seed, 2]).standard_normal(
             (config.n_samples, config.z_dim)).astype(np.float32)
         self.fixed_noise = mg.tensor(fixed, device=config.device)
@@ -123,6 +138,38 @@ class Trainer:
     def _average_gradients(self, model):
         if self.group is not None:
             self.group.average_gradients(model.parameters())
+
+    clock = staticmethod(time.perf_counter)  # what a step's duration is measured with
+
+    def progress(self):
+        """The fraction of the run done, in [0, 1]: of its iterations or of its time budget,
+        whichever is further."""
+        c = self.config
+        done = max(self.iteration / c.iters if c.iters else 0.0,
+                   self.elapsed / (60 * c.time_limit) if c.time_limit else 0.0)
+        return min(1.0, done)
+
+    def finished(self):
+        return self.progress() >= 1.0
+
+    def rate_factor(self, fraction):
+        """The learning rates' multiplier at ``fraction`` of the run: 1, and with lr_decay
+        linear, (1 - fraction) / (1 - lr_decay_start) from lr_decay_start on (0 at the end)."""
+        c = self.config
+        if c.lr_decay == "none" or fraction <= c.lr_decay_start:
+            return 1.0
+        return max(0.0, (1.0 - fraction) / (1.0 - c.lr_decay_start))
+
+    def augmented(self, images):
+        """``images`` with the run's augmentation (none without --augment): the draws are of
+        the whole global batch, from the run's own seeded generator, and each rank applies
+        its rows' draws, so real and fake, and every rank, are treated alike."""
+        if not self.policy:
+            return images
+        draw = augment.draw(self.policy, self.config.batch_size, self.config.image_size,
+                            self.augment_rng)
+        return augment.apply(images, draw if self.rows is None else draw.rows(self.rows),
+                             fill=self.background)
 
     def noise(self):
         return self._own(mg.randn(self.config.batch_size, self.config.z_dim,
@@ -145,8 +192,8 @@ class Trainer:
         numbers as one-element tensors, left on the device (reading them costs a
         device-to-host sync, so ``step`` reads only the last step's)."""
         c, mode = self.config, self.mode
-        real = mg.tensor(self._own(next(self.sampler)), device=c.device)
-        fake = fake.detach()
+        real = self.augmented(mg.tensor(self._own(next(self.sampler)), device=c.device))
+        fake = self.augmented(fake.detach())
         if self.joint_critic:  # one pass over real and fake: fewer, larger products
             scores = self.critic(mg.concat([real, fake]))
             d_real, d_fake = scores[:len(real)], scores[len(real):]
@@ -177,18 +224,24 @@ class Trainer:
         """One generator update through the frozen critic, from ``fake`` with its graph
         (``fakes(keep_graph=True)``); returns the loss as a number."""
         with frozen(self.critic):
-            loss = self.mode.generator_loss(self.critic(fake))
+            loss = self.mode.generator_loss(self.critic(self.augmented(fake)))
             self.opt_g.zero_grad()
             loss.backward()
         self._average_gradients(self.generator)
         self.opt_g.step()
-        if self.averaged is not None:
+        if self.averaged is not None and self.averaging:
             self.averaged.update_parameters(self.generator)
         return loss.item()
 
     def step(self):
         """One generator iteration; returns the numbers for the log (with a group: their
         means over the ranks, the numbers of the whole batch)."""
+        started = self.clock()
+        fraction = self.progress()
+        for opt, rate in ((self.opt_g, self.config.lr), (self.opt_d, self.config.critic_lr)):
+            for group in opt.param_groups:
+                group["lr"] = rate * self.rate_factor(fraction)
+        self.averaging = fraction >= self.config.ema_start
         with contextlib.nullcontext() if self.group is None else self.group.batch_shard():
             steps, reuse = self.critic_steps(), self.config.reuse_fake
             for k in range(steps):
@@ -199,9 +252,8 @@ class Trainer:
                 fake if reuse else self.fakes(keep_graph=True))
         if self.group is not None:
             numbers = self.group.mean(numbers)
-        for scheduler in self.schedulers:
-            scheduler.step()
         self.iteration += 1
+        self.elapsed += self.clock() - started
         for name, value in numbers.items():
             if not math.isfinite(value):
                 raise TrainingDiverged(f"iteration {self.iteration}: {name.replace('_', ' ')} is "
@@ -210,8 +262,10 @@ class Trainer:
 
     @property
     def sampling_generator(self):
-        """The generator that draws samples: the weight average if the run keeps one."""
-        return self.generator if self.averaged is None else self.averaged.module
+        """The generator that draws samples: the weight average once the run has started it."""
+        if self.averaged is None or int(self.averaged.n_averaged.item()) == 0:
+            return self.generator
+        return self.averaged.module
 
     def samples(self, noise=None):
         """Generator outputs for ``noise`` (default: the fixed noise), as a host array."""
@@ -226,8 +280,8 @@ class Trainer:
                  "rng": mg.get_rng_state(), "sampler": self.sampler.state_dict()}
         if self.averaged is not None:
             state["averaged_generator"] = self.averaged.state_dict()
-        if self.schedulers:
-            state["lr_schedulers"] = [s.state_dict() for s in self.schedulers]
+        if self.policy:
+            state["augment_rng"] = self.augment_rng.bit_generator.state
         state["critic_steps_done"] = self.critic_steps_done
         return state
 
@@ -240,8 +294,8 @@ class Trainer:
         self.sampler.load_state_dict(state["sampler"])
         if self.averaged is not None:
             self.averaged.load_state_dict(state["averaged_generator"])
-        for scheduler, saved in zip(self.schedulers, state.get("lr_schedulers", ())):
-            scheduler.load_state_dict(saved)  # the rates of the loaded iteration, of --iters
+        if self.policy:
+            self.augment_rng.bit_generator.state = state["augment_rng"]
         self.critic_steps_done = int(state.get("critic_steps_done", 0))
         self.iteration, self.elapsed = int(state["iteration"]), float(state["elapsed"])
 

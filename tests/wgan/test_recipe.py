@@ -110,12 +110,12 @@ def test_linear_lr_decay_reaches_zero_at_the_last_iteration_and_resumes_exactly(
     config = tiny(iters=5, lr=1e-3, critic_lr=4e-3, lr_decay="linear").resolved()
     straight = Trainer(config, images())
     rates = []
-    for _ in range(5):
-        rates.append((straight.opt_g.param_groups[0]["lr"], straight.opt_d.param_groups[0]["lr"]))
+    for _ in range(5):  # the rates each step ran with
         straight.step()
+        rates.append((straight.opt_g.param_groups[0]["lr"], straight.opt_d.param_groups[0]["lr"]))
     np.testing.assert_allclose(rates, [(1e-3 * (1 - t / 5), 4e-3 * (1 - t / 5)) for t in range(5)],
                                rtol=1e-12)
-    assert straight.opt_g.param_groups[0]["lr"] == 0.0
+    assert straight.rate_factor(straight.progress()) == 0.0 and straight.finished()
     first = Trainer(config, images())
     first.step(), first.step()
     mg.save(first.state_dict(), tmp_path / "checkpoint.npz")  # a snapshot, as a run writes it
@@ -216,9 +216,8 @@ def test_evaluate_scores_the_averaged_generator(tmp_path, monkeypatch, capsys):
 
 
 def test_time_limit_stops_the_run_with_a_checkpoint(tmp_path, monkeypatch):
-    import wgan.train as wtrain
-    clock = iter(range(0, 10_000, 7))  # every perf_counter() call: 7 s later
-    monkeypatch.setattr(wtrain.time, "perf_counter", lambda: float(next(clock)))
+    clock = iter(range(0, 10_000, 7))  # every reading of a step's clock: 7 s later
+    monkeypatch.setattr(Trainer, "clock", staticmethod(lambda: float(next(clock))))
     messages = []
     folder = tmp_path / "run"
     train(tiny(iters=100, time_limit=0.5, out=str(folder)), images=images(), say=messages.append)

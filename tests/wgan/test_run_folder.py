@@ -216,7 +216,8 @@ def test_only_a_resume_whose_checkpoint_fits_says_the_runs_length_changes(finish
     assert json.loads((finished_run / "config.json").read_text())["iters"] == 2
     path.write_bytes(fitting)
     assert cli.main(["--resume", "--iters", "4", "--out", str(finished_run)]) == 0
-    assert "the run's length changes from 2 to 4 iterations" in capsys.readouterr().out
+    assert "the run's length changes from 2 generator iterations to 4 generator iterations" \
+        in capsys.readouterr().out
     assert json.loads((finished_run / "config.json").read_text())["iters"] == 4
 
 

@@ -185,7 +185,8 @@ def test_mode_defaults_are_the_ten_minute_recipe_and_the_papers():
         ("adam", 3e-4, 6e-4, 0.0, 0.9)
     assert (gp.generator_norm, gp.ema, gp.lr_decay, gp.critic_warmup) == \
         ("batch", 0.0, "none", False)
-    assert (gp.iters, gp.eval_every) == (5000, 500)  # quality measured ten times a run
+    # a time budget, no iteration limit, quality measured at each tenth of the budget
+    assert (gp.iters, gp.time_limit, gp.eval_every) == (0, 8.0, None)
     # the generator step's batch: the last critic step's (wgan-gp, gan), its own (the WGAN
     # authors' code)
     assert [Config(mode=m).resolved().reuse_fake for m in ("wgan-gp", "wgan", "gan")] == \

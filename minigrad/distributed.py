@@ -33,9 +33,12 @@ environment variable MINIGRAD_MPI_CUDA_AWARE is 1 or 0.
 import collections
 import contextlib
 import ctypes
+import importlib.util
 import io
 import os
 import pickle
+import shutil
+import sys
 import time
 import traceback
 
@@ -121,6 +124,25 @@ def session():
     with group.guard():
         yield group
     group.close()
+
+
+def local_launcher():
+    """The command that starts processes on this machine under MPI (the ``mpiexec`` beside
+    this Python, which the mpich wheel installs, else the first on PATH), or None where
+    mpi4py or mpiexec is missing."""
+    if importlib.util.find_spec("mpi4py") is None:
+        return None
+    beside = shutil.which("mpiexec", path=os.path.dirname(sys.executable))
+    return beside or shutil.which("mpiexec")
+
+
+def relaunch(n, module, argv):
+    """Run ``python -m module argv`` as ``n`` processes under this machine's mpiexec, in place
+    of this process (its exit status is theirs; Ctrl-C and kill reach every rank through
+    mpiexec). Call only where ``local_launcher()`` found one and not ``launched()``."""
+    command = [local_launcher(), "-n", str(n), sys.executable, "-m", module, *argv]
+    sys.stdout.flush(), sys.stderr.flush()
+    os.execv(command[0], command)
 
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

@@ -31,6 +31,7 @@ import pytest
 import cupy_standin
 import devices
 from minigrad import backend
+from wgan import cli
 
 # Test modules that make no tensors (host-side data handling, or suites owned elsewhere that
 # do not take a device): run in the CPU run, skipped in a device run with this reason.
@@ -73,6 +74,9 @@ def _real_cupy_problem():
 
 
 def pytest_configure(config):
+    # every training command of the suite runs in one process unless a test asks for more
+    # (tests/distributed launches mpiexec itself): the default of --processes
+    os.environ.setdefault(cli.PROCESSES_ENV, "1")
     config.addinivalue_line("markers", "cpu_only(reason): the test is about the host (NumPy "
                                        "specifics, comparisons with PyTorch); skipped with "
                                        "--device cuda")

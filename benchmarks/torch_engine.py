@@ -74,13 +74,17 @@ class TorchTrainer:
     host-side sampler; the noise and the penalty's alphas from PyTorch's generator."""
 
     def __init__(self, config, images, generator, critic):
+        # a weight average that starts later in the run (ema_start > 0) is not updated in
+        # the first steps of a run, the ones timed, by either engine
         unsupported = [f"{key}={getattr(config, key)!r}" for key, plain in
-                       (("mode", "wgan-gp"), ("critic_warmup", False), ("ema", 0.0),
-                        ("lr_decay", "none")) if getattr(config, key) != plain]
+                       (("mode", "wgan-gp"), ("critic_warmup", False), ("lr_decay", "none"),
+                        ("augment", "none")) if getattr(config, key) != plain]
+        if config.ema and not config.ema_start:
+            unsupported.append(f"ema={config.ema!r} from the start (ema_start 0)")
         if unsupported:
             raise ValueError("TorchTrainer mirrors the wgan-gp step without critic warm-up, "
-                             "weight average or learning-rate decay; this Config has "
-                             + ", ".join(unsupported))
+                             "a weight average from the start, learning-rate decay or "
+                             "augmentation; this Config has " + ", ".join(unsupported))
         self.config, self.device = config, config.device
         if self.device == "cuda":
             if not torch.cuda.is_available():

@@ -23,7 +23,7 @@ from . import config as configs
 from . import augment, data, metrics, models, modes, pixels, plots, report
 from .config import Config, SettingError
 from .run_folder import RunFolder, RunFolderInUse, checked_checkpoint, load_error
-from .train import train
+from .train import evaluator_for, train
 from .trainer import TrainingDiverged, check_batch_divides, sampling_weights
 
 DEFAULTS = Config()
@@ -419,6 +419,8 @@ def _train(args, argv):
         resolved = (RunFolder(config.out).read_config() if resume else config).resolved()
         n = processes_for(resolved, asked)
         if n > 1:  # in place of this process: n ranks of this same command under mpiexec
+            if resolved.evaluates():  # the classifier trained (once) with every core here,
+                evaluator_for(resolved)  # not on rank 0's share of them
             root = str(Path(__file__).resolve().parents[1])
             os.environ["PYTHONPATH"] = os.pathsep.join(
                 [root] + [p for p in [os.environ.get("PYTHONPATH")] if p])

@@ -112,14 +112,20 @@ def train(config, resume=False, images=None, say=print, evaluator=None, group=No
         if group is not None:
             say(group.describe(config.device))
         if config.evaluates() and evaluator is None:
-            unit, labels = labelled or data.load_dataset(
-                config.data, image_size=config.image_size, channels=config.channels)
-            evaluator = metrics.Evaluator.for_images(unit, labels, config.data, config.classes,
-                                                     n_samples=config.eval_samples, say=say)
+            evaluator = evaluator_for(config, labelled, say)
         _loop(config, run, trainer, evaluator, say, group)
     finally:
         run.unlock()
     return run.path
+
+
+def evaluator_for(config, labelled=None, say=print):
+    """The evaluator of the run's data (``labelled``: the data in [0, 1] and its labels, if
+    already read): its classifier comes from the cache, or is trained now and cached."""
+    unit, labels = labelled or data.load_dataset(config.data, image_size=config.image_size,
+                                                 channels=config.channels)
+    return metrics.Evaluator.for_images(unit, labels, config.data, config.classes,
+                                        n_samples=config.eval_samples, say=say)
 
 
 def length(config):

@@ -169,10 +169,13 @@ def test_the_torch_step_refuses_what_it_does_not_mirror():
     pytest.importorskip("torch")
     torch_engine = pytest.importorskip("torch_engine")
     config = engines.workload_config("bare", **TINY)
-    config.ema = 0.999
     generator, critic = models.build_for(config)
-    with pytest.raises(ValueError, match="ema=0.999"):
-        torch_engine.TorchTrainer(config, engines.training_images(config), generator, critic)
+    for change, named in ((dict(ema=0.999, ema_start=0.0), "ema=0.999 from the start"),
+                          (dict(augment="translation"), "augment='translation'"),
+                          (dict(lr_decay="linear"), "lr_decay='linear'")):
+        with pytest.raises(ValueError, match=named):
+            torch_engine.TorchTrainer(dataclasses.replace(config, **change),
+                                      engines.training_images(config), generator, critic)
 
 
 # ---- the script ----

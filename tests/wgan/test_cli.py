@@ -20,7 +20,7 @@ import minigrad as mg
 from wgan import cli, data, models
 from wgan import train as wtrain
 from wgan.config import Config
-from wgan.trainer import Trainer
+from wgan.trainer import Trainer, sampling_weights
 
 CHECKPOINT = "checkpoint.npz"
 
@@ -134,10 +134,12 @@ def test_sample_npz(run, tmp_path):
     assert x.shape == (5, 28, 28) and x.dtype == np.float32
     assert x.min() >= 0 and x.max() <= 1
     assert np.ptp(x) > 0
-    # the samples come from the trained generator
+    # the samples come from the trained generator's weight average (the default keeps one)
     config = Config(**json.loads((out / "config.json").read_text())).resolved()
     generator, _ = models.build_for(config)
-    generator.load_state_dict(mg.load(out / CHECKPOINT)["generator"])
+    state = mg.load(out / CHECKPOINT)
+    assert int(state["averaged_generator"]["n_averaged"].item()) == 2  # iterations 3 and 4
+    generator.load_state_dict(sampling_weights(state))
     generator.eval()
     noise = np.random.default_rng(0).standard_normal((5, config.z_dim)).astype(np.float32)
     with mg.no_grad():

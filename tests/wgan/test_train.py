@@ -180,11 +180,11 @@ def test_mode_defaults_are_the_ten_minute_recipe_and_the_papers():
     # the authors' (test_recipe.py)
     gp = Config(mode="wgan-gp").resolved()
     assert (gp.arch, gp.dim, gp.batch_size, gp.n_critic, gp.gp_lambda, gp.gp_every) == \
-        ("gp", 24, 64, 1, 10.0, 4)
+        ("gp", 24, 64, 1, 10.0, 2)
     assert (gp.optimizer, gp.lr, gp.critic_lr, gp.beta1, gp.beta2) == \
         ("adam", 3e-4, 6e-4, 0.0, 0.9)
-    assert (gp.generator_norm, gp.ema, gp.lr_decay, gp.critic_warmup) == \
-        ("batch", 0.0, "none", False)
+    assert (gp.generator_norm, gp.ema, gp.ema_start, gp.lr_decay, gp.augment,
+            gp.critic_warmup) == ("batch", 0.999, 0.5, "none", "none", False)
     # a time budget, no iteration limit, quality measured at each tenth of the budget
     assert (gp.iters, gp.time_limit, gp.eval_every) == (0, 8.0, None)
     # the generator step's batch: the last critic step's (wgan-gp, gan), its own (the WGAN

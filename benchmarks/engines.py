@@ -138,15 +138,18 @@ def penalty_cycle(config):
     return math.lcm(config.gp_every, config.n_critic) // config.n_critic
 
 
-def timed(step, iters, warmup):
-    """Seconds of each of ``iters`` calls of ``step``, after ``warmup`` untimed ones."""
-    for _ in range(warmup):
+def timed(step, iters, warmup, cycle=1):
+    """Seconds per call of ``step`` in each of ``iters`` timed runs of ``cycle`` calls, after
+    ``warmup`` untimed runs. A cycle of the penalty's schedule (``penalty_cycle``) as the run
+    gives every run the same mix of penalised and plain iterations, whose times differ."""
+    for _ in range(warmup * cycle):
         step()
     seconds = []
     for _ in range(iters):
         start = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - start)
+        for _ in range(cycle):
+            step()
+        seconds.append((time.perf_counter() - start) / cycle)
     return seconds
 
 

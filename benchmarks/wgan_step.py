@@ -21,7 +21,8 @@ the optimizer) and one generator step.
 With --compare-torch this process only launches the others and collects what they print.
 Each of --rounds rounds runs, one after another: a process measuring the rate of a float32
 matrix product, then for each workload a process timing minigrad and a process timing
-PyTorch (--iters iterations after --warmup). No process loads both engines: inside one
+PyTorch (--iters timed penalty cycles after --warmup; a cycle is gp_every iterations of the
+bare step, one of the authors'). No process loads both engines: inside one
 process they disturb each other (OpenBLAS's threads spin after each product, on the cores
 PyTorch's threads need; PyTorch's DIM 16 step took 0.20 s there against 0.12 s alone). Per
 workload and engine the table gives the min / median / max over the rounds of each
@@ -78,7 +79,10 @@ def arguments(argv=None):
     p.add_argument("--rounds", type=int, default=5,
                    help="with --compare-torch: rounds of processes (default %(default)s)")
     p.add_argument("--iters", "--repeats", type=int, default=5,
-                   help="timed iterations per process, after the warm-up (default %(default)s)")
+                   help="timed runs per process, after the warm-up, each one cycle of the "
+                        "penalty's schedule (gp_every iterations for the bare step, 1 for the "
+                        "authors'), timed as a whole and divided by its length "
+                        "(default %(default)s)")
     p.add_argument("--warmup", type=int, default=2, help="(default %(default)s)")
     p.add_argument("--dim", type=int, help="change every workload's DIM (quick looks, tests)")
     p.add_argument("--batch-size", type=int, help="change every workload's batch size")
@@ -186,7 +190,7 @@ def measure(args, group):
     if group is not None and config.device == "cuda":
         group.select_gpu()
     step, about = engines.engine_step(args.engine, config, group)
-    seconds = engines.timed(step, args.iters, args.warmup)
+    seconds = engines.timed(step, args.iters, args.warmup, engines.penalty_cycle(config))
     result.update(workload=workload, description=engines.WORKLOADS[workload],
                   recipe_line=engines.describe(config), recipe=engines.recipe(config),
                   dim=config.dim, batch_size=config.batch_size, n_critic=config.n_critic,

@@ -13,8 +13,10 @@ def _postfix(numbers):
     return ", ".join(f"{name}={value:.4g}" for name, value in numbers.items())
 
 
-# the time budget's bar: seconds of training spent of the budget, and the latest numbers
-BUDGET_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} s of the training budget [{postfix}]"
+# a time budget's progress: seconds of training spent of it, and the latest numbers
+BUDGET_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} s of the training budget{postfix}"
+BUDGET_LINE = ("{percentage:3.0f}% {n_fmt}/{total_fmt} s of the training budget, {elapsed} by "
+               "the clock{postfix}")
 
 
 class Progress:
@@ -54,10 +56,10 @@ class Progress:
         now = time.perf_counter()
         if force or now - self.last_line >= self.line_seconds:
             self.last_line = now
+            budget = dict(bar_format=BUDGET_LINE) if self.unit == "s" else dict(ncols=0)
             self.stream.write(tqdm.format_meter(iteration, self.total, now - self.started,
-                                                initial=self.start, ncols=0, unit=self.unit,
-                                                bar_format=BUDGET_FORMAT if self.unit == "s"
-                                                else None, postfix=_postfix(numbers)) + "\n")
+                                                initial=self.start, unit=self.unit, **budget,
+                                                postfix=_postfix(numbers)) + "\n")
             self.stream.flush()
 
     def close(self):

@@ -46,14 +46,14 @@ def test_the_bare_workload_is_the_bare_commands_step():
 
 def test_the_bare_workload_follows_a_changed_default(monkeypatch):
     defaults = modes.MODES["wgan-gp"].defaults
-    changed = dict(dim=8, batch_size=10, n_critic=3, gp_every=2, generator_norm="none",
+    changed = dict(dim=8, batch_size=10, n_critic=3, gp_every=3, generator_norm="none",
                    lr=1e-3, critic_lr=2e-3, beta1=0.5, beta2=0.99, reuse_fake=False)
     for key, value in changed.items():
         assert defaults[key] != value, key  # else the test could not fail
         monkeypatch.setitem(defaults, key, value)
     recipe = engines.recipe(engines.workload_config("bare"))
     assert {key: recipe[key] for key in changed} == changed
-    assert "DIM 8, batch 10, 3 critic steps, penalty every 2 critic steps" in engines.describe(
+    assert "DIM 8, batch 10, 3 critic steps, penalty every 3 critic steps" in engines.describe(
         engines.workload_config("bare"))
 
 
@@ -82,11 +82,26 @@ def test_count_gflop_counts_two_m_n_k_per_product():
         pytest.approx((2 * 2 * 5 * 3 + 2 * 2 * 7 * 5) / 1e9)
 
 
+def test_each_timed_run_is_a_whole_penalty_cycle(monkeypatch):
+    """Penalised and plain iterations take different times: a median over single iterations
+    would pick one kind; each timed run is a whole cycle, divided by its length."""
+    now, calls = [0.0], []
+    monkeypatch.setattr(engines.time, "perf_counter", lambda: now[0])
+
+    def step():  # 3 s with the penalty, 1 s without, alternating
+        calls.append(1)
+        now[0] += 3.0 if len(calls) % 2 else 1.0
+    assert engines.timed(step, iters=3, warmup=1, cycle=2) == [2.0, 2.0, 2.0]
+    assert len(calls) == 8  # a warm-up cycle and three timed ones
+
+
 def test_the_gflop_of_an_iteration_average_the_penalty_schedule():
-    """The bare step's penalty falls on every 4th critic step, one per iteration: the GFLOP
-    reported are the mean over those 4 iterations, not the first (penalised) one's."""
-    config = engines.workload_config("bare")
-    assert (config.gp_every, config.n_critic, engines.penalty_cycle(config)) == (4, 1, 4)
+    """The bare step's penalty falls on every 2nd critic step, one per iteration (4th in the
+    recipe before): the GFLOP reported are the mean over the cycle, not the first (penalised)
+    iteration's."""
+    config = dataclasses.replace(engines.workload_config("bare"), gp_every=4)
+    assert (config.n_critic, engines.penalty_cycle(config)) == (1, 4)
+    assert engines.penalty_cycle(engines.workload_config("bare")) == 2
     assert engines.penalty_cycle(engines.workload_config("dim16", dim=2)) == 1
     assert engines.penalty_cycle(dataclasses.replace(config, gp_every=4, n_critic=6)) == 2
     trainer = Trainer(config, engines.training_images(config))

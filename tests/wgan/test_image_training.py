@@ -72,7 +72,7 @@ def unlabelled(tmp_path, cache):
 def tiny(mode, folder, arch, size=64, **overrides):
     settings = dict(mode=mode, arch=arch, data=str(folder), image_size=size, dim=2, z_dim=8,
                     batch_size=4, n_critic=1, critic_warmup=False, iters=1, sample_every=2,
-                    checkpoint_every=3, n_samples=4)
+                    checkpoint_every=3, n_samples=4, ema=0.0, ema_start=0.0)
     return Config(**{**settings, **overrides}).resolved()
 
 

@@ -50,6 +50,26 @@ def test_progress_on_a_non_terminal_prints_whole_lines_no_more_often_than_asked(
     assert "critic_loss=0.5" in log.text and "fid=123.4" in log.text
 
 
+class AtIteration:
+    """What Progress reads of a Trainer."""
+    def __init__(self, iteration, elapsed):
+        self.iteration, self.elapsed = iteration, elapsed
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_a_time_budget_shows_its_seconds_with_the_iteration_and_its_rate(tty):
+    from wgan.progress import Progress
+    stream = FakeTerminal(tty=tty)
+    progress = Progress.of_run(AtIteration(0, 0.0),
+                               tiny_config(iters=0, time_limit=8.0).resolved(),
+                               stream=stream, line_seconds=0)
+    progress.update_run(AtIteration(1800, 120.4), {"fid": 94.2})
+    progress.close()
+    line = stream.text.replace("\r", "\n").strip().splitlines()[-1]
+    assert "120/480 s of the training budget" in line and "25%" in line
+    assert "iteration=1800" in line and "it/s=14.95" in line and "fid=94.2" in line
+
+
 def test_tensorboard_events_hold_every_logged_number_and_the_sample_grids(tmp_path):
     """A run with --tensorboard, stopped and resumed: TensorBoard's reader finds one scalar
     series per logged number with one point per iteration (none twice, none lost), and the

@@ -86,7 +86,7 @@ def test_a_kill_during_a_resumed_runs_first_iteration_keeps_every_logged_row(tmp
         x = np.random.default_rng(0).uniform(0, 1, (40, 1, 28, 28)).astype(np.float32)
         train(Config(mode="wgan-gp", dim=4, z_dim=8, batch_size=8, n_critic=1, iters=8,
                      sample_every=100, checkpoint_every=2, n_samples=4, eval_every=0,
-                     out={str(folder)!r}),
+                     ema=0.0, ema_start=0.0, out={str(folder)!r}),
               resume=True, images=x, say=print)
     """)
     assert result.returncode == -signal.SIGKILL, result.stderr

@@ -411,12 +411,21 @@ def processes_for(config, asked="auto", say=print):
     return n
 
 
+def _processes_from_environment():
+    text = os.environ.get(PROCESSES_ENV, "auto")
+    try:
+        return _processes(text)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise SettingError(f"${PROCESSES_ENV} must be auto or a whole number of at least 1, "
+                           f"got {text!r}") from None
+
+
 def _train(args, argv):
     options = {k: v for k, v in vars(args).items() if k not in ("command", "debug")}
-    asked = options.pop("processes", None) or _processes(os.environ.get(PROCESSES_ENV, "auto"))
+    asked = options.pop("processes", None) or _processes_from_environment()
     if not distributed.launched():
-        config, resume = train_config(dict(options))
-        resolved = (RunFolder(config.out).read_config() if resume else config).resolved()
+        config, _ = train_config(dict(options))  # on --resume, the run's own settings
+        resolved = config.resolved()
         n = processes_for(resolved, asked)
         if n > 1:  # in place of this process: n ranks of this same command under mpiexec
             if resolved.evaluates():  # the classifier trained (once) with every core here,

@@ -227,3 +227,9 @@ def test_the_command_relaunches_itself_under_mpiexec(monkeypatch, tmp_path):
         cli.main(argv)
     assert launched == [(2, "wgan", argv)]
     assert not (tmp_path / "run").exists()  # the ranks, not the launcher, make the run
+
+
+def test_a_bad_processes_default_in_the_environment_names_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv(cli.PROCESSES_ENV, "two")
+    assert cli.main(["--iters", "1", *TINY_ARGS]) == 2
+    assert "$MINIGRAD_WGAN_PROCESSES must be auto or a whole number" in capsys.readouterr().err

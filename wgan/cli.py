@@ -393,8 +393,8 @@ PROCESSES_ENV = "MINIGRAD_WGAN_PROCESSES"  # the default of --processes, if set
 
 def processes_for(config, asked="auto", say=print):
     """How many local processes train ``config`` (resolved): ``asked`` (a number, or "auto":
-    one per core up to AUTO_PROCESSES, where MPI is installed, the device is the CPU and the
-    batch divides), or 1 with a line saying why where that cannot be."""
+    one per core up to AUTO_PROCESSES where the device is the CPU and the batch divides, else
+    1), or 1 with a line saying why where MPI is not installed."""
     if asked == "auto":
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
             else os.cpu_count() or 1
@@ -420,7 +420,7 @@ def _processes_from_environment():
                            f"got {text!r}") from None
 
 
-def _train(args, argv):
+def _train(args, argv, debug=False):
     options = {k: v for k, v in vars(args).items() if k not in ("command", "debug")}
     asked = options.pop("processes", None) or _processes_from_environment()
     if not distributed.launched():
@@ -430,6 +430,8 @@ def _train(args, argv):
         if n > 1:  # in place of this process: n ranks of this same command under mpiexec
             if resolved.evaluates():  # the classifier trained (once) with every core here,
                 evaluator_for(resolved)  # not on rank 0's share of them
+            if debug:  # the ranks show tracebacks too
+                os.environ["MINIGRAD_WGAN_DEBUG"] = "1"
             root = str(Path(__file__).resolve().parents[1])
             os.environ["PYTHONPATH"] = os.pathsep.join(
                 [root] + [p for p in [os.environ.get("PYTHONPATH")] if p])
@@ -464,7 +466,7 @@ def main(argv=None):
     try:
         args = parser().parse_args(argv)
         if args.command == "train":
-            return _train(args, argv)
+            return _train(args, argv, debug)
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         if debug:

@@ -99,6 +99,8 @@ class Config:
             values["critic_lr"] = values["lr"]
         if values["time_limit"] is None and values["iters"] is not None:
             values["time_limit"] = 0.0  # --iters alone: exactly that many iterations
+        if values["iters"] is None and values["time_limit"] is not None:
+            values["iters"] = 0  # --time-limit alone: as many as the budget gives
         for key, default in modes.MODES[self.mode].defaults.items():
             if values[key] is None:
                 values[key] = default

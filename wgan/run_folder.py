@@ -152,7 +152,8 @@ class RunFolder:
         if last == 0:
             return
         config = self.read_config()
-        if last >= min(config.checkpoint_every, config.iters):
+        first = min(config.checkpoint_every, config.iters or config.checkpoint_every)
+        if last >= first:
             raise RunFolderInUse(
                 f"{self.checkpoint_path} is missing, but {self.log_path} holds iterations up to "
                 f"{last}, past the run's first checkpoint: starting again from iteration 0 "

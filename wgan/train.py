@@ -154,7 +154,7 @@ def _follow(config, images, group):
 def _loop(config, run, trainer, evaluator, say, group=None):
     """The iterations, and what is written around them. ``run`` is None on the ranks other
     than 0 of a data-parallel run (``group``), which write nothing; every rank stops at the
-    same iteration, by one clock (the slowest rank's), and a stop request on any rank stops
+    same iteration, by one clock (``agreed_stop``), and a stop request on any rank stops
     them all."""
     pixel_range = models.pixel_range(config.arch)
     writes = run is not None
@@ -223,10 +223,14 @@ def _loop(config, run, trainer, evaluator, say, group=None):
 
     def agreed_stop(stop):
         """The signal that asked to stop, or None; with a group, the same answer on every
-        rank (one Allreduce, which also gives every rank the slowest rank's clock)."""
+        rank, and the same clock: one Allreduce of (-elapsed, asked), whose maximum gives the
+        smallest of the ranks' clocks. Each rank's step includes its waits for the others,
+        and the ranks other than 0 also wait there while rank 0 evaluates and writes, which
+        the budget leaves out: the smallest clock is the time the steps took."""
         if group is None:
             return stop.requested
-        trainer.elapsed, anyone = group.maximum(trainer.elapsed, stop.requested is not None)
+        negated, anyone = group.maximum(-trainer.elapsed, stop.requested is not None)
+        trainer.elapsed = -negated
         return stop.requested or ("a signal to another process" if anyone else None)
 
     try:

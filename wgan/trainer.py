@@ -302,8 +302,10 @@ class Trainer:
 
 def sampling_weights(state):
     """From a checkpoint, the state_dict of the generator that draws the samples: the weight
-    average's if the run kept one, else the generator's own."""
-    if "averaged_generator" not in state:
+    average's once the run has started one, else the generator's own (as
+    ``Trainer.sampling_generator``)."""
+    averaged = state.get("averaged_generator")
+    if averaged is None or int(averaged["n_averaged"].item()) == 0:
         return state["generator"]
     return {name.removeprefix("module."): value
             for name, value in state["averaged_generator"].items() if name.startswith("module.")}

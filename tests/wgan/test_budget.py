@@ -233,3 +233,37 @@ def test_a_bad_processes_default_in_the_environment_names_the_variable(monkeypat
     monkeypatch.setenv(cli.PROCESSES_ENV, "two")
     assert cli.main(["--iters", "1", *TINY_ARGS]) == 2
     assert "$MINIGRAD_WGAN_PROCESSES must be auto or a whole number" in capsys.readouterr().err
+
+
+def test_sample_and_evaluate_use_the_generator_until_the_average_has_started():
+    from wgan.trainer import sampling_weights
+    config = tiny_config(ema=0.9, ema_start=0.5, iters=4).resolved()
+    trainer = Trainer(config, images())
+    trainer.step()  # the fraction 0 < 0.5: no average yet
+    state = trainer.state_dict()
+    assert int(state["averaged_generator"]["n_averaged"].item()) == 0
+    assert sampling_weights(state) is state["generator"]
+    trainer.step(), trainer.step()  # 0.25, then 0.5: the average starts
+    state = trainer.state_dict()
+    assert int(state["averaged_generator"]["n_averaged"].item()) == 1
+    assert sampling_weights(state) is not state["generator"]
+
+
+def test_a_budget_run_that_lost_its_work_before_its_first_checkpoint_starts_again(
+        step_seconds, tmp_path):
+    folder = tmp_path / "run"
+    config = tiny_config(iters=0, time_limit=0.1, checkpoint_every=500, out=str(folder))
+    train(config, images=images(), say=quiet)  # two steps, then the final checkpoint
+    (folder / "checkpoint.npz").unlink()  # as if killed before it: rows 1 and 2, no checkpoint
+    messages = []
+    train(config, images=images(), say=messages.append)
+    assert any("never saved a checkpoint" in m for m in messages)
+    assert list(RunFolder(folder).read_log()["iteration"]) == [1, 2]
+
+
+def test_a_time_budget_alone_sets_no_iteration_limit_in_any_mode():
+    for mode in ("wgan-gp", "wgan", "gan"):
+        assert Config(mode=mode, time_limit=5.0).resolved().iters == 0
+    assert Config(mode="gan").resolved().iters == 2500  # the mode's own length otherwise
+    both = Config(mode="gan", iters=100, time_limit=5.0).resolved()
+    assert (both.iters, both.time_limit) == (100, 5.0)

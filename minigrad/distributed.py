@@ -145,6 +145,13 @@ def relaunch(n, module, argv):
     os.execv(command[0], command)
 
 
+def usable_cores():
+    """The cores this process may run on (its affinity where the system says it), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -158,8 +165,7 @@ def share_cores(ranks_here):
     if any(name in os.environ for name in THREAD_VARIABLES):
         return None
     import threadpoolctl  # the dist extra installs it with mpi4py
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = max(1, (cores or 1) // ranks_here)
+    threads = max(1, usable_cores() // ranks_here)
     threadpoolctl.threadpool_limits(threads, user_api="blas")
     return threads
 

@@ -396,9 +396,7 @@ def processes_for(config, asked="auto", say=print):
     one per core up to AUTO_PROCESSES where the device is the CPU and the batch divides, else
     1), or 1 with a line saying why where MPI is not installed."""
     if asked == "auto":
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-            else os.cpu_count() or 1
-        n = max(1, min(cores, AUTO_PROCESSES))
+        n = min(distributed.usable_cores(), AUTO_PROCESSES)
         if n > 1 and (config.device != "cpu" or config.batch_size % n):
             return 1
     else:

@@ -164,15 +164,18 @@ def _loop(config, run, trainer, evaluator, say, group=None):
     progress = Progress.of_run(trainer, config) if writes else None
     saved_at = trainer.iteration if writes and run.has_checkpoint() else None
     measures = config.evaluates() and writes
-    tenths = [math.floor(10 * trainer.progress())]  # with a time budget: the last one measured
+    measured_tenth = math.floor(10 * trainer.progress())  # with a time budget: the last one
     spent = {"evaluating": 0.0, "writing": 0.0}  # seconds outside training, for the summary
 
     def evaluation_due():
+        nonlocal measured_tenth
         if config.eval_every is not None:
             return trainer.iteration % config.eval_every == 0
         tenth = math.floor(10 * trainer.progress())
-        due, tenths[0] = tenth > tenths[0], max(tenth, tenths[0])
-        return due
+        if tenth <= measured_tenth:
+            return False
+        measured_tenth = tenth
+        return True
 
     def record(row):
         if not writes:

@@ -119,7 +119,6 @@ class Trainer:
         self.averaged = (AveragedModel(self.generator, ema_with_warmup(config.ema),
                                        use_buffers=True) if config.ema else None)
         self.critic_steps_done = 0  # counts every critic step, for the penalty's schedule
-        self.averaging = config.ema_start == 0  # whether the weight average is updated now
         self.sampler = data.BatchSampler(images, config.batch_size,
                                          np.random.default_rng([config.seed, 1]))
         self.policy = augment.parse_policy(config.augment)
@@ -229,8 +228,6 @@ class Trainer:
             loss.backward()
         self._average_gradients(self.generator)
         self.opt_g.step()
-        if self.averaged is not None and self.averaging:
-            self.averaged.update_parameters(self.generator)
         return loss.item()
 
     def step(self):
@@ -241,7 +238,6 @@ class Trainer:
         for opt, rate in ((self.opt_g, self.config.lr), (self.opt_d, self.config.critic_lr)):
             for group in opt.param_groups:
                 group["lr"] = rate * self.rate_factor(fraction)
-        self.averaging = fraction >= self.config.ema_start
         with contextlib.nullcontext() if self.group is None else self.group.batch_shard():
             steps, reuse = self.critic_steps(), self.config.reuse_fake
             for k in range(steps):
@@ -250,6 +246,8 @@ class Trainer:
             numbers = {name: value.item() for name, value in numbers.items()}
             numbers["generator_loss"] = self.generator_step(
                 fake if reuse else self.fakes(keep_graph=True))
+            if self.averaged is not None and fraction >= self.config.ema_start:
+                self.averaged.update_parameters(self.generator)
         if self.group is not None:
             numbers = self.group.mean(numbers)
         self.iteration += 1

@@ -10,7 +10,9 @@ from .config import SettingError
 
 
 def _postfix(numbers):
-    return ", ".join(f"{name}={value:.4g}" for name, value in numbers.items())
+    """name=value pairs: whole numbers (the iteration) in full, others to 4 digits."""
+    return ", ".join(f"{name}={value}" if isinstance(value, int) else f"{name}={value:.4g}"
+                     for name, value in numbers.items())
 
 
 # a time budget's progress: seconds of training spent of it, and the latest numbers

@@ -63,11 +63,12 @@ def test_a_time_budget_shows_its_seconds_with_the_iteration_and_its_rate(tty):
     progress = Progress.of_run(AtIteration(0, 0.0),
                                tiny_config(iters=0, time_limit=8.0).resolved(),
                                stream=stream, line_seconds=0)
-    progress.update_run(AtIteration(1800, 120.4), {"fid": 94.2})
+    progress.update_run(AtIteration(18000, 120.4), {"fid": 94.2})
     progress.close()
     line = stream.text.replace("\r", "\n").strip().splitlines()[-1]
     assert "120/480 s of the training budget" in line and "25%" in line
-    assert "iteration=1800" in line and "it/s=14.95" in line and "fid=94.2" in line
+    # the iteration in full (not 1.8e+04), the other numbers to 4 digits
+    assert "iteration=18000" in line and "it/s=149.5" in line and "fid=94.2" in line
 
 
 def test_tensorboard_events_hold_every_logged_number_and_the_sample_grids(tmp_path):

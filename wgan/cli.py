@@ -90,6 +90,8 @@ def _add_train_arguments(p):
         help="model pair (default: gp for wgan-gp, dcgan otherwise); dcgan64 is the DCGAN "
              "pair for 64x64 images (--image-size says which sizes each pair draws)")
     add("--dim", type=int, help=f"base channel width; the papers use 64 ({by_mode('dim')})")
+    add("--generator-dim", type=int, help="the generator's base channel width, when it "
+                                          "differs from the critic's (default: --dim)")
     add("--z-dim", type=int, help=f"size of the noise vector (default: {d.z_dim})")
     add("--critic-norm", choices=models.CRITIC_NORMS,
         help="normalisation in the critic (batch is refused with the penalty)")

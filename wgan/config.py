@@ -39,7 +39,8 @@ class Config:
     """Every setting of a run. ``None`` means: the mode's default (modes.MODES)."""
     mode: str = "wgan-gp"
     arch: str = None
-    dim: int = None
+    dim: int = None                 # the critic's base channel width (and the generator's...)
+    generator_dim: int = None       # ...unless this is set (None: dim)
     z_dim: int = 128
     critic_norm: str = None
     iters: int = None               # generator iterations (0: as many as the time budget gives)
@@ -104,6 +105,8 @@ class Config:
         for key, default in modes.MODES[self.mode].defaults.items():
             if values[key] is None:
                 values[key] = default
+        if values["generator_dim"] is None:
+            values["generator_dim"] = values["dim"]
         if values["generator_norm"] is None and values["arch"] in models.ARCHITECTURES:
             values["generator_norm"] = models.GENERATOR_NORM[values["arch"]]
         if values["eval_every"] is None:  # the digit classifier scores digits, not photos
@@ -128,11 +131,11 @@ class Config:
                  "0 (no limit) or a number of minutes")
         _require(self, "iters", self.iters or self.time_limit,
                  "at least 1 without a time budget (--time-limit MINUTES)")
-        for key in ("batch_size", "n_critic", "dim", "z_dim", "sample_every",
+        for key in ("batch_size", "n_critic", "dim", "generator_dim", "z_dim", "sample_every",
                     "checkpoint_every", "n_samples", "image_size"):
             _require(self, key, _is_int(getattr(self, key)) and getattr(self, key) >= 1,
                      "a whole number of at least 1")
-        for key in ("dim", "z_dim", "image_size"):
+        for key in ("dim", "generator_dim", "z_dim", "image_size"):
             _require(self, key, getattr(self, key) <= LARGEST_WIDTH, f"at most {LARGEST_WIDTH}")
         _require(self, "eval_every", self.eval_every is None and self.time_limit
                  or _is_int(self.eval_every) and self.eval_every >= 0,
@@ -260,7 +263,8 @@ ADDED_SETTINGS = {"tensorboard": False, "critic_lr": None, "gp_every": 1,
                   "ema": 0.0, "time_limit": 0.0, "preset": None, "image_size": 28,
                   "channels": 1, "bias": True, "lr_decay": "none",
                   "reuse_fake": False, "bias_before_batch_norm": True, "ema_start": 0.0,
-                  "lr_decay_start": 0.0, "augment": "none"}
+                  "lr_decay_start": 0.0, "augment": "none",
+                  "generator_dim": lambda saved: saved.get("dim")}
 
 
 def to_json(config):

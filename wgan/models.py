@@ -350,18 +350,20 @@ def biases_before_batch_norm(net):
 
 
 def build(arch, dim=64, z_dim=128, critic_norm=None, gradient_penalty=False,
-          generator_norm=None, image_shape=None, bias=True, bias_before_batch_norm=False):
+          generator_norm=None, image_shape=None, bias=True, bias_before_batch_norm=False,
+          generator_dim=None):
     """(generator, critic) for ``arch`` drawing ``image_shape`` (C, S, S) images (default
     ``native_shape(arch)``), without biases if ``bias`` is False, and without the biases that
     a batch norm cancels (``biases_before_batch_norm``) unless ``bias_before_batch_norm``
     (run folders made before that setting have them); the norms as ``norms_for`` resolves
-    them. The biases are removed after the layers are made, so the weights drawn for a seed
-    are the same either way."""
+    them; the critic ``dim`` wide and the generator ``generator_dim`` (default ``dim``). The
+    biases are removed after the layers are made, so the weights drawn for a seed are the
+    same either way."""
     make_generator, make_critic, _ = _PAIRS[_check_arch(arch)]
     image_shape = check_image_shape(arch, image_shape or native_shape(arch))
     critic_norm, generator_norm = norms_for(arch, critic_norm, generator_norm, gradient_penalty)
     critic = make_critic(dim, image_shape, bias, critic_norm)
-    generator = make_generator(dim, z_dim, image_shape, bias, generator_norm)
+    generator = make_generator(generator_dim or dim, z_dim, image_shape, bias, generator_norm)
     if not bias_before_batch_norm:
         for net in (generator, critic):
             for name in biases_before_batch_norm(net):
@@ -374,4 +376,4 @@ def build_for(config):
     return build(config.arch, config.dim, config.z_dim, config.critic_norm,
                  modes.MODES[config.mode].gradient_penalty, config.generator_norm,
                  (config.channels, config.image_size, config.image_size), config.bias,
-                 config.bias_before_batch_norm)
+                 config.bias_before_batch_norm, config.generator_dim)

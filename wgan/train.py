@@ -103,7 +103,9 @@ def train(config, resume=False, images=None, say=print, evaluator=None, group=No
             if (config.iters, config.time_limit) != (saved.iters, saved.time_limit):
                 say(f"the run's length changes from {length(saved)} to {length(config)} "
                     "(recorded in config.json)")
-        say(f"training {config.mode} ({config.arch}, dim {config.dim}) on {len(images)} images "
+        widths = (f"dim {config.dim}" if config.generator_dim == config.dim else
+                  f"critic dim {config.dim}, generator dim {config.generator_dim}")
+        say(f"training {config.mode} ({config.arch}, {widths}) on {len(images)} images "
             f"for {length(config)}; outputs in {run}/")
         if config.time_limit:
             say(f"the budget counts training steps only; the schedules follow the fraction of "

@@ -5,6 +5,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn as nn
 from wgan import models
+from wgan.config import Config, SettingError
 
 DIM, Z_DIM, B = 4, 16, 3
 
@@ -155,3 +156,24 @@ def test_dcgan_pair_follows_the_keras_tutorial():
     kernels = sorted(tuple(p.shape[2:]) for p in generator.parameters() if len(p.shape) == 4)
     assert kernels == [(4, 4), (4, 4), (7, 7)]
     assert sum(isinstance(m, nn.BatchNorm2d) for m in critic.modules()) == 2  # its default
+
+
+def test_generator_dim_widens_the_generator_alone():
+    """--generator-dim: the generator's widths follow it, the critic keeps --dim and, built
+    first, the very weights it has without the setting."""
+    mg.manual_seed(0)
+    _, critic = models.build("gp", dim=DIM, z_dim=Z_DIM)
+    mg.manual_seed(0)
+    generator, wide_critic = models.build("gp", dim=DIM, z_dim=Z_DIM, generator_dim=DIM + 2)
+    widths = [layer.out_channels for layer in generator if isinstance(layer, nn.ConvTranspose2d)]
+    assert widths == [2 * (DIM + 2), DIM + 2, 1]
+    assert generator(noise()).shape == (B, 1, 28, 28)
+    for (name, p), (_, q) in zip(critic.named_parameters(), wide_critic.named_parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
+
+
+def test_generator_dim_defaults_to_dim_and_is_checked():
+    assert Config(dim=DIM).resolved().generator_dim == DIM
+    assert Config(dim=DIM, generator_dim=6).resolved().generator_dim == 6
+    with pytest.raises(SettingError, match="--generator-dim"):
+        Config(generator_dim=0).resolved()

@@ -35,6 +35,7 @@ from .config import SettingError
 N_CLASSES = digits.N_CLASSES
 DEFAULT_SAMPLES = 1000
 COVERED_SHARE = 0.2  # a class is covered with at least this fraction of its uniform share
+SURE = 0.9  # a sample is uncertain when no class has this probability
 FEWEST_IMAGES = 10  # of the data, to train the classifier, hold a fifth out, fit FID's Gaussian
 METRIC_COLUMNS = ("fid", "classifier_score", "classes_covered", "kl_uniform")
 
@@ -126,6 +127,14 @@ def classifier_score(probs):
     marginal = p.mean(axis=0, keepdims=True)
     kl = scipy.special.rel_entr(p, marginal).sum(axis=1)  # 0 log 0 = 0
     return float(np.exp(kl.mean()))
+
+
+def uncertain_share(probs, sure=SURE):
+    """The share of samples whose likeliest class has a probability below ``sure``. With the
+    classes balanced, the classifier score is exp(log K - E H(p(y|x))) at best: its shortfall
+    from K is the classifier's uncertainty on single samples, which these carry."""
+    p = np.asarray(probs)
+    return float((p.max(axis=1) < sure).mean())
 
 
 def class_coverage(predicted, n_classes=N_CLASSES, classes=None, covered_share=COVERED_SHARE):
@@ -257,6 +266,7 @@ class Evaluator:
                 "classifier_score": classifier_score(probs),
                 "classes_covered": coverage["covered"],
                 "kl_uniform": coverage["kl_uniform"],
+                "uncertain": uncertain_share(probs),
                 "histogram": coverage["histogram"],
                 "n_target": coverage["n_target"],
                 "off_target": coverage["off_target"],
@@ -303,6 +313,8 @@ def describe(results):
              f"with at least {COVERED_SHARE:.0%} of its fair share of samples)",
              f"KL from uniform   {r['kl_uniform']:.4f}   (nats; 0 balanced, "
              f"{math.log(r['n_target']):.2f} all one class)",
+             f"uncertain         {r['uncertain']:.1%}   (samples whose likeliest class has "
+             f"p < {SURE}: where the score falls short when the classes are balanced)",
              f"predicted classes {histogram}"]
     if r.get("off_target"):
         lines.append(f"off target        {r['off_target']:.1%} of samples predicted as another "

@@ -235,6 +235,13 @@ def test_classifier_score_lies_between_one_and_the_number_of_classes():
     assert metrics.classifier_score(unbalanced) < 2
 
 
+def test_uncertain_share_counts_samples_without_a_likely_class():
+    sure, unsure = np.eye(10)[[1, 2, 3]], np.full((1, 10), 0.1)
+    leaning = np.r_[0.85, np.full(9, 0.15 / 9)][None]
+    assert metrics.uncertain_share(np.r_[sure, unsure, leaning]) == pytest.approx(2 / 5)
+    assert metrics.uncertain_share(leaning, sure=0.8) == 0.0
+
+
 def test_coverage_of_balanced_predictions():
     c = metrics.class_coverage(np.arange(1000) % 10)
     assert c["histogram"] == [100] * 10
@@ -363,5 +370,5 @@ def test_evaluator_for_some_classes(tiny_classifier):
 def test_describe_states_the_sample_counts(evaluator):
     text = "\n".join(metrics.describe(evaluator.evaluate_held_out()))
     assert "40 samples against 160 real training images" in text
-    for word in ("FID", "classifier score", "classes covered", "KL from uniform"):
+    for word in ("FID", "classifier score", "classes covered", "KL from uniform", "uncertain"):
         assert word in text

@@ -20,7 +20,10 @@ own time, without the ops it calls):
   op's backward rule ("vjp of conv2d" is the time of the rule's own arithmetic; the ops it
   calls are counted under their names), with call counts;
 - memory: the peak of NumPy's arrays in one iteration (tracemalloc, in a separate untimed
-  pass) and page faults per iteration.
+  pass) and page faults per iteration;
+- the matrix products: how many and how many GFLOP per iteration, their time when each is
+  run again alone on the operands the step gave it (in a warm cache), and their floor at the
+  rate of a --matmul-size square product on the same threads.
 
 The timers add overhead (a few microseconds per op): the "instrumented" total is above the
 plain one, which is measured first without them. Run it alone: other busy processes on a
@@ -42,6 +45,8 @@ def arguments():
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--iters", type=int, default=3, help="profiled iterations (after 2 warm-up)")
     p.add_argument("--top", type=int, default=20, help="ops shown")
+    p.add_argument("--matmul-size", type=int, default=1024,
+                   help="side of the square product whose rate gives the products' floor")
     return p.parse_args()
 
 
@@ -52,7 +57,9 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import collections  # noqa: E402
 import functools  # noqa: E402
 import inspect  # noqa: E402
+import operator  # noqa: E402
 import resource  # noqa: E402
+import statistics  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
@@ -144,6 +151,32 @@ def instrument_phases(clock, trainer):
     trainer.critic_step, trainer.generator_step = run_critic_step, run_generator_step
 
 
+def products_alone(trainer, cycle, repeats=5):
+    """(products per iteration, GFLOP per iteration, seconds per iteration) of the matrix
+    products of ``cycle`` iterations, each product timed alone on the operands the step gave
+    it (their shapes and memory layouts), back to back in a warm cache: the sum of each
+    one's median of ``repeats``. Against a large square product's rate this is what the
+    shapes cost; against the ``matmul`` op's time in the step, what the step's memory
+    traffic costs the products."""
+    operands, matmul = [], mg.ops.matmul
+
+    def recording(a, b):
+        operands.append((a.array, b.array))
+        return matmul(a, b)
+
+    mg.ops.matmul = recording
+    try:
+        for _ in range(cycle):
+            trainer.step()
+    finally:
+        mg.ops.matmul = matmul
+    flop = sum(2 * a.shape[-1] * (a @ b).size for a, b in operands)
+    seconds = sum(statistics.median(engines.timed(functools.partial(operator.matmul, a, b),
+                                                  repeats, warmup=1))
+                  for a, b in operands)
+    return len(operands) / cycle, flop / cycle / 1e9, seconds / cycle
+
+
 def counted(n, thing):
     """"1 thread", "2 threads"."""
     return f"{n} {thing}" + ("" if n == 1 else "s")
@@ -167,6 +200,10 @@ def main():
     trainer.step()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
+
+    cycle = engines.penalty_cycle(config)
+    n_products, gflop, alone = products_alone(trainer, cycle)
+    rate = engines.matmul_rate(ARGS.matmul_size)
 
     phases, ops = Clock(), Clock()
     instrument_phases(phases, trainer)
@@ -198,6 +235,10 @@ def main():
               f"{sum(s for _, s in rest) / total:>8.1%}")
     print(f"{'time outside any op (Python, autograd)':<34}"
           f"{(instrumented * n - total) / n * 1e3:>9.1f}")
+    print(f"\nmatrix products: {n_products:.0f} per iteration, {gflop:.2f} GFLOP; each timed "
+          f"alone on its operands (warm cache, a cycle of {cycle}) {alone * 1e3:.1f} ms per "
+          f"iteration; at the rate of a {ARGS.matmul_size}-square product here "
+          f"({rate:.0f} GFLOP/s) {gflop / rate * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":

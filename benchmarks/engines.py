@@ -49,10 +49,10 @@ def workload_config(name, device="cpu", **overrides):
 
 def recipe(config):
     """The settings of a Config that shape one generator iteration."""
-    keys = ("mode", "arch", "dim", "z_dim", "batch_size", "n_critic", "critic_warmup",
-            "gp_lambda", "gp_every", "critic_norm", "generator_norm", "bias", "optimizer", "lr",
-            "critic_lr", "beta1", "beta2", "reuse_fake", "ema", "ema_start", "lr_decay",
-            "augment")
+    keys = ("mode", "arch", "dim", "generator_dim", "z_dim", "batch_size", "n_critic",
+            "critic_warmup", "gp_lambda", "gp_every", "critic_norm", "generator_norm", "bias",
+            "optimizer", "lr", "critic_lr", "beta1", "beta2", "reuse_fake", "ema", "ema_start",
+            "lr_decay", "augment")
     return {key: getattr(config, key) for key in keys}
 
 
@@ -64,7 +64,9 @@ def describe(config):
                  else f"{c.optimizer} {rates}")
     penalty = ("on every critic step" if c.gp_every == 1
                else f"every {c.gp_every} critic steps")
-    return (f"{c.arch} model, DIM {c.dim}, batch {c.batch_size}, {c.n_critic} critic step"
+    widths = f"DIM {c.dim}" + (f" (generator {c.generator_dim})"
+                               if c.generator_dim != c.dim else "")
+    return (f"{c.arch} model, {widths}, batch {c.batch_size}, {c.n_critic} critic step"
             f"{'s' if c.n_critic > 1 else ''}, penalty {penalty}, generator norm "
             f"{c.generator_norm}, {optimizer}, "
             + ("fake batch reused" if c.reuse_fake else "a fake batch of its own for the "
@@ -112,24 +114,30 @@ def engine_step(engine, config, group=None):
                         "torch_threads": torch.get_num_threads()}
 
 
-def count_gflop(step, calls=1):
-    """GFLOP of the matrix products per call of ``step``, counted as 2*m*n*k each, averaged
-    over ``calls`` calls."""
-    flop = [0]
-    matmul = mg.ops.matmul
+def record_products(step, calls=1, keep=False):
+    """(FLOP, operands) of the matrix products of ``calls`` calls of ``step``: each counted
+    as 2*m*n*k, and with ``keep`` its operand arrays as (a, b) pairs (held until dropped)."""
+    flop, operands, matmul = [0], [], mg.ops.matmul
 
-    def counting(a, b):
+    def recording(a, b):
         out = matmul(a, b)
         flop[0] += 2 * math.prod(out.shape) * a.shape[-1]
+        if keep:
+            operands.append((a.array, b.array))
         return out
 
-    mg.ops.matmul = counting
+    mg.ops.matmul = recording
     try:
         for _ in range(calls):
             step()
     finally:
         mg.ops.matmul = matmul
-    return flop[0] / calls / 1e9
+    return flop[0], operands
+
+
+def count_gflop(step, calls=1):
+    """GFLOP of the matrix products per call of ``step``, averaged over ``calls`` calls."""
+    return record_products(step, calls)[0] / calls / 1e9
 
 
 def penalty_cycle(config):

@@ -39,12 +39,14 @@ DEFAULT_CSV = ROOT / "benchmarks" / "results" / "quality_budget.csv"
 
 
 def settings_of(config):
-    """The settings that differ from a bare run's, as JSON (what the row's name stands for)."""
+    """The settings that differ from a bare run's, as JSON (what the row's name stands for);
+    the generator's width only where it differs from --dim."""
     bare = Config().resolved()
+    skipped = {"out", "time_limit", "iters", "eval_every"}
+    if config.generator_dim == config.dim:
+        skipped.add("generator_dim")
     return json.dumps({k: v for k, v in dataclasses.asdict(config).items()
-                       if getattr(bare, k) != v and k not in ("out", "time_limit", "iters",
-                                                              "eval_every")},
-                      sort_keys=True)
+                       if getattr(bare, k) != v and k not in skipped}, sort_keys=True)
 
 
 def measure(config, name, minutes=None, iters=None, evals=5, say=print, evaluator=None,

@@ -89,7 +89,8 @@ def _add_train_arguments(p):
     add("--arch", choices=models.ARCHITECTURES,
         help="model pair (default: gp for wgan-gp, dcgan otherwise); dcgan64 is the DCGAN "
              "pair for 64x64 images (--image-size says which sizes each pair draws)")
-    add("--dim", type=int, help=f"base channel width; the papers use 64 ({by_mode('dim')})")
+    add("--dim", type=int, help="base channel width of the critic, and of the generator unless "
+                                f"--generator-dim is given; the papers use 64 ({by_mode('dim')})")
     add("--generator-dim", type=int, help="the generator's base channel width, when it "
                                           "differs from the critic's (default: --dim)")
     add("--z-dim", type=int, help=f"size of the noise vector (default: {d.z_dim})")
@@ -359,7 +360,7 @@ def _generator_to_evaluate(args, config, run):
     if args.untrained:
         mg.manual_seed(config.seed)  # the weights a run with this config starts from
         generator = _build_generator(config).to(args.device)
-        print(f"untrained generator: {config.arch}, dim {config.dim}, seed {config.seed} "
+        print(f"untrained generator: {config.arch}, dim {config.generator_dim}, seed {config.seed} "
               "(iteration 0)")
         return config, generator
     config, generator, iteration = _load_generator(run, args.device, args.checkpoint)
@@ -453,7 +454,8 @@ def _report(message):
 
 COMMANDS = {"sample": sample, "evaluate": evaluate}
 # The settings whose size a command's memory grows with, for its out-of-memory message.
-SIZE_SETTINGS = {"train": "--dim, --z-dim, --batch-size, --image-size or --eval-samples",
+SIZE_SETTINGS = {"train": "--dim, --generator-dim, --z-dim, --batch-size, --image-size or "
+                          "--eval-samples",
                  "sample": "--n", "evaluate": "--n"}
 
 

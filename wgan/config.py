@@ -30,7 +30,7 @@ class ConfigFileError(RuntimeError):
 # That needs a kernel that refuses it: the largest sizes allowed ask for terabytes, which Linux
 # refuses under its default overcommit heuristic (vm.overcommit_memory 0) but may grant under
 # "always overcommit" (1), where the process is then killed when the memory runs out.
-LARGEST_WIDTH = 2 ** 16   # --dim, --z-dim, --image-size
+LARGEST_WIDTH = 2 ** 16   # --dim, --generator-dim, --z-dim, --image-size
 LARGEST_COUNT = 2 ** 24   # --eval-samples
 
 
@@ -264,7 +264,7 @@ ADDED_SETTINGS = {"tensorboard": False, "critic_lr": None, "gp_every": 1,
                   "channels": 1, "bias": True, "lr_decay": "none",
                   "reuse_fake": False, "bias_before_batch_norm": True, "ema_start": 0.0,
                   "lr_decay_start": 0.0, "augment": "none",
-                  "generator_dim": lambda saved: saved.get("dim")}
+                  "generator_dim": None}
 
 
 def to_json(config):

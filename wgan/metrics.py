@@ -130,9 +130,10 @@ def classifier_score(probs):
 
 
 def uncertain_share(probs, sure=SURE):
-    """The share of samples whose likeliest class has a probability below ``sure``. With the
-    classes balanced, the classifier score is exp(log K - E H(p(y|x))) at best: its shortfall
-    from K is the classifier's uncertainty on single samples, which these carry."""
+    """The share of samples whose likeliest class has a probability below ``sure``: a
+    readable proxy for the mean entropy E H(p(y|x)) in the classifier score
+    exp(H(p(y)) - E H(p(y|x))) <= exp(log K - E H(p(y|x))), equal when the classes are
+    balanced. With balanced classes, that entropy is the score's whole shortfall from K."""
     p = np.asarray(probs)
     return float((p.max(axis=1) < sure).mean())
 

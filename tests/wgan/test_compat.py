@@ -67,8 +67,9 @@ def test_a_run_folder_of_the_earlier_version_resumes_and_continues_as_it_did(tmp
     folder = tmp_path / "run"
     shutil.copytree(source, folder, ignore=shutil.ignore_patterns("expected"))
     run = RunFolder(folder)
-    config = run.read_config()  # config.json of the earlier version: no tensorboard setting
+    config = run.read_config()  # config.json of the earlier version: no tensorboard setting,
     assert config.mode == mode and config.iters == 3 and config.tensorboard is False
+    assert config.generator_dim == config.dim  # no generator width of its own
     state = run.load_checkpoint()
     assert int(state["iteration"]) == 3
     before = rows(folder / "log.csv")

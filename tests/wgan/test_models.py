@@ -5,7 +5,6 @@ import pytest
 import minigrad as mg
 import minigrad.nn as nn
 from wgan import models
-from wgan.config import Config, SettingError
 
 DIM, Z_DIM, B = 4, 16, 3
 
@@ -171,9 +170,3 @@ def test_generator_dim_widens_the_generator_alone():
     for (name, p), (_, q) in zip(critic.named_parameters(), wide_critic.named_parameters()):
         np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
 
-
-def test_generator_dim_defaults_to_dim_and_is_checked():
-    assert Config(dim=DIM).resolved().generator_dim == DIM
-    assert Config(dim=DIM, generator_dim=6).resolved().generator_dim == 6
-    with pytest.raises(SettingError, match="--generator-dim"):
-        Config(generator_dim=0).resolved()

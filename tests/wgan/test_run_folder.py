@@ -436,7 +436,8 @@ def test_iters_below_the_runs_progress_is_refused(tmp_path, synthetic_data, caps
     ("--lr", "0", "above 0"), ("--lr", "-0.0001", "above 0"), ("--lr", "inf", "finite"),
     ("--beta1", "1.0", "[0, 1)"), ("--beta2", "-0.1", "[0, 1)"), ("--seed", "-1", "0 or more"),
     ("--iters", "0", "at least 1"), ("--batch-size", "-3", "at least 1"),
-    ("--dim", "0", "at least 1"), ("--every", "-5", "0 (never)"),
+    ("--dim", "0", "at least 1"), ("--generator-dim", "0", "at least 1"),
+    ("--every", "-5", "0 (never)"),
     ("--eval-samples", "1", "at least 2"), ("--sample-every", "0", "at least 1")])
 def test_each_bad_value_is_refused_naming_the_setting(tmp_path, capsys, flag, value, words):
     assert cli.main([f"{flag}={value}", "--out", str(tmp_path / "run")]) == 2

@@ -486,3 +486,12 @@ def test_sample_grid_tiles_and_scales():
     assert np.all(picture[5:8, 1:5] == 255)
     assert np.all(picture[1:4, 1:5] == 0) and np.all(picture[5:8, 6:10] == 0)
     assert np.all(picture[0] == 255)  # padding is white
+
+
+def test_a_wider_generator_trains_and_is_named_with_both_widths(tmp_path):
+    messages = []
+    train(tiny(iters=2, generator_dim=6, out=str(tmp_path / "run")), images=images_for("gp"),
+          say=messages.append)
+    assert any("critic dim 4, generator dim 6" in m for m in messages), messages
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (config["dim"], config["generator_dim"]) == (4, 6)

@@ -360,8 +360,8 @@ def _generator_to_evaluate(args, config, run):
     if args.untrained:
         mg.manual_seed(config.seed)  # the weights a run with this config starts from
         generator = _build_generator(config).to(args.device)
-        print(f"untrained generator: {config.arch}, dim {config.generator_dim}, seed {config.seed} "
-              "(iteration 0)")
+        print(f"untrained generator: {config.arch}, dim {config.generator_dim}, seed "
+              f"{config.seed} (iteration 0)")
         return config, generator
     config, generator, iteration = _load_generator(run, args.device, args.checkpoint)
     print(f"generator of {run} at iteration {iteration} "

@@ -10,6 +10,7 @@ non-finite loss or state stops it with the last good checkpoint kept.
 Under mpiexec (``group``, from ``minigrad.distributed.session()``) the run is data-parallel:
 every rank trains its share of each batch, and rank 0 alone owns the run folder.
 """
+import contextlib
 import dataclasses
 import math
 import os
@@ -65,8 +66,8 @@ def train(config, resume=False, images=None, say=print, evaluator=None, group=No
 
     Unless ``config.eval_every`` is 0, sample quality is measured before training and every
     ``eval_every`` iterations (None: at each tenth of the time budget) with ``evaluator``
-    (default: the evaluator of the run's data) and logged; the evaluation draws its noise from its own generator and leaves the models as
-    they were, so the run itself is unchanged.
+    (default: the evaluator of the run's data) and logged; the evaluation draws its noise from
+    its own generator and leaves the models as they were, so the run itself is unchanged.
 
     With ``group`` (a ``minigrad.distributed.ProcessGroup``, guarded by the caller so that a
     failure on any rank stops them all) every rank trains its share of each batch as one
@@ -169,6 +170,15 @@ def _loop(config, run, trainer, evaluator, say, group=None):
     measured_tenth = math.floor(10 * trainer.progress())  # with a time budget: the last one
     spent = {"evaluating": 0.0, "writing": 0.0}  # seconds outside training, for the summary
 
+    @contextlib.contextmanager
+    def spending(kind):
+        """Adds the time of the block to ``spent[kind]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent[kind] += time.perf_counter() - started
+
     def evaluation_due():
         nonlocal measured_tenth
         if config.eval_every is not None:
@@ -191,40 +201,36 @@ def _loop(config, run, trainer, evaluator, say, group=None):
         """The metrics for the log; none (empty cells), and a line saying why, when the
         samples are not finite: a measurement never ends the run (a diverged run ends at
         its next step, or when its state is saved)."""
-        started = time.perf_counter()
         try:
-            results = evaluator.evaluate_generator(trainer.sampling_generator, config.z_dim,
-                                                   pixel_range, n=config.eval_samples,
-                                                   seed=config.seed, device=config.device)
+            with spending("evaluating"):
+                results = evaluator.evaluate_generator(
+                    trainer.sampling_generator, config.z_dim, pixel_range,
+                    n=config.eval_samples, seed=config.seed, device=config.device)
         except metrics.UndefinedMetrics as e:
             say(f"iteration {trainer.iteration}: not measured: {e}")
             return {}
-        finally:
-            spent["evaluating"] += time.perf_counter() - started
         return {k: results[k] for k in metrics.METRIC_COLUMNS}
 
     def save_samples():
         if not writes:
             return
-        started = time.perf_counter()
-        picture = plots.grid(trainer.samples(), pixel_range)
-        plots.save_png(picture, run.sample_path(trainer.iteration))
-        if board is not None:
-            board.image(trainer.iteration, picture)
-        spent["writing"] += time.perf_counter() - started
+        with spending("writing"):
+            picture = plots.grid(trainer.samples(), pixel_range)
+            plots.save_png(picture, run.sample_path(trainer.iteration))
+            if board is not None:
+                board.image(trainer.iteration, picture)
 
     def save_checkpoint():
         nonlocal saved_at
         if not writes:
             return
-        started = time.perf_counter()
         try:
-            run.save_checkpoint(trainer.state_dict())
+            with spending("writing"):
+                run.save_checkpoint(trainer.state_dict())
         except NonFiniteState as e:
             raise TrainingDiverged(f"iteration {trainer.iteration}: {e}; the run has "
                                    "diverged") from None
         saved_at = trainer.iteration
-        spent["writing"] += time.perf_counter() - started
 
     def agreed_stop(stop):
         """The signal that asked to stop, or None; with a group, the same answer on every

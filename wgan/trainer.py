@@ -235,9 +235,10 @@ class Trainer:
         means over the ranks, the numbers of the whole batch)."""
         started = self.clock()
         fraction = self.progress()
+        factor = self.rate_factor(fraction)
         for opt, rate in ((self.opt_g, self.config.lr), (self.opt_d, self.config.critic_lr)):
             for group in opt.param_groups:
-                group["lr"] = rate * self.rate_factor(fraction)
+                group["lr"] = rate * factor
         with contextlib.nullcontext() if self.group is None else self.group.batch_shard():
             steps, reuse = self.critic_steps(), self.config.reuse_fake
             for k in range(steps):
@@ -306,4 +307,4 @@ def sampling_weights(state):
     if averaged is None or int(averaged["n_averaged"].item()) == 0:
         return state["generator"]
     return {name.removeprefix("module."): value
-            for name, value in state["averaged_generator"].items() if name.startswith("module.")}
+            for name, value in averaged.items() if name.startswith("module.")}
